@@ -1,0 +1,31 @@
+"""Generated credentials: one RandomPassword per role, only ever handled as Pulumi secrets."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_random
+
+from components.platform import Credentials
+
+PASSWORD_LENGTH = 32
+
+
+def generate_credentials(name: str, opts: Optional[pulumi.ResourceOptions] = None) -> Credentials:
+    """RandomPasswords for Redis, Sentinel and the debug UI, named after `name`.
+
+    Letters and digits only: the values are written into redis.conf / sentinel.conf lines at boot.
+    """
+
+    def password(role: str) -> pulumi.Output[str]:
+        generated = pulumi_random.RandomPassword(
+            f"{name}-{role}-password", length=PASSWORD_LENGTH, special=False, opts=opts
+        )
+        return pulumi.Output.secret(generated.result)
+
+    return Credentials(
+        redis_password=password("redis"),
+        sentinel_password=password("sentinel"),
+        debug_ui_password=password("debug-ui"),
+    )

@@ -1,0 +1,266 @@
+"""The typed, validated model of one deployment, read from stack config.
+
+Every rule lives here and runs before any resource is registered. Defaults are the seed's values and
+must equal the `config:` defaults declared in Pulumi.yaml (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+EVICTION_POLICIES = (
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+)
+APPENDFSYNC_MODES = ("always", "everysec", "no")
+PLATFORMS = ("docker", "kubernetes")
+MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+K8S_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
+K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
+
+
+class SettingsError(ValueError):
+    """A stack config value broke a rule. The message names the key, the value and the rule."""
+
+    def __init__(self, key: str, value: Any, rule: str):
+        self.key, self.value, self.rule = key, value, rule
+        super().__init__(f"festival-redis:{key} = {value!r}: {rule}")
+
+
+def parse_memory(text: str) -> int:
+    """Bytes in a Redis memory size ('512mb', '1gb', '1048576'); ValueError when malformed."""
+    match = re.fullmatch(r"([0-9]+)\s*([a-zA-Z]*)", str(text).strip())
+    if not match or match.group(2).lower() not in MEMORY_UNITS:
+        raise ValueError(f"not a Redis memory size: {text!r}")
+    return int(match.group(1)) * MEMORY_UNITS[match.group(2).lower()]
+
+
+def parse_save_points(text: str) -> tuple[tuple[int, int], ...]:
+    """'900 1 300 10' -> ((900, 1), (300, 10)); '' disables RDB snapshots."""
+    words = str(text).split()
+    if len(words) % 2 or not all(w.isdigit() and int(w) > 0 for w in words):
+        raise ValueError(f"not pairs of positive '<seconds> <changes>': {text!r}")
+    return tuple((int(words[i]), int(words[i + 1])) for i in range(0, len(words), 2))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Topology (seed: 1 master, 2 replicas, 3 Sentinels, quorum 2)
+    platform: str = "docker"
+    name_prefix: str = "festival"
+    master_name: str = "festival-master"
+    replica_count: int = 2
+    sentinel_count: int = 3
+    quorum: int = 2
+    # Sentinel timings
+    down_after_milliseconds: int = 5000
+    failover_timeout: int = 60000
+    parallel_syncs: int = 1
+    # Redis server
+    maxmemory: str = "512mb"
+    maxmemory_policy: str = "allkeys-lru"
+    maxclients: int = 10000
+    appendonly: bool = True
+    appendfsync: str = "everysec"
+    save_points: str = "900 1 300 10 60 10000"
+    min_replicas_to_write: int = 1
+    min_replicas_max_lag: int = 10
+    redis_image: str = "redis:7.0.15-bookworm"
+    # How long a Redis node with data waits at boot for a Sentinel to name the master
+    role_wait_seconds: int = 30
+    # Docker (dev stack)
+    dev_redis_port: int = 6379
+    dev_sentinel_port: int = 26379
+    debug_ui: bool = False
+    debug_ui_port: int = 8081
+    debug_ui_image: str = "ghcr.io/joeferner/redis-commander:0.9.0"
+    # Kubernetes (prod stack)
+    namespace: str = "festival"
+    create_namespace: bool = True
+    storage_class: str = "fast-ssd"
+    storage_size: str = "10Gi"
+    kubernetes_version: str = "1.29"
+    prometheus_operator: bool = False
+    exporter_image: str = "oliver006/redis_exporter:v1.62.0"
+
+    def __post_init__(self) -> None:
+        for rule in _RULES:
+            rule(self)
+
+    @property
+    def maxmemory_bytes(self) -> int:
+        return parse_memory(self.maxmemory)
+
+    @property
+    def save_point_pairs(self) -> tuple[tuple[int, int], ...]:
+        return parse_save_points(self.save_points)
+
+    @property
+    def redis_memory_limit_bytes(self) -> int:
+        """Container limit: maxmemory plus half again for fork copy-on-write during AOF/RDB rewrites."""
+        return self.maxmemory_bytes * 3 // 2 + 64 * 1024**2
+
+    def dev_host_ports(self) -> dict[str, int]:
+        """Every host port the dev stack publishes, by what uses it."""
+        ports = {"redis master": self.dev_redis_port}
+        ports.update({f"redis replica {i}": self.dev_redis_port + i for i in range(1, self.replica_count + 1)})
+        ports.update({f"sentinel {i}": self.dev_sentinel_port + i - 1 for i in range(1, self.sentinel_count + 1)})
+        if self.debug_ui:
+            ports["debug UI"] = self.debug_ui_port
+        return ports
+
+    @classmethod
+    def from_config(cls, values: Mapping[str, Any]) -> "Settings":
+        """Build from stack config keys (camelCase, as in Pulumi.yaml); values may be strings."""
+        by_key = {to_config_key(f.name): f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(by_key))
+        if unknown:
+            raise SettingsError(unknown[0], values[unknown[0]], f"unknown key; known keys: {', '.join(sorted(by_key))}")
+        kwargs = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            f = by_key[key]
+            kwargs[f.name] = _coerce(key, value, type(f.default))
+        return cls(**kwargs)
+
+
+def to_config_key(field_name: str) -> str:
+    head, *rest = field_name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def _coerce(key: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "yes"):
+            return True
+        if str(value).lower() in ("false", "no"):
+            return False
+        raise SettingsError(key, value, "must be a boolean (true or false)")
+    if kind is int:
+        if isinstance(value, bool) or not re.fullmatch(r"-?[0-9]+(\.0+)?", str(value).strip()):
+            raise SettingsError(key, value, "must be a whole number")
+        return int(float(value))
+    return str(value)
+
+
+_RULES: list = []
+
+
+def rule(check):
+    _RULES.append(check)
+    return check
+
+
+def _fail(settings: Settings, name: str, rule_text: str) -> None:
+    raise SettingsError(to_config_key(name), getattr(settings, name), rule_text)
+
+
+@rule
+def _choices(s: Settings) -> None:
+    for name, choices in (
+        ("platform", PLATFORMS),
+        ("maxmemory_policy", EVICTION_POLICIES),
+        ("appendfsync", APPENDFSYNC_MODES),
+    ):
+        if getattr(s, name) not in choices:
+            _fail(s, name, f"must be one of {', '.join(choices)}")
+
+
+@rule
+def _names(s: Settings) -> None:
+    if not DNS_LABEL.match(s.name_prefix) or len(s.name_prefix) > 40:
+        _fail(s, "name_prefix", "must be a lowercase DNS label (a-z, 0-9, '-') of at most 40 characters")
+    if not DNS_LABEL.match(s.namespace) or len(s.namespace) > 63:
+        _fail(s, "namespace", "must be a lowercase DNS label of at most 63 characters")
+    if not MASTER_NAME.match(s.master_name):
+        _fail(s, "master_name", "must be letters, digits, '.', '_' or '-' (Sentinel takes it as one word)")
+    for name in ("redis_image", "debug_ui_image", "exporter_image"):
+        value = getattr(s, name)
+        if not IMAGE_REF.match(value) or ":" not in value.rsplit("/", 1)[-1] or value.endswith(":latest"):
+            _fail(s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:7.0.15-bookworm)")
+    if not K8S_VERSION.match(s.kubernetes_version) or int(s.kubernetes_version.split(".")[1]) < 21:
+        _fail(s, "kubernetes_version", "must be a Kubernetes minor version '1.NN', 1.21 or newer")
+    if not K8S_QUANTITY.match(s.storage_size):
+        _fail(s, "storage_size", "must be a Kubernetes quantity such as 10Gi")
+    if not DNS_LABEL.match(s.storage_class):
+        _fail(s, "storage_class", "must be a StorageClass name (lowercase DNS label)")
+
+
+@rule
+def _topology(s: Settings) -> None:
+    if s.replica_count < 0 or s.replica_count > 9:
+        _fail(s, "replica_count", "must be between 0 and 9")
+    if s.sentinel_count < 1 or s.sentinel_count % 2 == 0 or s.sentinel_count > 9:
+        _fail(s, "sentinel_count", "must be odd and between 1 and 9 (an even count adds no failure tolerance)")
+    if s.quorum < 1 or s.quorum > s.sentinel_count:
+        _fail(s, "quorum", f"must be between 1 and sentinelCount ({s.sentinel_count})")
+    if s.quorum <= s.sentinel_count // 2:
+        _fail(s, "quorum", f"must be a majority of sentinelCount ({s.sentinel_count}): at least {s.sentinel_count // 2 + 1}")
+    if s.parallel_syncs < 1 or s.parallel_syncs > max(1, s.replica_count):
+        _fail(s, "parallel_syncs", f"must be between 1 and replicaCount ({s.replica_count}), at least 1")
+    if s.min_replicas_to_write < 0 or s.min_replicas_to_write > s.replica_count:
+        _fail(s, "min_replicas_to_write", f"must be between 0 and replicaCount ({s.replica_count})")
+    if s.min_replicas_max_lag < 1 or s.min_replicas_max_lag > 3600:
+        _fail(s, "min_replicas_max_lag", "must be between 1 and 3600 seconds")
+
+
+@rule
+def _timings(s: Settings) -> None:
+    if not 500 <= s.down_after_milliseconds <= 600_000:
+        _fail(s, "down_after_milliseconds", "must be between 500 and 600000 ms")
+    if not 1000 <= s.failover_timeout <= 3_600_000:
+        _fail(s, "failover_timeout", "must be between 1000 and 3600000 ms")
+    if s.failover_timeout <= s.down_after_milliseconds:
+        _fail(s, "failover_timeout", f"must be longer than downAfterMilliseconds ({s.down_after_milliseconds})")
+    if not 0 <= s.role_wait_seconds <= 600:
+        _fail(s, "role_wait_seconds", "must be between 0 and 600 seconds")
+
+
+@rule
+def _server(s: Settings) -> None:
+    try:
+        memory = s.maxmemory_bytes
+    except ValueError:
+        _fail(s, "maxmemory", "must be a Redis memory size: a whole number with an optional unit b, k, kb, m, mb, g, gb")
+    if memory < 1024**2:
+        _fail(s, "maxmemory", "must be at least 1mb")
+    if not 1 <= s.maxclients <= 100_000:
+        _fail(s, "maxclients", "must be between 1 and 100000")
+    try:
+        s.save_point_pairs
+    except ValueError:
+        _fail(s, "save_points", "must be pairs of positive '<seconds> <changes>' (e.g. '900 1 300 10'), or '' for none")
+
+
+@rule
+def _ports(s: Settings) -> None:
+    for name in ("dev_redis_port", "dev_sentinel_port", "debug_ui_port"):
+        if not 1024 <= getattr(s, name) <= 65535:
+            _fail(s, name, "must be an unprivileged port between 1024 and 65535")
+    seen: dict[int, str] = {}
+    for user, port in s.dev_host_ports().items():
+        if port > 65535:
+            _fail(s, "dev_redis_port" if user.startswith("redis") else "dev_sentinel_port", f"{user} would get port {port}, above 65535")
+        if port in seen:
+            key = {"debug UI": "debug_ui_port"}.get(user, "dev_sentinel_port" if user.startswith("sentinel") else "dev_redis_port")
+            _fail(s, key, f"{user} would get host port {port}, already used by {seen[port]}")
+        seen[port] = user
+
+
+# Names of the keys, for docs and error messages.
+CONFIG_KEYS = tuple(to_config_key(f.name) for f in dataclasses.fields(Settings))

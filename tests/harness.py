@@ -1,0 +1,279 @@
+"""Runs a deployment's rendered artifacts for real: redis-server and redis-sentinel processes on
+127.0.0.1, free ports, started through the project's own entrypoint scripts.
+
+Used by the smoke test, the fault matrix and bench/. Every process it starts is stopped by stop_all(),
+which the fixtures call even when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from components.render import REDIS_PASSWORD_KEY, SENTINEL_PASSWORD_KEY, redis_files, sentinel_files
+from components.settings import Settings
+from components.topology import Node, Topology, loopback_topology
+
+BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
+
+
+def require_binaries() -> None:
+    """Fail (never skip) when the Redis binaries the real-process tests need are missing."""
+    missing = [binary for binary in BINARIES if shutil.which(binary) is None]
+    if missing:
+        raise RuntimeError(
+            f"missing {', '.join(missing)}: install Debian's redis-server, redis-sentinel and redis-tools"
+        )
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Poll predicate() until it returns a truthy value; raise with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (redis.RedisError, OSError) as error:
+            last_error = error
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+@dataclass
+class LocalNode:
+    node: Node
+    root: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def port(self) -> int:
+        return self.node.address.port
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "process.log"
+
+    @property
+    def is_sentinel(self) -> bool:
+        return self.node.role == "sentinel"
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class LocalDeployment:
+    """A deployment on loopback: one directory per node with conf/, secrets/ and data/."""
+
+    settings: Settings
+    root: Path
+    redis_password: str = "test-redis-password-0123456789"
+    sentinel_password: str = "test-sentinel-password-0123456789"
+    topology: Topology = field(init=False)
+    nodes: dict[str, LocalNode] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ports = free_ports(self.settings.replica_count + 1 + self.settings.sentinel_count)
+        redis_ports = ports[: self.settings.replica_count + 1]
+        self.topology = loopback_topology(self.settings, redis_ports, ports[len(redis_ports) :])
+        self.nodes = {node.name: LocalNode(node, self.root / node.name) for node in self.topology.nodes}
+        for local in self.nodes.values():
+            self._install(local)
+
+    def _install(self, local: LocalNode) -> None:
+        files = (sentinel_files if local.is_sentinel else redis_files)(self.settings, self.topology)
+        for sub in ("conf", "secrets", "data"):
+            (local.root / sub).mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (local.root / "conf" / name).write_text(text)
+        (local.root / "secrets" / REDIS_PASSWORD_KEY).write_text(self.redis_password)
+        (local.root / "secrets" / SENTINEL_PASSWORD_KEY).write_text(self.sentinel_password)
+
+    def env(self, local: LocalNode) -> dict[str, str]:
+        return {
+            **os.environ,
+            "FESTIVAL_CONF_DIR": str(local.root / "conf"),
+            "FESTIVAL_SECRETS_DIR": str(local.root / "secrets"),
+            "FESTIVAL_DATA_DIR": str(local.data_dir),
+            "FESTIVAL_NODE_HOST": local.node.address.host,
+            "FESTIVAL_NODE_PORT": str(local.port),
+            "FESTIVAL_BIND_ADDRESS": "127.0.0.1",
+        }
+
+    def run_script(self, name: str, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
+        """Run one of a node's rendered scripts (probe.sh, ...) with that node's environment."""
+        node_name, script = name.split("/", 1)
+        local = self.nodes[node_name]
+        return subprocess.run(
+            ["sh", str(local.root / "conf" / script), *args],
+            env=self.env(local),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self, name: str) -> None:
+        local = self.nodes[name]
+        if local.running():
+            raise RuntimeError(f"{name} is already running")
+        entrypoint = "sentinel-entrypoint.sh" if local.is_sentinel else "redis-entrypoint.sh"
+        log = open(local.log_path, "ab")
+        local.process = subprocess.Popen(
+            ["sh", str(local.root / "conf" / entrypoint)],
+            env=self.env(local),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def start_all(self, wait: bool = True) -> None:
+        for name in self.nodes:
+            self.start(name)
+        if wait:
+            self.wait_healthy()
+
+    def signal(self, name: str, sig: int) -> None:
+        local = self.nodes[name]
+        if local.running():
+            os.killpg(local.process.pid, sig)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, like a crashed host: no shutdown save, no goodbye to clients."""
+        self.signal(name, signal.SIGKILL)
+        self.nodes[name].process.wait(timeout=10)
+
+    def pause(self, name: str) -> None:
+        self.signal(name, signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self.signal(name, signal.SIGCONT)
+
+    def stop(self, name: str, timeout: float = 10) -> None:
+        local = self.nodes[name]
+        if not local.running():
+            return
+        self.signal(name, signal.SIGCONT)
+        self.signal(name, signal.SIGTERM)
+        try:
+            local.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(name, signal.SIGKILL)
+            local.process.wait(timeout=10)
+
+    def restart(self, name: str) -> None:
+        self.stop(name)
+        self.start(name)
+
+    def wipe(self, name: str) -> None:
+        """Lose a node's volume: its data directory is replaced by an empty one."""
+        local = self.nodes[name]
+        if local.running():
+            raise RuntimeError(f"{name} is running; stop or kill it before wiping its data")
+        shutil.rmtree(local.data_dir)
+        local.data_dir.mkdir()
+
+    def stop_all(self) -> None:
+        for name in self.nodes:
+            try:
+                self.stop(name, timeout=5)
+            except (OSError, subprocess.SubprocessError):
+                self.signal(name, signal.SIGKILL)
+
+    def logs(self) -> str:
+        parts = []
+        for name, local in self.nodes.items():
+            text = local.log_path.read_text(errors="replace") if local.log_path.exists() else ""
+            parts.append(f"--- {name} ---\n{text[-30000:]}")
+        return "\n".join(parts)
+
+    # --- clients ---------------------------------------------------------------------------
+    def redis_client(self, name: str, **kwargs) -> redis.Redis:
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.nodes[name].port,
+            password=self.redis_password,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            decode_responses=True,
+            **kwargs,
+        )
+
+    def sentinel_client(self, name: str) -> redis.Redis:
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.nodes[name].port,
+            password=self.sentinel_password,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            decode_responses=True,
+        )
+
+    def sentinel_masters(self) -> dict[str, str | None]:
+        """What each running Sentinel says the master is (host:port), by Sentinel name."""
+        answers = {}
+        for node in self.topology.sentinels:
+            try:
+                addr = self.sentinel_client(node.name).execute_command(
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.topology.master_name
+                )
+                answers[node.name] = f"{addr[0]}:{addr[1]}" if addr else None
+            except (redis.RedisError, OSError):
+                answers[node.name] = None
+        return answers
+
+    def node_at(self, address: str) -> str:
+        """The node name behind a host:port address."""
+        for node in self.topology.redis_nodes:
+            if str(node.address) == address:
+                return node.name
+        raise KeyError(address)
+
+    def role(self, name: str) -> str:
+        return self.redis_client(name).info("replication")["role"]
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        """Every Redis replica linked to the one master and every Sentinel agreeing on it."""
+
+        def healthy() -> bool:
+            masters = [n for n in self.topology.redis_nodes if self.role(n.name) == "master"]
+            if len(masters) != 1:
+                return False
+            for node in self.topology.redis_nodes:
+                if node != masters[0] and self.redis_client(node.name).info("replication").get("master_link_status") != "up":
+                    return False
+            answers = set(self.sentinel_masters().values())
+            return answers == {str(masters[0].address)}
+
+        try:
+            wait_until(healthy, timeout, what="a healthy topology")
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}\n{self.logs()}") from None
