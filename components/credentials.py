@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_random
 
@@ -12,7 +10,7 @@ from components.platform import Credentials
 PASSWORD_LENGTH = 32
 
 
-def generate_credentials(name: str, opts: Optional[pulumi.ResourceOptions] = None) -> Credentials:
+def generate_credentials(name: str, opts: pulumi.ResourceOptions | None = None) -> Credentials:
     """RandomPasswords for Redis, Sentinel and the debug UI, named after `name`.
 
     Letters and digits only: the values are written into redis.conf / sentinel.conf lines at boot.

@@ -6,8 +6,8 @@ ComponentResource whose children are what its nodes share (a network, a namespac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import pulumi
 

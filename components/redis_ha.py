@@ -6,8 +6,8 @@ announced addresses as outputs that resolve once the nodes exist.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 
@@ -29,7 +29,7 @@ class _NodeGroupResource(pulumi.ComponentResource):
     addresses: pulumi.Output[list[str]]
     """The nodes' announced host:port addresses, resolved once every node's resources exist."""
 
-    def __init__(self, name: str, args: NodeGroupArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None):
         self._validate(args)
         super().__init__(self.TYPE, name, None, opts)
         self.nodes = args.nodes

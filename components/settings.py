@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 EVICTION_POLICIES = (
     "noeviction",
@@ -122,7 +123,7 @@ class Settings:
         return ports
 
     @classmethod
-    def from_config(cls, values: Mapping[str, Any]) -> "Settings":
+    def from_config(cls, values: Mapping[str, Any]) -> Settings:
         """Build from stack config keys (camelCase, as in Pulumi.yaml); values may be strings."""
         by_key = {to_config_key(f.name): f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(by_key))
@@ -192,7 +193,9 @@ def _names(s: Settings) -> None:
     for name in ("redis_image", "debug_ui_image", "exporter_image"):
         value = getattr(s, name)
         if not IMAGE_REF.match(value) or ":" not in value.rsplit("/", 1)[-1] or value.endswith(":latest"):
-            _fail(s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:7.0.15-bookworm)")
+            _fail(
+                s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:7.0.15-bookworm)"
+            )
     if not K8S_VERSION.match(s.kubernetes_version) or int(s.kubernetes_version.split(".")[1]) < 21:
         _fail(s, "kubernetes_version", "must be a Kubernetes minor version '1.NN', 1.21 or newer")
     if not K8S_QUANTITY.match(s.storage_size):
@@ -210,7 +213,11 @@ def _topology(s: Settings) -> None:
     if s.quorum < 1 or s.quorum > s.sentinel_count:
         _fail(s, "quorum", f"must be between 1 and sentinelCount ({s.sentinel_count})")
     if s.quorum <= s.sentinel_count // 2:
-        _fail(s, "quorum", f"must be a majority of sentinelCount ({s.sentinel_count}): at least {s.sentinel_count // 2 + 1}")
+        _fail(
+            s,
+            "quorum",
+            f"must be a majority of sentinelCount ({s.sentinel_count}): at least {s.sentinel_count // 2 + 1}",
+        )
     if s.parallel_syncs < 1 or s.parallel_syncs > max(1, s.replica_count):
         _fail(s, "parallel_syncs", f"must be between 1 and replicaCount ({s.replica_count}), at least 1")
     if s.min_replicas_to_write < 0 or s.min_replicas_to_write > s.replica_count:
@@ -236,13 +243,15 @@ def _server(s: Settings) -> None:
     try:
         memory = s.maxmemory_bytes
     except ValueError:
-        _fail(s, "maxmemory", "must be a Redis memory size: a whole number with an optional unit b, k, kb, m, mb, g, gb")
+        _fail(
+            s, "maxmemory", "must be a Redis memory size: a whole number with an optional unit b, k, kb, m, mb, g, gb"
+        )
     if memory < 1024**2:
         _fail(s, "maxmemory", "must be at least 1mb")
     if not 1 <= s.maxclients <= 100_000:
         _fail(s, "maxclients", "must be between 1 and 100000")
     try:
-        s.save_point_pairs
+        parse_save_points(s.save_points)
     except ValueError:
         _fail(s, "save_points", "must be pairs of positive '<seconds> <changes>' (e.g. '900 1 300 10'), or '' for none")
 
@@ -255,9 +264,15 @@ def _ports(s: Settings) -> None:
     seen: dict[int, str] = {}
     for user, port in s.dev_host_ports().items():
         if port > 65535:
-            _fail(s, "dev_redis_port" if user.startswith("redis") else "dev_sentinel_port", f"{user} would get port {port}, above 65535")
+            _fail(
+                s,
+                "dev_redis_port" if user.startswith("redis") else "dev_sentinel_port",
+                f"{user} would get port {port}, above 65535",
+            )
         if port in seen:
-            key = {"debug UI": "debug_ui_port"}.get(user, "dev_sentinel_port" if user.startswith("sentinel") else "dev_redis_port")
+            key = {"debug UI": "debug_ui_port"}.get(
+                user, "dev_sentinel_port" if user.startswith("sentinel") else "dev_redis_port"
+            )
             _fail(s, key, f"{user} would get host port {port}, already used by {seen[port]}")
         seen[port] = user
 

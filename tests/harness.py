@@ -268,7 +268,10 @@ class LocalDeployment:
             if len(masters) != 1:
                 return False
             for node in self.topology.redis_nodes:
-                if node != masters[0] and self.redis_client(node.name).info("replication").get("master_link_status") != "up":
+                if (
+                    node != masters[0]
+                    and self.redis_client(node.name).info("replication").get("master_link_status") != "up"
+                ):
                     return False
             answers = set(self.sentinel_masters().values())
             return answers == {str(masters[0].address)}

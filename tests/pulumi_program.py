@@ -1,0 +1,137 @@
+"""Runs __main__.py under recording Pulumi mocks, configured like the engine would configure it.
+
+Config is what `pulumi up -s <stack>` would see: Pulumi.yaml's declared defaults overlaid with
+Pulumi.<stack>.yaml's values. Secret-ness is kept: a secret input is recorded as Secret(value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "festival-redis"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+MOCK_PASSWORD_PREFIX = "mock-password-"
+
+
+@dataclass(frozen=True)
+class Secret:
+    value: Any
+
+
+def unwrap(value: Any) -> Any:
+    """Mock inputs with Pulumi's secret envelopes turned into Secret(...) markers."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return Secret(unwrap(value["value"]))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """The same value with every Secret marker removed."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+@dataclass
+class Recorded:
+    type: str
+    name: str
+    inputs: dict  # with Secret markers
+    provider: str | None
+
+    @property
+    def plain(self) -> dict:
+        return reveal(self.inputs)
+
+
+@dataclass
+class Program:
+    resources: list[Recorded] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)  # resolved values
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_token: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, name: str) -> Recorded:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, program: Program):
+        self.program = program
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.program.resources.append(Recorded(args.typ, args.name, unwrap(args.inputs), args.provider))
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = MOCK_PASSWORD_PREFIX + args.name
+        return [f"{args.name}-id", outputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml, keyed 'festival-redis:<key>'."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    values = {
+        f"{PROJECT}:{key}": spec["default"] for key, spec in project.get("config", {}).items() if "default" in spec
+    }
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    values.update(stack_file.get("config", {}))
+    return values
+
+
+def _as_config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
+    """Run __main__.py for `stack` (with optional `festival-redis:` key overrides); return what it declared."""
+    program = Program()
+    config = stack_config(stack)
+    config.update({f"{PROJECT}:{key}": value for key, value in (overrides or {}).items()})
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(RecordingMocks(program), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_all_config({key: _as_config_string(value) for key, value in config.items()})
+    exports: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run():
+        with mock.patch.object(pulumi, "export", exports.__setitem__):
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+        async def collect():
+            for key, value in exports.items():
+                output = pulumi.Output.from_input(value)
+                program.outputs[key] = await output.future()
+                if await output.is_secret():
+                    program.secret_outputs.add(key)
+
+        return asyncio.ensure_future(collect())
+
+    run()
+    return program
