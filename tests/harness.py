@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from components.checks import HEALTHY, Report, Target, check_deployment
 from components.render import REDIS_PASSWORD_KEY, SENTINEL_PASSWORD_KEY, redis_files, sentinel_files
 from components.settings import Settings
 from components.topology import Node, Topology, loopback_topology
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 def require_binaries() -> None:
@@ -224,6 +228,7 @@ class LocalDeployment:
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
+            retry=NO_RETRY,
             **kwargs,
         )
 
@@ -235,6 +240,7 @@ class LocalDeployment:
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
+            retry=NO_RETRY,
         )
 
     def sentinel_masters(self) -> dict[str, str | None]:
@@ -260,23 +266,21 @@ class LocalDeployment:
     def role(self, name: str) -> str:
         return self.redis_client(name).info("replication")["role"]
 
-    def wait_healthy(self, timeout: float = 30) -> None:
-        """Every Redis replica linked to the one master and every Sentinel agreeing on it."""
+    def target(self, **overrides) -> Target:
+        """What the replication checks need to verify this deployment."""
+        topology = self.topology
+        values = dict(
+            master_name=topology.master_name,
+            redis_nodes=tuple(str(node.address) for node in topology.redis_nodes),
+            sentinels=tuple(str(node.address) for node in topology.sentinels),
+            redis_password=self.redis_password,
+            sentinel_password=self.sentinel_password,
+        )
+        return Target(**{**values, **overrides})
 
-        def healthy() -> bool:
-            masters = [n for n in self.topology.redis_nodes if self.role(n.name) == "master"]
-            if len(masters) != 1:
-                return False
-            for node in self.topology.redis_nodes:
-                if (
-                    node != masters[0]
-                    and self.redis_client(node.name).info("replication").get("master_link_status") != "up"
-                ):
-                    return False
-            answers = set(self.sentinel_masters().values())
-            return answers == {str(masters[0].address)}
-
-        try:
-            wait_until(healthy, timeout, what="a healthy topology")
-        except TimeoutError as error:
-            raise TimeoutError(f"{error}\n{self.logs()}") from None
+    def wait_healthy(self, timeout: float = 30) -> Report:
+        """The replication checks pass: one master, every replica linked, every Sentinel agreeing."""
+        report = check_deployment(self.target(), settle_seconds=timeout)
+        if report.status != HEALTHY:
+            raise TimeoutError(f"not healthy after {timeout}s: {report.summary()}\n{self.logs()}")
+        return report
