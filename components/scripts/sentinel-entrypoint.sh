@@ -30,4 +30,16 @@ umask 077
   [ -f "$RUNTIME_CONF" ] && grep '^sentinel myid ' "$RUNTIME_CONF" || true
 } >"$RUNTIME_CONF.new"
 mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
+
+# Sentinel refreshes what it knows of the replicas every 10 s until the master is objectively down. A
+# failover that starts with replica INFO older than 5 s aborts (-failover-abort-no-good-slave) and is not
+# retried before 2 x failover-timeout. Refresh every second instead; only settable at run time.
+(
+  tries=0
+  until [ "$(cli sentinel-password 127.0.0.1 "$NODE_PORT" SENTINEL DEBUG INFO-PERIOD 1000)" = OK ] ||
+    [ "$tries" -ge 100 ]; do
+    tries=$((tries + 1))
+    sleep 0.2
+  done
+) &
 exec redis-sentinel "$RUNTIME_CONF"

@@ -1,0 +1,94 @@
+"""Every stack value rule: a bad value fails with a message naming the key, the value and the rule."""
+
+import pytest
+
+from components.settings import Settings, SettingsError, parse_memory, parse_save_points
+
+
+def test_defaults_are_the_seed_values():
+    s = Settings()
+    assert (s.master_name, s.replica_count, s.sentinel_count, s.quorum) == ("festival-master", 2, 3, 2)
+    assert (s.down_after_milliseconds, s.failover_timeout, s.parallel_syncs) == (5000, 60000, 1)
+    assert (s.maxmemory, s.maxmemory_policy, s.maxclients) == ("512mb", "allkeys-lru", 10000)
+    assert (s.appendonly, s.appendfsync) == (True, "everysec")
+    assert s.save_point_pairs == ((900, 1), (300, 10), (60, 10000))
+    assert s.dev_host_ports() == {
+        "redis master": 6379,
+        "redis replica 1": 6380,
+        "redis replica 2": 6381,
+        "sentinel 1": 26379,
+        "sentinel 2": 26380,
+        "sentinel 3": 26381,
+    }
+    assert (s.namespace, s.storage_class, s.debug_ui, s.debug_ui_port) == ("festival", "fast-ssd", False, 8081)
+
+
+def test_from_config_coerces_stack_strings():
+    s = Settings.from_config({"replicaCount": "3", "appendonly": "false", "quorum": 2.0, "debugUi": True})
+    assert (s.replica_count, s.appendonly, s.quorum, s.debug_ui) == (3, False, 2, True)
+
+
+@pytest.mark.parametrize(
+    "config, key, rule",
+    [
+        ({"quorum": 4}, "quorum", "between 1 and sentinelCount (3)"),
+        ({"sentinelCount": 5, "quorum": 2}, "quorum", "majority of sentinelCount (5): at least 3"),
+        ({"quorum": 0}, "quorum", "between 1 and sentinelCount"),
+        ({"sentinelCount": 4, "quorum": 3}, "sentinelCount", "must be odd"),
+        ({"sentinelCount": 0}, "sentinelCount", "must be odd"),
+        ({"replicaCount": -1}, "replicaCount", "between 0 and 9"),
+        ({"maxmemory": "512 megs"}, "maxmemory", "Redis memory size"),
+        ({"maxmemory": "10kb"}, "maxmemory", "at least 1mb"),
+        ({"maxmemoryPolicy": "lru"}, "maxmemoryPolicy", "one of noeviction, allkeys-lru"),
+        ({"appendfsync": "sometimes"}, "appendfsync", "one of always, everysec, no"),
+        ({"savePoints": "900"}, "savePoints", "pairs of positive"),
+        ({"savePoints": "900 0"}, "savePoints", "pairs of positive"),
+        ({"maxclients": 0}, "maxclients", "between 1 and 100000"),
+        ({"downAfterMilliseconds": 100}, "downAfterMilliseconds", "between 500 and 600000"),
+        ({"failoverTimeout": 700000000}, "failoverTimeout", "between 1000 and 3600000"),
+        ({"downAfterMilliseconds": 30000, "failoverTimeout": 20000}, "failoverTimeout", "longer than down"),
+        ({"parallelSyncs": 0}, "parallelSyncs", "between 1 and replicaCount"),
+        ({"parallelSyncs": 3}, "parallelSyncs", "between 1 and replicaCount (2)"),
+        ({"minReplicasToWrite": 3}, "minReplicasToWrite", "between 0 and replicaCount (2)"),
+        ({"minReplicasMaxLag": 0}, "minReplicasMaxLag", "between 1 and 3600"),
+        ({"roleWaitSeconds": -1}, "roleWaitSeconds", "between 0 and 600"),
+        ({"devRedisPort": 80}, "devRedisPort", "unprivileged port"),
+        ({"devSentinelPort": 6380}, "devSentinelPort", "already used by redis replica 1"),
+        ({"debugUi": True, "debugUiPort": 6381}, "debugUiPort", "already used by redis replica 2"),
+        ({"devRedisPort": 65535}, "devRedisPort", "above 65535"),
+        ({"platform": "nomad"}, "platform", "one of docker, kubernetes"),
+        ({"namePrefix": "Festival_Prod"}, "namePrefix", "lowercase DNS label"),
+        ({"namespace": "-x"}, "namespace", "lowercase DNS label"),
+        ({"masterName": "festival master"}, "masterName", "one word"),
+        ({"redisImage": "redis"}, "redisImage", "pinned to a tag"),
+        ({"redisImage": "redis:latest"}, "redisImage", "other than 'latest'"),
+        ({"kubernetesVersion": "1.20"}, "kubernetesVersion", "1.21 or newer"),
+        ({"storageSize": "10 gigs"}, "storageSize", "Kubernetes quantity"),
+        ({"storageClass": "Fast_SSD"}, "storageClass", "StorageClass name"),
+        ({"replicaCount": "two"}, "replicaCount", "whole number"),
+        ({"appendonly": "maybe"}, "appendonly", "boolean"),
+        ({"replicaCuont": 2}, "replicaCuont", "unknown key"),
+    ],
+)
+def test_bad_value_names_key_value_and_rule(config, key, rule):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_config(config)
+    error = raised.value
+    assert error.key == key
+    assert rule in str(error)
+    assert f"festival-redis:{key} = {config[key]!r}" in str(error) or repr(error.value) in str(error)
+
+
+def test_valid_variants_pass():
+    Settings.from_config({"replicaCount": 0, "minReplicasToWrite": 0, "sentinelCount": 1, "quorum": 1})
+    Settings.from_config({"sentinelCount": 5, "quorum": 3, "savePoints": "", "maxmemory": "2gb"})
+
+
+@pytest.mark.parametrize("text, expected", [("512mb", 512 * 1024**2), ("1GB", 1024**3), ("100", 100), ("4k", 4000)])
+def test_parse_memory(text, expected):
+    assert parse_memory(text) == expected
+
+
+def test_parse_save_points():
+    assert parse_save_points("900 1 300 10") == ((900, 1), (300, 10))
+    assert parse_save_points("") == ()
