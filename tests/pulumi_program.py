@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "festival-redis"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 MOCK_PASSWORD_PREFIX = "mock-password-"
+MOCK_IMAGE_ID_PREFIX = "sha256:mock-"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = MOCK_PASSWORD_PREFIX + args.name
+        if args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs["imageId"] = MOCK_IMAGE_ID_PREFIX + args.inputs["name"]  # computed by the provider
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -1,0 +1,419 @@
+"""Mocks tests of the dev stack: __main__.py with the real Pulumi.yaml + Pulumi.dev.yaml, on the Docker platform.
+
+They show that the program declares what we meant (names, ports, files, secrecy, outputs); the rendered files
+themselves are run for real by the integration tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import math
+import re
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components import docker_platform, render
+from components.credentials import generate_credentials
+from components.docker_platform import DockerPlatform
+from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
+from components.settings import CONFIG_KEYS, Settings, SettingsError, to_config_key
+from components.topology import docker_topology
+from tests import pulumi_program
+from tests.pulumi_program import (
+    MOCK_IMAGE_ID_PREFIX,
+    MOCK_PASSWORD_PREFIX,
+    PROJECT,
+    ROOT,
+    Program,
+    RecordingMocks,
+    Secret,
+    reveal,
+    run_program,
+    stack_config,
+)
+
+CONTAINER = "docker:index/container:Container"
+VOLUME = "docker:index/volume:Volume"
+NETWORK = "docker:index/network:Network"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+PASSWORD_OUTPUTS = {"redisPassword", "sentinelPassword"}
+DURATION = re.compile(r"^[0-9]+(ms|s|m|h)$")
+
+DEV_SETTINGS = Settings.from_config({key.partition(":")[2]: value for key, value in stack_config("dev").items()})
+TOPOLOGY = docker_topology(DEV_SETTINGS)
+REDIS_NODES = {node.name for node in TOPOLOGY.redis_nodes}
+SENTINELS = {node.name for node in TOPOLOGY.sentinels}
+
+
+@pytest.fixture(scope="module")
+def dev() -> Program:
+    return run_program("dev")
+
+
+@pytest.fixture(scope="module")
+def dev_ui() -> Program:
+    return run_program("dev", {"debugUi": True, "debugUiPort": 9081})
+
+
+def containers(program: Program) -> dict[str, dict]:
+    """Container inputs by container name, secrets revealed."""
+    return {r.inputs["name"]: r.plain for r in program.of_type(CONTAINER)}
+
+
+def strings(value: Any, in_secret: bool = False):
+    """Every string inside value, with whether a Secret marker encloses it."""
+    if isinstance(value, Secret):
+        yield from strings(value.value, True)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(key, in_secret)
+            yield from strings(item, in_secret)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item, in_secret)
+    elif isinstance(value, str):
+        yield value, in_secret
+
+
+def uploads(container: dict) -> dict[str, dict]:
+    return {upload["file"]: upload for upload in container["uploads"]}
+
+
+# --- what the dev stack declares ---------------------------------------------------------------------
+def test_dev_stack_file_makes_the_seed_values_explicit():
+    assert DEV_SETTINGS.platform == "docker"
+    assert (DEV_SETTINGS.replica_count, DEV_SETTINGS.sentinel_count, DEV_SETTINGS.quorum) == (2, 3, 2)
+    assert (DEV_SETTINGS.dev_redis_port, DEV_SETTINGS.dev_sentinel_port) == (6379, 26379)
+    assert DEV_SETTINGS.debug_ui is False
+    assert DEV_SETTINGS.master_name == "festival-master"
+
+
+def test_one_container_and_one_volume_per_node_named_as_in_the_seed(dev):
+    expected = {
+        "festival-redis-master",
+        "festival-redis-replica-1",
+        "festival-redis-replica-2",
+        "festival-sentinel-1",
+        "festival-sentinel-2",
+        "festival-sentinel-3",
+    }
+    assert set(containers(dev)) == expected
+    assert len(dev.of_type(CONTAINER)) == len(expected)
+    assert sorted(r.inputs["name"] for r in dev.of_type(VOLUME)) == sorted(f"{name}-data" for name in expected)
+    for name, container in containers(dev).items():
+        assert container["hostname"] == name
+        assert container["volumes"] == [{"volumeName": f"{name}-data", "containerPath": render.DATA_DIR}]
+
+
+def test_containers_run_the_pinned_redis_image_as_the_redis_user(dev):
+    [image] = dev.of_type(IMAGE)
+    assert image.inputs["name"] == DEV_SETTINGS.redis_image == "redis:7.0.15-bookworm"
+    assert image.inputs["keepLocally"] is True
+    for container in containers(dev).values():
+        assert container["image"] == MOCK_IMAGE_ID_PREFIX + DEV_SETTINGS.redis_image
+        assert container["user"] == "999:999"
+        assert container["restart"] == "unless-stopped"
+
+
+def test_entrypoints_and_environment_carry_identity_only(dev):
+    for name, container in containers(dev).items():
+        script = "sentinel-entrypoint.sh" if name in SENTINELS else "redis-entrypoint.sh"
+        port = 26379 if name in SENTINELS else 6379
+        assert container["entrypoints"] == ["sh", f"/etc/festival/{script}"]
+        assert sorted(container["envs"]) == [f"FESTIVAL_NODE_HOST={name}", f"FESTIVAL_NODE_PORT={port}"]
+        assert "command" not in container
+        assert "labels" not in container
+
+
+def test_ports_are_published_on_loopback_only(dev):
+    expected = {node.name: (node.address.port, node.host_port) for node in TOPOLOGY.nodes}
+    assert expected["festival-redis-replica-2"] == (6379, 6381)
+    assert expected["festival-sentinel-3"] == (26379, 26381)
+    for name, container in containers(dev).items():
+        [port] = container["ports"]
+        assert port["ip"] == "127.0.0.1"
+        assert (port["internal"], port["external"]) == expected[name]
+    published = sorted(port["external"] for c in containers(dev).values() for port in c["ports"])
+    assert published == sorted(DEV_SETTINGS.dev_host_ports().values())
+
+
+def test_one_bridge_network_with_every_node_aliased_by_name(dev):
+    [network] = dev.of_type(NETWORK)
+    assert network.inputs["name"] == "festival-redis-net"
+    assert network.inputs["driver"] == "bridge"
+    for name, container in containers(dev).items():
+        assert container["networksAdvanced"] == [{"name": "festival-redis-net", "aliases": [name]}]
+
+
+def test_uploads_are_the_rendered_files_and_the_secrets(dev):
+    files = {
+        "redis": render.redis_files(DEV_SETTINGS, TOPOLOGY),
+        "sentinel": render.sentinel_files(DEV_SETTINGS, TOPOLOGY),
+    }
+    secrets = {
+        "/etc/festival-secrets/redis-password": MOCK_PASSWORD_PREFIX + "festival-redis-password",
+        "/etc/festival-secrets/sentinel-password": MOCK_PASSWORD_PREFIX + "festival-sentinel-password",
+    }
+    for name, container in containers(dev).items():
+        rendered = files["sentinel" if name in SENTINELS else "redis"]
+        by_file = uploads(container)
+        assert set(by_file) == {f"/etc/festival/{file}" for file in rendered} | set(secrets)
+        for file, text in rendered.items():
+            upload = by_file[f"/etc/festival/{file}"]
+            assert upload["content"] == text
+            assert upload.get("executable", False) is file.endswith(".sh")
+            assert upload["permissions"] == ("0555" if file.endswith(".sh") else "0444")
+            assert (upload["owner"], upload["group"]) == ("999", "999")
+        for file, password in secrets.items():
+            assert by_file[file]["content"] == password
+            assert (by_file[file]["owner"], by_file[file]["permissions"]) == ("999", "0400")
+
+
+def test_healthchecks_run_the_rendered_probe(dev):
+    for name, container in containers(dev).items():
+        check = container["healthcheck"]
+        probe = "sentinel-ready" if name in SENTINELS else "redis-ready"
+        assert check["tests"] == ["CMD", "sh", "/etc/festival/probe.sh", probe]
+        for field in ("interval", "timeout", "startPeriod"):
+            assert DURATION.match(check[field]), (name, field, check[field])
+        assert check["retries"] >= 1
+
+
+def test_memory_limits(dev):
+    redis_mb = math.ceil(DEV_SETTINGS.redis_memory_limit_bytes / 1024**2)
+    assert redis_mb == 832  # 512mb maxmemory, half again for fork copy-on-write, plus 64 MiB
+    for name, container in containers(dev).items():
+        assert container["memory"] == (64 if name in SENTINELS else redis_mb)
+
+
+def test_nodes_belong_to_their_components(dev):
+    components = {r.name: r.type for r in dev.resources if r.type.startswith("festival:")}
+    assert components == {
+        "festival-docker": "festival:docker:Platform",
+        "festival-redis-master": "festival:redis:RedisMaster",
+        "festival-redis-replicas": "festival:redis:RedisReplicaSet",
+        "festival-sentinels": "festival:redis:SentinelQuorum",
+    }
+    names = {r.name for r in dev.of_type(CONTAINER)}
+    assert "festival-sentinels-festival-sentinel-1" in names
+    assert "festival-redis-master-festival-redis-master" in names
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+def test_no_password_outside_a_secret_in_any_resource(dev, dev_ui):
+    for program in (dev, dev_ui):
+        for resource in program.resources:
+            for text, in_secret in strings(resource.inputs):
+                assert MOCK_PASSWORD_PREFIX not in text or in_secret, (resource.name, text)
+
+
+def test_no_password_in_envs_entrypoints_commands_or_labels(dev_ui):
+    for resource in dev_ui.of_type(CONTAINER):
+        for field in ("envs", "entrypoints", "command", "labels"):
+            for text, _ in strings(resource.inputs.get(field)):
+                assert MOCK_PASSWORD_PREFIX not in text, (resource.name, field)
+
+
+def test_password_outputs_are_secret_and_no_other_output_holds_one(dev, dev_ui):
+    assert PASSWORD_OUTPUTS <= dev.secret_outputs
+    assert PASSWORD_OUTPUTS | {"debugUiPassword"} <= dev_ui.secret_outputs
+    for program in (dev, dev_ui):
+        for key, value in program.outputs.items():
+            if key not in program.secret_outputs:
+                assert MOCK_PASSWORD_PREFIX not in json.dumps(value), key
+
+
+def test_secret_uploads_are_secret(dev):
+    for resource in dev.of_type(CONTAINER):
+        secret_texts = {text for text, in_secret in strings(resource.inputs.get("uploads")) if in_secret}
+        assert MOCK_PASSWORD_PREFIX + "festival-redis-password" in secret_texts
+        assert MOCK_PASSWORD_PREFIX + "festival-sentinel-password" in secret_texts
+
+
+# --- stack outputs -------------------------------------------------------------------------------------
+def test_stack_outputs(dev):
+    nat = {
+        "festival-redis-master:6379": 6379,
+        "festival-redis-replica-1:6379": 6380,
+        "festival-redis-replica-2:6379": 6381,
+        "festival-sentinel-1:26379": 26379,
+        "festival-sentinel-2:26379": 26380,
+        "festival-sentinel-3:26379": 26381,
+    }
+    outputs = {key: value for key, value in dev.outputs.items() if key not in PASSWORD_OUTPUTS}
+    assert "replicationCheck" in outputs
+    del outputs["replicationCheck"]
+    assert outputs == {
+        "masterName": "festival-master",
+        "networkName": "festival-redis-net",
+        "bootstrapMasterEndpoint": "festival-redis-master:6379",
+        "bootstrapMasterHostEndpoint": "127.0.0.1:6379",
+        "replicaEndpoints": ["festival-redis-replica-1:6379", "festival-redis-replica-2:6379"],
+        "replicaHostEndpoints": ["127.0.0.1:6380", "127.0.0.1:6381"],
+        "sentinelEndpoints": ["festival-sentinel-1:26379", "festival-sentinel-2:26379", "festival-sentinel-3:26379"],
+        "sentinelHostEndpoints": ["127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"],
+        "natMap": {address: {"host": "127.0.0.1", "port": port} for address, port in nat.items()},
+        "connectionEnv": {
+            "REDIS_SENTINEL_HOST": "festival-sentinel-1",
+            "REDIS_SENTINEL_PORT": "26379",
+            "REDIS_MASTER_NAME": "festival-master",
+        },
+        "hostConnectionEnv": {
+            "REDIS_SENTINEL_HOST": "127.0.0.1",
+            "REDIS_SENTINEL_PORT": "26379",
+            "REDIS_MASTER_NAME": "festival-master",
+        },
+    }
+    assert dev.outputs["redisPassword"] == MOCK_PASSWORD_PREFIX + "festival-redis-password"
+
+
+def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
+    calls = []
+
+    class FakeCheck:
+        def __init__(self, name, args, opts):
+            calls.append((name, args, opts))
+            self.summary = pulumi.Output.from_input("checked")
+
+    monkeypatch.setattr(docker_platform, "ReplicationCheck", FakeCheck)
+    program = run_program("dev")
+    [(name, args, opts)] = calls
+    assert name == "festival-replication-check"
+    assert args.master_name == "festival-master"
+    assert args.redis_nodes == [str(node.address) for node in TOPOLOGY.redis_nodes]
+    assert args.sentinels == ["festival-sentinel-1:26379", "festival-sentinel-2:26379", "festival-sentinel-3:26379"]
+    assert args.nat_map == {str(node.address): f"127.0.0.1:{node.host_port}" for node in TOPOLOGY.nodes}
+    assert isinstance(opts.parent, DockerPlatform)
+    assert sorted(type(group).__name__ for group in opts.depends_on) == [
+        "RedisMaster",
+        "RedisReplicaSet",
+        "SentinelQuorum",
+    ]
+    assert program.outputs["replicationCheck"] == "checked"
+
+
+# --- debug UI ------------------------------------------------------------------------------------------
+def test_debug_ui_is_off_by_default(dev):
+    assert "festival-redis-commander" not in containers(dev)
+    assert len(dev.of_type(IMAGE)) == 1
+    assert not [key for key in dev.outputs if key.startswith("debugUi")]
+
+
+def test_debug_ui_logs_in_with_generated_credentials_and_reaches_redis_via_sentinel(dev_ui):
+    ui = containers(dev_ui)["festival-redis-commander"]
+    assert ui["image"] == MOCK_IMAGE_ID_PREFIX + DEV_SETTINGS.debug_ui_image
+    assert ui["ports"] == [{"internal": 8081, "external": 9081, "ip": "127.0.0.1"}]
+    assert ui["networksAdvanced"] == [{"name": "festival-redis-net"}]
+    assert ui["envs"] == ["NODE_APP_INSTANCE=docker"]
+    [upload] = ui["uploads"]
+    assert upload["file"] == "/redis-commander/config/local-production-docker.json"
+    config = json.loads(upload["content"])
+    assert config["server"]["httpAuth"] == {
+        "username": "festival-admin",
+        "password": MOCK_PASSWORD_PREFIX + "festival-debug-ui-password",
+    }
+    [connection] = config["connections"]
+    assert connection["sentinels"] == [str(node.address) for node in TOPOLOGY.sentinels]
+    assert connection["sentinelName"] == "festival-master"
+    assert connection["password"] == MOCK_PASSWORD_PREFIX + "festival-redis-password"
+    assert connection["sentinelPassword"] == MOCK_PASSWORD_PREFIX + "festival-sentinel-password"
+    [resource] = [r for r in dev_ui.of_type(CONTAINER) if r.inputs["name"] == "festival-redis-commander"]
+    assert any(in_secret for text, in_secret in strings(resource.inputs["uploads"]) if "httpAuth" in text)
+    assert dev_ui.outputs["debugUiUrl"] == "http://127.0.0.1:9081"
+    assert dev_ui.outputs["debugUiUser"] == "festival-admin"
+    assert dev_ui.outputs["debugUiPassword"] == MOCK_PASSWORD_PREFIX + "festival-debug-ui-password"
+    assert len(containers(dev_ui)) == 7
+
+
+# --- settings -----------------------------------------------------------------------------------------
+def test_a_bad_setting_fails_before_any_resource(monkeypatch):
+    programs: list[Program] = []
+
+    def recording_program() -> Program:
+        programs.append(Program())
+        return programs[-1]
+
+    monkeypatch.setattr(pulumi_program, "Program", recording_program)
+    with pytest.raises(SettingsError) as error:
+        run_program("dev", {"quorum": 4})
+    assert error.value.key == "quorum"
+    assert "festival-redis:quorum = 4" in str(error.value)
+    assert programs[0].resources == []
+
+
+def test_project_file_declares_every_setting_with_its_default():
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    declared = project["config"]
+    assert sorted(declared) == sorted(CONFIG_KEYS)
+    types = {str: "string", int: "integer", bool: "boolean"}
+    for field in dataclasses.fields(Settings):
+        spec = declared[to_config_key(field.name)]
+        assert spec["type"] == types[type(field.default)], field.name
+        assert spec["default"] == field.default and type(spec["default"]) is type(field.default), field.name
+        assert spec["description"].strip(), field.name
+
+
+def test_stack_files_use_known_keys_only():
+    for stack in ("dev", "prod"):
+        values = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        for key in values:
+            namespace, _, name = key.partition(":")
+            assert namespace == PROJECT and name in CONFIG_KEYS, (stack, key)
+    prod = Settings.from_config({key.partition(":")[2]: value for key, value in stack_config("prod").items()})
+    assert (prod.platform, prod.namespace, prod.storage_class) == ("kubernetes", "festival", "fast-ssd")
+
+
+def test_the_seed_password_is_nowhere_in_the_repository():
+    forbidden = ("Festival" + "2025").encode()
+    skipped = {".git", "venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+    found = [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*")
+        if path.is_file() and not skipped & set(path.relative_to(ROOT).parts) and forbidden in path.read_bytes()
+    ]
+    assert found == []
+
+
+# --- two deployments in one program -------------------------------------------------------------------
+def deploy(settings: Settings) -> None:
+    """What __main__.py composes, for one deployment."""
+    prefix = settings.name_prefix
+    platform = DockerPlatform(f"{prefix}-docker", settings, generate_credentials(prefix))
+    topology = platform.topology
+    redis_files = render.redis_files(settings, topology)
+    groups = [
+        RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,), redis_files)),
+        RedisReplicaSet(f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, redis_files)),
+        SentinelQuorum(
+            f"{prefix}-sentinels",
+            NodeGroupArgs(platform, topology.sentinels, render.sentinel_files(settings, topology)),
+        ),
+    ]
+    platform.verify(f"{prefix}-replication-check", groups)
+
+
+def test_two_deployments_with_different_prefixes_do_not_collide():
+    program = Program()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(RecordingMocks(program), project=PROJECT, stack="dev", preview=False)
+    other = Settings(
+        name_prefix="festival-b", dev_redis_port=7379, dev_sentinel_port=27379, debug_ui=True, debug_ui_port=9081
+    )
+    pulumi.runtime.test(lambda: [deploy(settings) for settings in (Settings(debug_ui=True), other)])()
+
+    keys = [(r.type, r.name) for r in program.resources]
+    assert len(keys) == len(set(keys))
+    for type_token in (CONTAINER, VOLUME, NETWORK):
+        names = [r.inputs["name"] for r in program.of_type(type_token)]
+        assert len(names) == len(set(names)), type_token
+    assert len(program.of_type(CONTAINER)) == 14
+    published = [port["external"] for r in program.of_type(CONTAINER) for port in reveal(r.inputs)["ports"]]
+    assert len(published) == len(set(published)) == 14
+    assert "festival-b-redis-master" in {r.inputs["name"] for r in program.of_type(CONTAINER)}
