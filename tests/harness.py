@@ -220,28 +220,18 @@ class LocalDeployment:
         return "\n".join(parts)
 
     # --- clients ---------------------------------------------------------------------------
+    def client(self, name: str, **kwargs) -> redis.Redis:
+        """A client of one node, with that node's password (Redis or Sentinel)."""
+        local = self.nodes[name]
+        password = self.sentinel_password if local.is_sentinel else self.redis_password
+        options = dict(password=password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+        return redis.Redis(host="127.0.0.1", port=local.port, retry=NO_RETRY, **{**options, **kwargs})
+
     def redis_client(self, name: str, **kwargs) -> redis.Redis:
-        return redis.Redis(
-            host="127.0.0.1",
-            port=self.nodes[name].port,
-            password=self.redis_password,
-            socket_timeout=2,
-            socket_connect_timeout=2,
-            decode_responses=True,
-            retry=NO_RETRY,
-            **kwargs,
-        )
+        return self.client(name, **kwargs)
 
     def sentinel_client(self, name: str) -> redis.Redis:
-        return redis.Redis(
-            host="127.0.0.1",
-            port=self.nodes[name].port,
-            password=self.sentinel_password,
-            socket_timeout=2,
-            socket_connect_timeout=2,
-            decode_responses=True,
-            retry=NO_RETRY,
-        )
+        return self.client(name)
 
     def sentinel_masters(self) -> dict[str, str | None]:
         """What each running Sentinel says the master is (host:port), by Sentinel name."""
