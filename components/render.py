@@ -22,6 +22,12 @@ SENTINEL_PASSWORD_KEY = "sentinel-password"
 # Commands disabled on every node (seed: "rename dangerous commands").
 DISABLED_COMMANDS = ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS")
 CLI_TIMEOUT_SECONDS = 2
+# How long prestop.sh waits for the Sentinels to promote a replica before the master stops anyway.
+PRESTOP_WAIT_SECONDS = 20
+# check-job.sh: how long it re-checks until healthy (new Sentinels need a few 10 s INFO periods to discover
+# every replica), and how long a canary write may take to reach every replica.
+CHECK_SETTLE_SECONDS = 90
+CANARY_TIMEOUT_SECONDS = 2
 
 
 def redis_conf(settings: Settings) -> str:
@@ -67,8 +73,10 @@ def sentinel_conf(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def script(name: str, settings: Settings, topology: Topology, default_port: int) -> str:
-    """A POSIX sh script: the deployment's constants, then lib.sh, then the script's own body."""
+def script(
+    name: str, settings: Settings, topology: Topology, default_port: int, extra: dict[str, str] | None = None
+) -> str:
+    """A POSIX sh script: the deployment's constants (plus `extra`), then lib.sh, then the script's own body."""
     constants = {
         "SCRIPT": name,
         "MASTER_NAME": settings.master_name,
@@ -77,6 +85,8 @@ def script(name: str, settings: Settings, topology: Topology, default_port: int)
         "ROLE_WAIT_SECONDS": str(settings.role_wait_seconds),
         "CLI_TIMEOUT": str(CLI_TIMEOUT_SECONDS),
         "DEFAULT_PORT": str(default_port),
+        "PRESTOP_WAIT_SECONDS": str(PRESTOP_WAIT_SECONDS),
+        **(extra or {}),
     }
     header = ["#!/bin/sh", f"# {name}: rendered by festival-redis; do not edit.", "set -eu"]
     header += [f"{key}='{value}'" for key, value in constants.items()]
@@ -89,6 +99,7 @@ def redis_files(settings: Settings, topology: Topology) -> dict[str, str]:
         "redis.conf": redis_conf(settings),
         "redis-entrypoint.sh": script("redis-entrypoint.sh", settings, topology, REDIS_PORT),
         "probe.sh": script("probe.sh", settings, topology, REDIS_PORT),
+        "prestop.sh": script("prestop.sh", settings, topology, REDIS_PORT),
     }
 
 
@@ -99,6 +110,17 @@ def sentinel_files(settings: Settings, topology: Topology) -> dict[str, str]:
         "sentinel-entrypoint.sh": script("sentinel-entrypoint.sh", settings, topology, SENTINEL_PORT),
         "probe.sh": script("probe.sh", settings, topology, SENTINEL_PORT),
     }
+
+
+def check_files(settings: Settings, topology: Topology) -> dict[str, str]:
+    """The post-deploy check (components/checks' invariants in sh + redis-cli), run by the in-cluster Job."""
+    extra = {
+        "REDIS_NODES": " ".join(str(node.address) for node in topology.redis_nodes),
+        "MAX_LAG_SECONDS": str(settings.min_replicas_max_lag),
+        "CANARY_TIMEOUT": str(CANARY_TIMEOUT_SECONDS),
+        "SETTLE_SECONDS": str(CHECK_SETTLE_SECONDS),
+    }
+    return {"check-job.sh": script("check-job.sh", settings, topology, REDIS_PORT, extra)}
 
 
 def _body(name: str) -> str:

@@ -1,0 +1,1 @@
+"""The prod stack's Kubernetes objects: plain manifests (manifests.py) wired into Pulumi by kubernetes_platform."""

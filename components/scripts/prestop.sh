@@ -1,0 +1,60 @@
+# preStop hook of a Redis node (Kubernetes runs it before sending SIGTERM). A replica just stops. The master
+# hands its role over first: writes are paused (so none is acknowledged and then lost with the old role),
+# a Sentinel is asked to SENTINEL FAILOVER, and once it names the promoted replica this node replicates
+# from it, so paused and new writes fail with READONLY and Sentinel-aware clients reconnect to the new master.
+# Bounded by PRESTOP_WAIT_SECONDS; on any failure writes resume and the node stops as it would without the hook.
+[ "$(redis_info_field 127.0.0.1 "$NODE_PORT" role)" = master ] || exit 0
+if [ "$(redis_info_field 127.0.0.1 "$NODE_PORT" connected_slaves)" -eq 0 ] 2>/dev/null; then
+  log "master without connected replicas: stopping without a failover"
+  exit 0
+fi
+
+# The Sentinel leading a forced failover publishes the new master last (at failover-end, an INFO period
+# after its peers, which switch on its hello at the promotion); ask the Sentinels in reverse order, so
+# the leader is the one that clients listing the Sentinels in order ask last.
+reversed=
+for _s in $SENTINELS; do reversed="$_s $reversed"; done
+
+cli redis-password 127.0.0.1 "$NODE_PORT" CLIENT PAUSE $((PRESTOP_WAIT_SECONDS * 1000)) WRITE >/dev/null
+# Every write acknowledged before the pause reaches the replicas before one of them is promoted (bounded: 1 s).
+offset=$(redis_info_field 127.0.0.1 "$NODE_PORT" master_repl_offset)
+tries=50
+for _r in $(cli redis-password 127.0.0.1 "$NODE_PORT" INFO replication | tr -d '\r' |
+  awk -F'[:,=]' '/^slave[0-9]+:/ { print $3 ":" $5 }'); do
+  until [ "$(redis_info_field "${_r%:*}" "${_r##*:}" slave_repl_offset)" -ge "$offset" ] 2>/dev/null ||
+    [ "$tries" -le 0 ]; do
+    tries=$((tries - 1))
+    sleep 0.02
+  done
+done
+
+sentinel=
+for _s in $reversed; do
+  case "$(cli sentinel-password "${_s%:*}" "${_s##*:}" SENTINEL FAILOVER "$MASTER_NAME")" in
+  OK*)
+    sentinel=$_s
+    break
+    ;;
+  esac
+done
+
+master=$ME
+if [ -n "$sentinel" ]; then
+  log "master: $sentinel is failing over $MASTER_NAME"
+  deadline=$(($(date +%s) + PRESTOP_WAIT_SECONDS))
+  while [ "$master" = "$ME" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 0.05
+    # shellcheck disable=SC2046
+    set -- $(cli sentinel-password "${sentinel%:*}" "${sentinel##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME")
+    [ $# -eq 2 ] && master="$1:$2"
+  done
+fi
+
+if [ "$master" = "$ME" ]; then
+  log "no failover within ${PRESTOP_WAIT_SECONDS}s (no Sentinel accepted, or none completed): stopping as master"
+  cli redis-password 127.0.0.1 "$NODE_PORT" CLIENT UNPAUSE >/dev/null
+  exit 1
+fi
+cli redis-password 127.0.0.1 "$NODE_PORT" REPLICAOF "${master%:*}" "${master##*:}" >/dev/null
+cli redis-password 127.0.0.1 "$NODE_PORT" CLIENT UNPAUSE >/dev/null
+log "handed the master role over to $master"

@@ -1,0 +1,674 @@
+"""The prod stack under Pulumi mocks: __main__.py with the real Pulumi.prod.yaml, every Kubernetes object
+validated strictly against the official schemas, and the cross-references a real cluster would only
+reject (or silently get wrong) at run time."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate.utils import all_versions
+
+from components import render
+from components.kubernetes import manifests
+from components.settings import Settings
+from components.topology import kubernetes_topology
+from tests.pulumi_program import MOCK_PASSWORD_PREFIX, ROOT, Secret, reveal, run_program, stack_config
+
+PROVIDER = "pulumi:providers:kubernetes"
+CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
+NAMESPACED = {"Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Job"}
+OLDEST_SCHEMA = all_versions()[0]  # the seed's minimum is 1.21; the installed schemas start at 1.25
+REDIS_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-redis-password"
+SENTINEL_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-sentinel-password"
+# Fields the 1.25+ schemas accept that a 1.21 API server does not know (or has only as alpha).
+NEWER_THAN_1_21 = {
+    "minDomains", "nodeAffinityPolicy", "nodeTaintsPolicy", "matchLabelKeys", "persistentVolumeClaimRetentionPolicy",
+    "podFailurePolicy", "unhealthyPodEvictionPolicy", "minReadySeconds", "ordinals", "hostUsers", "os",
+    "podReplacementPolicy", "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy", "managedBy",
+    "resizePolicy", "restartPolicyRules", "schedulingGates", "resourceClaims", "trafficDistribution",
+}  # fmt: skip
+API_VERSIONS_IN_1_21 = {"v1", "apps/v1", "batch/v1", "policy/v1", "networking.k8s.io/v1"}
+
+
+def settings_of(stack: str, **overrides) -> Settings:
+    values = {key.partition(":")[2]: value for key, value in stack_config(stack).items()}
+    return Settings.from_config({**values, **overrides})
+
+
+def as_ints(value):
+    """Mocks deliver numbers as floats; the API server would get the integers the program declared."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_ints(item) for item in value]
+    return value
+
+
+class Cluster:
+    """What one run of the program would send to the API server."""
+
+    def __init__(self, overrides: dict | None = None):
+        self.program = run_program("prod", overrides)
+        self.settings = settings_of("prod", **(overrides or {}))
+        self.resources = [r for r in self.program.resources if r.type.startswith("kubernetes:")]
+        self.objects = [as_ints(r.plain) for r in self.resources]
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    def named(self, kind: str, name: str) -> dict:
+        (found,) = [o for o in self.of_kind(kind) if o["metadata"]["name"] == name]
+        return found
+
+    def workloads(self) -> dict[str, dict]:
+        """Pod templates by workload name (StatefulSets and the check Job)."""
+        return {o["metadata"]["name"]: o["spec"]["template"] for o in self.of_kind("StatefulSet") + self.of_kind("Job")}
+
+    def statefulset_pods(self) -> list[tuple[str, dict]]:
+        """(pod name, pod template) of every pod the StatefulSets will create."""
+        return [
+            (f"{sts['metadata']['name']}-{ordinal}", sts["spec"]["template"])
+            for sts in self.of_kind("StatefulSet")
+            for ordinal in range(sts["spec"]["replicas"])
+        ]
+
+
+@pytest.fixture(scope="module")
+def prod() -> Cluster:
+    return Cluster()
+
+
+def matches(selector: dict, labels: dict) -> bool:
+    """A label selector (Service-style map, or matchLabels / matchExpressions) against a pod's labels."""
+    if "matchLabels" not in selector and "matchExpressions" not in selector:
+        selector = {"matchLabels": selector}
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        ok = {
+            "In": labels.get(key) in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not ok:
+            return False
+    return True
+
+
+def containers(template: dict) -> list[dict]:
+    return template["spec"].get("initContainers", []) + template["spec"]["containers"]
+
+
+def walk(value, path=()):
+    """Every (path, leaf) in a nested structure."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, (*path, index))
+    else:
+        yield path, value
+
+
+# --- schemas -----------------------------------------------------------------------------------------
+def test_every_object_is_valid_for_the_configured_and_the_oldest_available_kubernetes(prod):
+    versions = {prod.settings.kubernetes_version, OLDEST_SCHEMA}
+    validated = 0
+    for obj in prod.objects:
+        if obj["kind"] in CUSTOM_KINDS:
+            continue
+        for version in versions:
+            kubernetes_validate.validate(obj, version, strict=True)
+            validated += 1
+    kinds = {o["kind"] for o in prod.objects}
+    assert kinds >= {"Namespace", *NAMESPACED, *CUSTOM_KINDS}
+    assert validated == 2 * (len(prod.objects) - 2)
+
+
+def test_strict_validation_rejects_an_unknown_field(prod):
+    sts = copy.deepcopy(prod.named("StatefulSet", "redis-master"))
+    kubernetes_validate.validate(sts, prod.settings.kubernetes_version, strict=True)
+    sts["spec"]["template"]["spec"]["containers"][0]["readOnlyRootFilesystem"] = True  # belongs in securityContext
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(sts, prod.settings.kubernetes_version, strict=True)
+
+
+def test_nothing_a_1_21_cluster_would_not_know(prod):
+    for obj in prod.objects:
+        if obj["kind"] not in CUSTOM_KINDS:
+            assert obj["apiVersion"] in API_VERSIONS_IN_1_21, obj["kind"]
+        keys = {key for path, _ in walk(obj) for key in path if isinstance(key, str)}
+        assert not keys & NEWER_THAN_1_21, (obj["kind"], keys & NEWER_THAN_1_21)
+
+
+def test_prometheus_operator_objects_have_the_crd_structure(prod):
+    monitor = prod.named("ServiceMonitor", "redis")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    spec = monitor["spec"]
+    assert set(spec) == {"selector", "namespaceSelector", "endpoints", "podTargetLabels"}
+    assert spec["namespaceSelector"] == {"matchNames": ["festival"]}
+    assert spec["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
+    scraped = [s for s in prod.of_kind("Service") if matches(spec["selector"], s["metadata"]["labels"])]
+    assert sorted(s["metadata"]["name"] for s in scraped) == [
+        "redis-master-headless",
+        "redis-replica-headless",
+        "redis-sentinel-headless",
+    ]
+    for service in scraped:
+        assert {"name": "metrics", "port": 9121, "targetPort": "metrics"} in service["spec"]["ports"]
+
+    rule = prod.named("PrometheusRule", "redis")
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    (group,) = rule["spec"]["groups"]
+    assert set(group) == {"name", "rules"}
+    for alert in group["rules"]:
+        assert set(alert) == {"alert", "expr", "for", "labels", "annotations"}
+        assert re.fullmatch(r"[A-Z][A-Za-z]+", alert["alert"])
+        assert re.fullmatch(r"[0-9]+[smh]", alert["for"])
+        assert alert["labels"]["severity"] in ("warning", "critical")
+        assert alert["annotations"]["summary"]
+        assert alert["expr"].count("(") == alert["expr"].count(")")
+        assert alert["expr"].count("{") == alert["expr"].count("}")
+
+
+# redis_exporter's names (oliver006/redis_exporter exporter.go, sentinels.go)
+EXPORTER_METRICS = {
+    "redis_up", "redis_memory_used_bytes", "redis_memory_max_bytes", "redis_connected_slaves",
+    "redis_connected_clients", "redis_rejected_connections_total", "redis_instance_info",
+    "redis_sentinel_master_status", "redis_sentinel_master_ok_slaves", "redis_sentinel_master_ckquorum_status",
+}  # fmt: skip
+
+
+def test_alerts_cover_the_seed_table_and_the_sentinel_view(prod):
+    rules = {r["alert"]: r["expr"] for r in prod.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]}
+    exprs = list(rules.values())
+    assert any("redis_up" in e and e.endswith("== 0") for e in exprs)
+    assert any("redis_memory_used_bytes" in e and "redis_memory_max_bytes" in e and e.endswith("> 0.85") for e in exprs)
+    assert any("redis_connected_slaves" in e and "< 1" in e and 'role="master"' in e for e in exprs)
+    assert any("redis_connected_clients" in e and e.endswith("> 9000") for e in exprs)
+    assert any("redis_rejected_connections_total" in e and e.endswith("> 0") for e in exprs)
+    assert "count by (master_address) (redis_sentinel_master_status" in rules["RedisSentinelsDisagree"]
+    assert rules["RedisMasterCount"].endswith("!= 1") and "or vector(0)" in rules["RedisMasterCount"]
+    assert rules["RedisReplicasMissing"].endswith("< 2")
+    used = {name for e in exprs for name in re.findall(r"\b(redis_[a-z_]+)\{", e)}
+    assert used <= EXPORTER_METRICS, used - EXPORTER_METRICS
+    for expr in exprs:
+        assert 'namespace="festival"' in expr  # never another deployment's series
+
+
+def test_without_the_prometheus_operator_no_custom_resources():
+    cluster = Cluster({"prometheusOperator": False})
+    assert not [o for o in cluster.objects if o["kind"] in CUSTOM_KINDS]
+    assert cluster.of_kind("StatefulSet")  # the exporters still run, for any scraper
+
+
+# --- names, namespace, provider --------------------------------------------------------------------------
+def test_objects_are_named_as_in_the_seed(prod):
+    assert prod.named("Namespace", "festival")
+    secret = prod.named("Secret", "redis-secret")
+    assert set(secret["stringData"]) == {"redis-password", "sentinel-password"}
+    assert sorted(s["metadata"]["name"] for s in prod.of_kind("StatefulSet")) == [
+        "redis-master",
+        "redis-replica",
+        "redis-sentinel",
+    ]
+    assert {
+        name: sts["spec"]["replicas"] for name, sts in ((s["metadata"]["name"], s) for s in prod.of_kind("StatefulSet"))
+    } == {
+        "redis-master": 1,
+        "redis-replica": 2,
+        "redis-sentinel": 3,
+    }
+    sentinel = prod.named("Service", "redis-sentinel")
+    assert sentinel["spec"]["ports"] == [{"name": "sentinel", "port": 26379, "targetPort": "sentinel"}]
+    for pod, template in prod.statefulset_pods():
+        assert template["metadata"]["labels"]["app"] == ("redis-sentinel" if "sentinel" in pod else "redis")
+        assert template["metadata"]["labels"]["component"] in ("master", "replica", "sentinel")
+
+
+def test_pods_announce_the_topologys_stable_dns_names(prod):
+    topology = kubernetes_topology(prod.settings)
+    by_pod = {node.name: node for node in topology.nodes}
+    pods = prod.statefulset_pods()
+    assert sorted(pod for pod, _ in pods) == sorted(by_pod)
+    for pod, template in pods:
+        main = template["spec"]["containers"][0]
+        env = {e["name"]: e for e in main["env"]}
+        assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+        assert env["POD_NAME"] == main["env"][0]  # defined before the variables that expand it
+        host = env["FESTIVAL_NODE_HOST"]["value"].replace("$(POD_NAME)", pod)
+        assert f"{host}:{env['FESTIVAL_NODE_PORT']['value']}" == str(by_pod[pod].address)
+
+
+def test_each_statefulset_has_a_headless_service_publishing_not_ready_pods(prod):
+    for sts in prod.of_kind("StatefulSet"):
+        service = prod.named("Service", sts["spec"]["serviceName"])
+        assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
+        assert matches(service["spec"]["selector"], sts["spec"]["template"]["metadata"]["labels"])
+        assert matches(sts["spec"]["selector"], sts["spec"]["template"]["metadata"]["labels"])
+        others = [s for s in prod.of_kind("StatefulSet") if s is not sts]
+        assert not any(
+            matches(service["spec"]["selector"], o["spec"]["template"]["metadata"]["labels"]) for o in others
+        )
+
+
+def test_every_namespaced_object_names_the_namespace(prod):
+    for obj in prod.objects:
+        if obj["kind"] in NAMESPACED | CUSTOM_KINDS:
+            assert obj["metadata"]["namespace"] == "festival", obj["kind"]
+
+
+def test_an_existing_namespace_is_adopted_not_created():
+    cluster = Cluster({"createNamespace": False, "namespace": "payments"})
+    assert cluster.of_kind("Namespace") == []
+    assert {o["metadata"]["namespace"] for o in cluster.objects if o["kind"] in NAMESPACED} == {"payments"}
+    assert cluster.program.outputs["sentinelHost"] == "redis-sentinel.payments.svc.cluster.local"
+    env = cluster.named("StatefulSet", "redis-sentinel")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {
+        "name": "FESTIVAL_NODE_HOST",
+        "value": "$(POD_NAME).redis-sentinel-headless.payments.svc.cluster.local",
+    } in env
+
+
+def test_one_kubernetes_provider_for_every_object(prod):
+    (provider,) = prod.program.of_type(PROVIDER)
+    for resource in prod.resources:
+        assert resource.provider is not None and resource.provider.startswith("urn:"), resource.name
+        assert resource.provider.split("::")[-2] == provider.name, resource.name
+
+
+# --- cross-references ------------------------------------------------------------------------------------
+def test_service_pdb_and_network_policy_selectors_select_the_intended_pods(prod):
+    pods = prod.statefulset_pods()
+
+    def selected(selector: dict) -> list[str]:
+        return sorted(pod for pod, template in pods if matches(selector, template["metadata"]["labels"]))
+
+    redis = ["redis-master-0", "redis-replica-0", "redis-replica-1"]
+    sentinels = ["redis-sentinel-0", "redis-sentinel-1", "redis-sentinel-2"]
+    assert selected(prod.named("Service", "redis-sentinel")["spec"]["selector"]) == sentinels
+    assert selected(prod.named("Service", "redis-replica")["spec"]["selector"]) == [
+        "redis-replica-0",
+        "redis-replica-1",
+    ]
+    budgets = {b["metadata"]["name"]: b["spec"] for b in prod.of_kind("PodDisruptionBudget")}
+    assert selected(budgets["redis"]["selector"]) == redis
+    assert selected(budgets["redis-sentinel"]["selector"]) == sentinels
+    policy = prod.named("NetworkPolicy", "redis")["spec"]
+    assert selected(policy["podSelector"]) == sorted(redis + sentinels)
+    peers = policy["ingress"][1]["from"][0]["podSelector"]
+    assert selected(peers) == sorted(redis + sentinels)
+
+
+def test_service_target_ports_and_probe_ports_exist_on_the_selected_containers(prod):
+    pods = prod.statefulset_pods()
+    for service in prod.of_kind("Service"):
+        targets = [t for _, t in pods if matches(service["spec"]["selector"], t["metadata"]["labels"])]
+        assert targets, service["metadata"]["name"]
+        for port in service["spec"]["ports"]:
+            for template in targets:
+                names = {p["name"] for c in containers(template) for p in c["ports"]}
+                assert port["targetPort"] in names, (service["metadata"]["name"], port)
+    for name, template in prod.workloads().items():
+        for container in containers(template):
+            ports = {p["name"] for p in container.get("ports", [])} | {
+                p["containerPort"] for p in container.get("ports", [])
+            }
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                if "httpGet" in container.get(probe, {}):
+                    assert container[probe]["httpGet"]["port"] in ports, (name, container["name"], probe)
+
+
+def test_volume_mounts_config_maps_secrets_and_keys_all_resolve(prod):
+    config_maps = {c["metadata"]["name"]: c["data"] for c in prod.of_kind("ConfigMap")}
+    secrets = {s["metadata"]["name"]: s["stringData"] for s in prod.of_kind("Secret")}
+    for name, template in prod.workloads().items():
+        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+        sts = [s for s in prod.of_kind("StatefulSet") if s["metadata"]["name"] == name]
+        claims = {c["metadata"]["name"] for s in sts for c in s["spec"]["volumeClaimTemplates"]}
+        for container in containers(template):
+            for mount in container["volumeMounts"]:
+                assert mount["name"] in volumes or mount["name"] in claims, (name, mount)
+        for volume in volumes.values():
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in config_maps, (name, volume)
+            if "secret" in volume:
+                keys = secrets[volume["secret"]["secretName"]]
+                for item in volume["secret"].get("items", []):
+                    assert item["key"] in keys, (name, item)
+    for entry in prod.program.outputs["appEnv"]:
+        if "valueFrom" in entry:
+            ref = entry["valueFrom"]["secretKeyRef"]
+            assert ref["key"] in secrets[ref["name"]]
+
+
+def test_every_script_a_pod_runs_is_in_its_mounted_config_map(prod):
+    config_maps = {c["metadata"]["name"]: c["data"] for c in prod.of_kind("ConfigMap")}
+    commands_seen = set()
+    for name, template in prod.workloads().items():
+        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+        for container in containers(template):
+            mounted = {
+                m["mountPath"]: config_maps[volumes[m["name"]]["configMap"]["name"]]
+                for m in container["volumeMounts"]
+                if "configMap" in volumes.get(m["name"], {})
+            }
+            commands = [container.get("command")]
+            commands += [
+                container.get(p, {}).get("exec", {}).get("command")
+                for p in ("startupProbe", "readinessProbe", "livenessProbe")
+            ]
+            commands.append(container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command"))
+            for command in filter(None, commands):
+                assert command[0] == "sh", command
+                directory, _, script = command[1].rpartition("/")
+                assert script in mounted[directory], (name, command)
+                if script == "probe.sh":
+                    assert f"\n{command[2]})" in mounted[directory][script]  # a check probe.sh knows
+                commands_seen.add(script)
+    assert commands_seen == {
+        "redis-entrypoint.sh",
+        "sentinel-entrypoint.sh",
+        "probe.sh",
+        "prestop.sh",
+        "check-job.sh",
+    }
+
+
+def test_config_maps_hold_the_rendered_files_for_the_kubernetes_topology(prod):
+    topology = kubernetes_topology(prod.settings)
+    expected = {
+        "redis-master": render.redis_files(prod.settings, topology),
+        "redis-replica": render.redis_files(prod.settings, topology),
+        "redis-sentinel": render.sentinel_files(prod.settings, topology),
+        manifests.CHECK_APP: render.check_files(prod.settings, topology),
+    }
+    for workload, files in expected.items():
+        config_map = prod.named("ConfigMap", f"{workload}-config-{manifests.checksum(files)[:10]}")
+        assert config_map["data"] == files and config_map["immutable"] is True
+    check = expected[manifests.CHECK_APP]["check-job.sh"]
+    assert "REDIS_NODES='" + " ".join(str(n.address) for n in topology.redis_nodes) + "'" in check
+    assert "SENTINELS='" + " ".join(str(n.address) for n in topology.sentinels) + "'" in check
+
+
+# --- pod hygiene -------------------------------------------------------------------------------------------
+def test_pod_security_standard_restricted(prod):
+    allowed_volumes = {"configMap", "secret", "emptyDir", "persistentVolumeClaim", "projected", "downwardAPI"}
+    for name, template in prod.workloads().items():
+        spec = template["spec"]
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not spec.get(host), (name, host)
+        pod_context = spec["securityContext"]
+        assert pod_context["runAsNonRoot"] is True and pod_context["runAsUser"] == 999, name
+        assert pod_context["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for volume in spec["volumes"]:
+            assert set(volume) - {"name"} <= allowed_volumes, (name, volume)
+        for container in containers(template):
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, (name, container["name"])
+            assert context["capabilities"] == {"drop": ["ALL"]}, (name, container["name"])
+            assert context.get("privileged") is not True and context.get("runAsUser", 999) != 0
+            assert context["readOnlyRootFilesystem"] is True, (name, container["name"])
+            assert all("hostPort" not in port for port in container.get("ports", []))
+            writable = {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")}
+            assert writable <= {"/data", "/tmp"}, (name, container["name"], writable)
+        assert spec["automountServiceAccountToken"] is False and spec["enableServiceLinks"] is False
+
+
+def test_requests_and_limits_with_fork_headroom_for_redis(prod):
+    for name, template in prod.workloads().items():
+        for container in containers(template):
+            resources = container["resources"]
+            assert set(resources) == {"requests", "limits"}, (name, container["name"])
+            assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+    redis = prod.named("StatefulSet", "redis-master")["spec"]["template"]["spec"]["containers"][0]
+    limit = prod.settings.redis_memory_limit_bytes
+    assert redis["resources"]["limits"]["memory"] == f"{limit // 1024**2}Mi" == "832Mi"
+    assert limit > prod.settings.maxmemory_bytes * 1.4
+
+
+def test_probes_prestop_and_grace_period(prod):
+    for role in ("master", "replica"):
+        spec = prod.named("StatefulSet", f"redis-{role}")["spec"]["template"]["spec"]
+        redis = spec["containers"][0]
+        assert redis["readinessProbe"]["exec"]["command"][1:] == ["/etc/festival/probe.sh", "redis-ready"]
+        assert redis["livenessProbe"]["exec"]["command"][2] == "redis-alive"
+        assert redis["startupProbe"]["exec"]["command"][2] == "redis-alive"
+        # the startup probe outlasts the entrypoint's wait for the Sentinels
+        startup = redis["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] > prod.settings.role_wait_seconds + 60
+        assert redis["lifecycle"]["preStop"]["exec"]["command"] == ["sh", "/etc/festival/prestop.sh"]
+        assert spec["terminationGracePeriodSeconds"] >= render.PRESTOP_WAIT_SECONDS + 30
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert redis[probe]["timeoutSeconds"] > 2 * render.CLI_TIMEOUT_SECONDS  # probe.sh's bounded calls
+    sentinel = prod.named("StatefulSet", "redis-sentinel")["spec"]["template"]["spec"]["containers"][0]
+    assert sentinel["readinessProbe"]["exec"]["command"][2] == "sentinel-ready"
+    assert sentinel["livenessProbe"]["exec"]["command"][2] == "sentinel-alive"
+    assert "lifecycle" not in sentinel
+
+
+def test_sentinels_start_in_parallel_and_every_node_keeps_a_volume(prod):
+    for sts in prod.of_kind("StatefulSet"):
+        spec = sts["spec"]
+        assert spec["podManagementPolicy"] == "Parallel"  # a Sentinel is ready only once a quorum runs
+        (claim,) = spec["volumeClaimTemplates"]
+        assert claim["spec"]["storageClassName"] == "fast-ssd"
+        size = "1Gi" if sts["metadata"]["name"] == "redis-sentinel" else "10Gi"
+        assert claim["spec"]["resources"]["requests"]["storage"] == size
+        mounts = {m["mountPath"]: m["name"] for m in spec["template"]["spec"]["containers"][0]["volumeMounts"]}
+        assert mounts["/data"] == claim["metadata"]["name"]
+
+
+def test_disruption_budgets_keep_quorum_and_one_redis_node_down_at_most(prod):
+    budgets = {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in prod.of_kind("PodDisruptionBudget")}
+    assert budgets == {"redis": 1, "redis-sentinel": 1}
+    five = Cluster({"sentinelCount": 5, "quorum": 3})
+    assert {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in five.of_kind("PodDisruptionBudget")} == {
+        "redis": 1,
+        "redis-sentinel": 2,
+    }
+
+
+def test_pods_spread_over_nodes_and_zones(prod):
+    for _pod, template in prod.statefulset_pods():
+        spec = template["spec"]
+        app = {"matchLabels": {"app": template["metadata"]["labels"]["app"]}}
+        terms = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert {t["podAffinityTerm"]["topologyKey"] for t in terms} == {
+            "kubernetes.io/hostname",
+            "topology.kubernetes.io/zone",
+        }
+        assert all(t["podAffinityTerm"]["labelSelector"] == app for t in terms)
+        keys = {c["topologyKey"] for c in spec["topologySpreadConstraints"] if c["labelSelector"] == app}
+        assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+
+
+def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
+    policy = prod.named("NetworkPolicy", "redis")["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+    clients, peers, prometheus = policy["ingress"]
+    server_ports = [{"protocol": "TCP", "port": 6379}, {"protocol": "TCP", "port": 26379}]
+    assert clients == {
+        "from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"festival-redis-client": "true"}}}],
+        "ports": server_ports,
+    }
+    assert peers["ports"] == server_ports and "namespaceSelector" not in peers["from"][0]
+    assert prometheus["ports"] == [{"protocol": "TCP", "port": 9121}]
+    assert prometheus["from"][0]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+    job_pod = prod.of_kind("Job")[0]["spec"]["template"]["metadata"]["labels"]
+    assert matches(clients["from"][0]["podSelector"], job_pod)
+
+
+def test_exporter_sidecars_read_their_password_from_a_file(prod):
+    exporter_auth = prod.named("Secret", manifests.EXPORTER_SECRET_NAME)["stringData"]
+    assert yaml.safe_load(exporter_auth["redis.json"]) == {"redis://localhost:6379": REDIS_PASSWORD}
+    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"redis://localhost:26379": SENTINEL_PASSWORD}
+    for pod, template in prod.statefulset_pods():
+        exporter = template["spec"]["containers"][1]
+        kind, port = ("sentinel", 26379) if "sentinel" in pod else ("redis", 6379)
+        assert exporter["image"] == prod.settings.exporter_image
+        assert exporter["args"] == [
+            f"--redis.addr=redis://localhost:{port}",
+            f"--redis.password-file=/etc/festival-exporter/{kind}.json",
+            "--web.listen-address=:9121",
+        ]
+        assert "env" not in exporter
+        assert exporter["ports"] == [{"name": "metrics", "containerPort": 9121}]
+
+
+# --- rolling on change, the check Job ---------------------------------------------------------------------
+def test_checksum_annotations_are_the_config_maps_and_secrets_digests(prod):
+    config_maps = {c["metadata"]["name"]: c["data"] for c in prod.of_kind("ConfigMap")}
+    secret = manifests.checksum({"redis-password": REDIS_PASSWORD, "sentinel-password": SENTINEL_PASSWORD})
+    for sts in prod.of_kind("StatefulSet"):
+        template = sts["spec"]["template"]
+        config = next(v["configMap"]["name"] for v in template["spec"]["volumes"] if "configMap" in v)
+        assert template["metadata"]["annotations"] == {
+            "checksum/config": manifests.checksum(config_maps[config]),
+            "checksum/secret": secret,
+        }
+
+
+def test_a_config_change_rolls_the_affected_pods_and_reruns_the_check(prod):
+    changed = Cluster({"maxmemory": "1gb"})
+
+    def state(cluster: Cluster) -> dict:
+        return {
+            s["metadata"]["name"]: s["spec"]["template"]["metadata"]["annotations"]
+            for s in cluster.of_kind("StatefulSet")
+        }
+
+    before, after = state(prod), state(changed)
+    assert before["redis-master"] != after["redis-master"] and before["redis-replica"] != after["redis-replica"]
+    assert before["redis-sentinel"] == after["redis-sentinel"]
+    assert prod.of_kind("Job")[0]["metadata"]["name"] != changed.of_kind("Job")[0]["metadata"]["name"]
+    unchanged = Cluster()
+    assert prod.of_kind("Job")[0]["metadata"]["name"] == unchanged.of_kind("Job")[0]["metadata"]["name"]
+
+
+def test_check_job_runs_the_check_script_once_bounded(prod):
+    (job,) = prod.of_kind("Job")
+    assert re.fullmatch(r"redis-check-[0-9a-f]{10}", job["metadata"]["name"])
+    assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}  # a failed check runs again
+    spec = job["spec"]
+    assert spec["backoffLimit"] == 1
+    assert spec["activeDeadlineSeconds"] > render.CHECK_SETTLE_SECONDS + 60
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    assert container["image"] == prod.settings.redis_image
+    assert container["command"] == ["sh", "/etc/festival/check-job.sh"]
+    summary = prod.program.outputs["replicationCheck"]
+    assert summary.startswith(f"job festival/{job['metadata']['name']} ")
+
+
+# --- secrecy and outputs ----------------------------------------------------------------------------------
+def test_passwords_are_only_in_secrets_and_marked_secret(prod):
+    passwords = (REDIS_PASSWORD, SENTINEL_PASSWORD)
+    for resource in prod.resources:
+        for path, leaf in walk(reveal(resource.inputs)):
+            if isinstance(leaf, str) and any(p in leaf for p in passwords):
+                assert resource.type == "kubernetes:core/v1:Secret" and path[0] == "stringData", (resource.name, path)
+        if resource.type == "kubernetes:core/v1:Secret":
+            data = resource.inputs["stringData"]
+            assert isinstance(data, Secret) or all(isinstance(v, Secret) for v in data.values()), resource.name
+    for resource in prod.program.resources:
+        if (
+            not resource.type.startswith("kubernetes:")
+            and resource.type != "random:index/randomPassword:RandomPassword"
+        ):
+            assert not any(p in str(reveal(resource.inputs)) for p in passwords), resource.name
+
+
+def test_outputs_for_application_stacks(prod):
+    outputs = prod.program.outputs
+    assert outputs["sentinelHost"] == "redis-sentinel.festival.svc.cluster.local"
+    assert outputs["sentinelPort"] == 26379
+    assert outputs["namespace"] == "festival"
+    assert outputs["secretName"] == "redis-secret"
+    assert (outputs["redisPasswordKey"], outputs["sentinelPasswordKey"]) == ("redis-password", "sentinel-password")
+    assert outputs["masterName"] == "festival-master"
+    # the seed's application environment block, verbatim, then the Sentinel password our Sentinels require
+    assert outputs["appEnv"][:4] == [
+        {"name": "REDIS_SENTINEL_HOST", "value": "redis-sentinel.festival.svc.cluster.local"},
+        {"name": "REDIS_SENTINEL_PORT", "value": "26379"},
+        {"name": "REDIS_MASTER_NAME", "value": "festival-master"},
+        {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "redis-secret", "key": "redis-password"}}},
+    ]
+    assert outputs["appEnv"][4]["valueFrom"]["secretKeyRef"]["key"] == "sentinel-password"
+    assert prod.program.secret_outputs == {"redisPassword", "sentinelPassword"}
+    for key, value in outputs.items():
+        if key not in prod.program.secret_outputs:
+            assert MOCK_PASSWORD_PREFIX not in str(value), key
+
+
+def test_prod_stack_file_sets_the_seeds_production_values():
+    values = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    settings = settings_of("prod")
+    assert values["festival-redis:platform"] == "kubernetes"
+    assert (settings.namespace, settings.storage_class, settings.master_name) == (
+        "festival",
+        "fast-ssd",
+        "festival-master",
+    )
+    assert (settings.replica_count, settings.sentinel_count, settings.quorum) == (2, 3, 2)
+    assert (settings.down_after_milliseconds, settings.failover_timeout, settings.parallel_syncs) == (5000, 60000, 1)
+    assert (settings.maxmemory, settings.maxmemory_policy, settings.maxclients) == ("512mb", "allkeys-lru", 10000)
+    assert settings.prometheus_operator is True
+
+
+def test_a_deployment_without_replicas_declares_no_replica_objects_or_replica_alerts():
+    cluster = Cluster({"replicaCount": 0, "minReplicasToWrite": 0, "parallelSyncs": 1})
+    for obj in cluster.objects:
+        if obj["kind"] not in CUSTOM_KINDS:
+            kubernetes_validate.validate(obj, cluster.settings.kubernetes_version, strict=True)
+    assert sorted(s["metadata"]["name"] for s in cluster.of_kind("StatefulSet")) == ["redis-master", "redis-sentinel"]
+    assert "redis-replica" not in {s["metadata"]["name"] for s in cluster.of_kind("Service")}
+    alerts = {r["alert"] for r in cluster.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]}
+    assert not alerts & {"RedisMasterWithoutReplicas", "RedisReplicasMissing"}
+    (check,) = [c for c in cluster.of_kind("ConfigMap") if c["metadata"]["name"].startswith("redis-check-config-")]
+    assert (
+        "\nREDIS_NODES='redis-master-0.redis-master-headless.festival.svc.cluster.local:6379'\n"
+        in (check["data"]["check-job.sh"])
+    )
+    assert cluster.program.outputs["readHost"] == ""
+
+
+def test_statefulsets_roll_one_after_the_other_and_the_check_job_waits_for_all(monkeypatch):
+    import pulumi_kubernetes as k8s
+
+    declared: dict[str, list[str]] = {}
+
+    def recording(cls):
+        class Recording(cls):
+            def __init__(self, name, *args, opts=None, **kwargs):
+                declared[name] = [dependency._name for dependency in (opts.depends_on or [])]
+                super().__init__(name, *args, opts=opts, **kwargs)
+
+        return Recording
+
+    monkeypatch.setattr(k8s.apps.v1, "StatefulSet", recording(k8s.apps.v1.StatefulSet))
+    monkeypatch.setattr(k8s.batch.v1, "Job", recording(k8s.batch.v1.Job))
+    run_program("prod")
+    assert list(declared) == [
+        "festival-redis-master-statefulset",
+        "festival-redis-replicas-statefulset",
+        "festival-sentinels-statefulset",
+        "festival-replication-check-job",
+    ]
+    assert "festival-redis-master-statefulset" in declared["festival-redis-replicas-statefulset"]
+    assert "festival-redis-replicas-statefulset" in declared["festival-sentinels-statefulset"]
+    for dependencies in declared.values():
+        assert "festival-kubernetes-namespace" in dependencies
+    assert {"festival-redis-master", "festival-redis-replicas", "festival-sentinels"} <= set(
+        declared["festival-replication-check-job"]
+    )
