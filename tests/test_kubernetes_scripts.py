@@ -75,6 +75,7 @@ def test_check_job_waits_for_a_new_deployment_to_settle_then_names_auth_failures
     assert result.stdout.splitlines() == [
         f"healthy: master {master}, 2 replicas linked, 3 Sentinels agree, canary replicated"
     ]
+    assert python_verdict(deployment) == set()  # the Python checks agree
     canaries = list(deployment.redis_client("redis-replica-2").scan_iter("festival:canary:*"))
     assert canaries and 0 < deployment.redis_client("redis-master").ttl(canaries[0]) <= 60
 

@@ -1,5 +1,6 @@
 """The renderers' text: what every node runs with. Behaviour is proven on real processes elsewhere."""
 
+import shutil
 import subprocess
 
 from components import render
@@ -72,9 +73,31 @@ def test_kubernetes_scripts_name_pods_by_stable_dns():
     assert "redis-sentinel-2.redis-sentinel-headless.festival.svc.cluster.local:26379'" in script
 
 
+def rendered_scripts() -> dict[str, str]:
+    files = {
+        **render.redis_files(SETTINGS, TOPOLOGY),
+        **render.sentinel_files(SETTINGS, TOPOLOGY),
+        **render.check_files(SETTINGS, TOPOLOGY),
+    }
+    return {name: text for name, text in files.items() if name.endswith(".sh")}
+
+
 def test_every_script_is_valid_posix_sh():
-    files = {**render.redis_files(SETTINGS, TOPOLOGY), **render.sentinel_files(SETTINGS, TOPOLOGY)}
-    for name, text in files.items():
-        if name.endswith(".sh"):
-            result = subprocess.run(["sh", "-n"], input=text, capture_output=True, text=True, check=False)
-            assert result.returncode == 0, f"{name}: {result.stderr}"
+    for name, text in rendered_scripts().items():
+        result = subprocess.run(["sh", "-n"], input=text, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+
+
+def test_every_script_passes_shellcheck():
+    if shutil.which("shellcheck") is None:
+        raise RuntimeError("shellcheck is missing: ./test installs Debian's shellcheck")
+    for name, text in rendered_scripts().items():
+        # Every script gets the whole header and lib.sh, so some constants and functions go unused (SC2034, SC2317).
+        result = subprocess.run(
+            ["shellcheck", "--shell=sh", "--exclude=SC2034,SC2317", "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"

@@ -27,7 +27,7 @@ umask 077
   echo "requirepass \"$(cat "$SECRETS_DIR/sentinel-password")\""
   echo "sentinel sentinel-pass \"$(cat "$SECRETS_DIR/sentinel-password")\""
   echo "sentinel auth-pass $MASTER_NAME \"$(cat "$SECRETS_DIR/redis-password")\""
-  [ -f "$RUNTIME_CONF" ] && grep '^sentinel myid ' "$RUNTIME_CONF" || true
+  if [ -f "$RUNTIME_CONF" ]; then grep '^sentinel myid ' "$RUNTIME_CONF" || true; fi
 } >"$RUNTIME_CONF.new"
 mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 
