@@ -124,6 +124,7 @@ def test_one_sentinel_down_still_fails_over(deployment):
 
 
 def test_two_sentinels_down_no_failover_and_the_checks_report_lost_quorum(deployment):
+    writer = start_writer(deployment)
     deployment.kill("sentinel-1")
     deployment.kill("sentinel-2")
     old = address(deployment, "redis-master")
@@ -139,8 +140,14 @@ def test_two_sentinels_down_no_failover_and_the_checks_report_lost_quorum(deploy
     assert ("one-master", "deployment") in found
     assert "NOQUORUM" in report.summary()
 
+    deployment.start("redis-master")  # back with its data, still the master the Sentinels know
+    writer.wait_for_writes(20)
+    writer.stop()
+    assert writer.lost() == []
+
 
 def test_a_replica_down_is_reported_by_name(deployment):
+    writer = start_writer(deployment)
     deployment.kill("redis-replica-2")
     replica = address(deployment, "redis-replica-2")
     started = time.monotonic()
@@ -151,13 +158,19 @@ def test_a_replica_down_is_reported_by_name(deployment):
     assert ("redis-reachable", replica) in found
     assert ("replica-count", address(deployment, "redis-master")) in found
     assert replica in report.summary()
+    writer.wait_for_writes(20)  # one replica is enough for min-replicas-to-write
+    writer.stop()
+    assert writer.lost() == []
 
 
 def test_wrong_password_is_a_clear_authentication_error(deployment):
+    writer = start_writer(deployment)
     report = checks.check_deployment(deployment.target(redis_password="not-the-password"))
     assert report.status == checks.UNHEALTHY
     assert {f.invariant for f in report.failures} >= {"redis-reachable"}
     assert all("authentication failed" in v.error for v in report.observation.redis)
+    writer.stop()  # the right password still writes
+    assert writer.lost() == []
 
 
 def test_full_restart_keeps_data_and_one_master(deployment):
@@ -167,9 +180,9 @@ def test_full_restart_keeps_data_and_one_master(deployment):
     deployment.start("redis-master")
     deployment.wait_healthy()
 
-    client = deployment.redis_client(new_master)
-    for n in range(500):
-        client.set(f"k:{n}", n)
+    writer = start_writer(deployment, wait_replicas=0)  # AOF everysec alone must keep them
+    writer.wait_for_writes(300)
+    writer.stop()
     time.sleep(1.5)  # appendfsync everysec: acknowledged more than a second ago is on disk
     for name in deployment.nodes:
         deployment.kill(name)
@@ -179,11 +192,11 @@ def test_full_restart_keeps_data_and_one_master(deployment):
     masters = [n.name for n in deployment.topology.redis_nodes if deployment.role(n.name) == "master"]
     assert masters == [new_master]
     assert report.status == checks.HEALTHY
-    values = deployment.redis_client(new_master).mget([f"k:{n}" for n in range(500)])
-    assert values == [str(n) for n in range(500)]
+    assert writer.lost() == []
 
 
 def test_sentinel_config_is_rewritten_and_the_new_master_survives_a_sentinel_restart(deployment):
+    writer = start_writer(deployment)
     old = address(deployment, "redis-master")
     deployment.kill("redis-master")
     new_master = wait_for_new_master(deployment, old)
@@ -207,3 +220,6 @@ def test_sentinel_config_is_rewritten_and_the_new_master_survives_a_sentinel_res
     deployment.start("redis-master")
     assert deployment.wait_healthy().status == checks.HEALTHY
     assert deployment.role(new_master) == "master"
+    writer.wait_for_writes(20)
+    writer.stop()
+    assert writer.lost() == []
