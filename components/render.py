@@ -46,6 +46,9 @@ def redis_conf(settings: Settings) -> str:
         f"save {save}",
         "replica-read-only yes",
         "replica-serve-stale-data yes",
+        # Start a full resync at once: the default 5 s wait (to batch replicas) gains nothing with parallel-syncs,
+        # and a new master that must resync its only replica refuses writes (min-replicas-to-write) meanwhile.
+        "repl-diskless-sync-delay 0",
         f"min-replicas-to-write {settings.min_replicas_to_write}",
         f"min-replicas-max-lag {settings.min_replicas_max_lag}",
         *(f'rename-command {command} ""' for command in DISABLED_COMMANDS),

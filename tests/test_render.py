@@ -25,6 +25,7 @@ def test_redis_conf_has_the_seed_settings():
         "appendfsync everysec",
         "save 900 1 300 10 60 10000",
         "replica-read-only yes",
+        "repl-diskless-sync-delay 0",
         "min-replicas-to-write 1",
         "min-replicas-max-lag 10",
     ):

@@ -20,6 +20,9 @@ def test_rendered_topology_replicates_and_sentinels_agree(deployment):
         assert info["master_link_status"] == "up"
     assert deployment.redis_client("redis-master").info("replication")["connected_slaves"] == 2
     assert deployment.sentinel_masters() == {node.name: master for node in topology.sentinels}
+    for node in topology.sentinels:  # the entrypoint's faster replica INFO refresh took effect
+        debug = deployment.sentinel_client(node.name).execute_command("SENTINEL", "DEBUG")
+        assert int(debug["INFO-PERIOD"]) == 1000
 
     deployment.redis_client("redis-master").set("smoke", "1")
     replica = deployment.redis_client("redis-replica-1")
