@@ -364,7 +364,9 @@ def main(argv: list[str] | None = None) -> None:
         default="5000,1000",
         help="down-after values (ms) for SIGKILL runs; the first also hosts the planned failovers and throughput",
     )
-    parser.add_argument("--info-period", type=int, default=0, help="SENTINEL DEBUG INFO-PERIOD ms (0: Sentinel's)")
+    parser.add_argument(
+        "--info-period", type=int, default=0, help="SENTINEL DEBUG INFO-PERIOD ms (0: keep the entrypoint's 1000)"
+    )
     parser.add_argument("--min-replicas-to-write", type=int, default=Settings.min_replicas_to_write)
     parser.add_argument("--no-planned", action="store_true", help="skip the planned failover runs")
     parser.add_argument("--no-throughput", action="store_true", help="skip redis-benchmark")
