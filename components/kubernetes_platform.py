@@ -16,7 +16,7 @@ from components import render
 from components.kubernetes import manifests
 from components.platform import Credentials, NodeGroup, Platform
 from components.settings import Settings
-from components.topology import REDIS_PORT, SENTINEL_PORT, kubernetes_topology
+from components.topology import REDIS_PORT, SENTINEL_PORT, cluster_host, kubernetes_topology
 
 
 class KubernetesPlatform(Platform):
@@ -174,9 +174,7 @@ class KubernetesPlatform(Platform):
             "sentinelPort": SENTINEL_PORT,
             "sentinelEndpoints": [str(node.address) for node in self.topology.sentinels],
             "redisEndpoints": [str(node.address) for node in self.topology.redis_nodes],
-            "readHost": f"{manifests.REPLICA_SERVICE}.{settings.namespace}.svc.cluster.local"
-            if settings.replica_count
-            else "",
+            "readHost": cluster_host(manifests.REPLICA_SERVICE, settings.namespace) if settings.replica_count else "",
             "readPort": REDIS_PORT,
             "secretName": manifests.SECRET_NAME,
             "redisPasswordKey": render.REDIS_PASSWORD_KEY,

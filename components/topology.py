@@ -78,13 +78,17 @@ def headless_service(role: str) -> str:
     return f"{K8S_NAMES[role]}-headless"
 
 
+def cluster_host(name: str, namespace: str) -> str:
+    """The in-cluster DNS name of a Service (or of `pod.headless-service`) in a namespace."""
+    return f"{name}.{namespace}.svc.cluster.local"
+
+
 def kubernetes_topology(settings: Settings) -> Topology:
     """Pod DNS names through each StatefulSet's headless Service."""
 
     def node(role: str, ordinal: int, port: int) -> Node:
         pod = f"{K8S_NAMES[role]}-{ordinal}"
-        fqdn = f"{pod}.{headless_service(role)}.{settings.namespace}.svc.cluster.local"
-        return Node(pod, role, Endpoint(fqdn, port))
+        return Node(pod, role, Endpoint(cluster_host(f"{pod}.{headless_service(role)}", settings.namespace), port))
 
     return Topology(
         master_name=settings.master_name,

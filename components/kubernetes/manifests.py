@@ -15,7 +15,7 @@ from typing import Any
 
 from components import render
 from components.settings import Settings
-from components.topology import K8S_NAMES, REDIS_PORT, SENTINEL_PORT, headless_service
+from components.topology import K8S_NAMES, REDIS_PORT, SENTINEL_PORT, cluster_host, headless_service
 
 SECRET_NAME = "redis-secret"
 EXPORTER_SECRET_NAME = "redis-exporter-auth"  # redis_exporter's --redis.password-file is JSON: {uri: password}
@@ -62,7 +62,7 @@ def selector(role: str) -> dict[str, str]:
 
 def node_host(settings: Settings, role: str) -> str:
     """FESTIVAL_NODE_HOST: the pod's stable DNS name, by env expansion of $(POD_NAME) (topology's addresses)."""
-    return f"$(POD_NAME).{headless_service(role)}.{settings.namespace}.svc.cluster.local"
+    return cluster_host(f"$(POD_NAME).{headless_service(role)}", settings.namespace)
 
 
 def _bytes(quantity: int) -> str:
@@ -552,7 +552,7 @@ def check_job_name(*checksums: str) -> str:
 
 # --- what application stacks consume --------------------------------------------------------------
 def sentinel_host(settings: Settings) -> str:
-    return f"{SENTINEL_SERVICE}.{settings.namespace}.svc.cluster.local"
+    return cluster_host(SENTINEL_SERVICE, settings.namespace)
 
 
 def app_env(settings: Settings) -> list[dict]:
