@@ -16,7 +16,7 @@ from unittest import mock
 import pulumi
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "festival-redis"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 MOCK_PASSWORD_PREFIX = "mock-password-"

@@ -17,14 +17,15 @@ import pulumi
 import pytest
 import yaml
 
-from components import docker_platform, render
+from components import render
 from components.credentials import generate_credentials
-from components.docker_platform import DockerPlatform
+from components.docker import DockerPlatform
+from components.docker import platform as docker_platform
+from components.docker import topology as docker_topology
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
 from components.settings import CONFIG_KEYS, Settings, SettingsError, to_config_key
-from components.topology import docker_topology
-from tests import pulumi_program
-from tests.pulumi_program import (
+from tests.program import pulumi_program
+from tests.program.pulumi_program import (
     MOCK_IMAGE_ID_PREFIX,
     MOCK_PASSWORD_PREFIX,
     PROJECT,
@@ -85,7 +86,7 @@ def uploads(container: dict) -> dict[str, dict]:
 
 
 # --- what the dev stack declares ---------------------------------------------------------------------
-def test_dev_stack_file_makes_the_seed_values_explicit():
+def test_dev_stack_file_makes_the_original_values_explicit():
     assert DEV_SETTINGS.platform == "docker"
     assert (DEV_SETTINGS.replica_count, DEV_SETTINGS.sentinel_count, DEV_SETTINGS.quorum) == (2, 3, 2)
     assert (DEV_SETTINGS.dev_redis_port, DEV_SETTINGS.dev_sentinel_port) == (6379, 26379)
@@ -93,7 +94,7 @@ def test_dev_stack_file_makes_the_seed_values_explicit():
     assert DEV_SETTINGS.master_name == "festival-master"
 
 
-def test_one_container_and_one_volume_per_node_named_as_in_the_seed(dev):
+def test_one_container_and_one_volume_per_node_named_as_the_compose_setup_did(dev):
     expected = {
         "festival-redis-master",
         "festival-redis-replica-1",
@@ -272,22 +273,26 @@ def test_stack_outputs(dev):
     assert dev.outputs["redisPassword"] == MOCK_PASSWORD_PREFIX + "festival-redis-password"
 
 
-def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
+def declared_checks(monkeypatch, overrides: dict | None = None) -> tuple[list, Program]:
     calls = []
 
     class FakeCheck:
-        def __init__(self, name, args, opts):
-            calls.append((name, args, opts))
+        def __init__(self, name, target, opts):
+            calls.append((name, target, opts))
             self.summary = pulumi.Output.from_input("checked")
 
     monkeypatch.setattr(docker_platform, "ReplicationCheck", FakeCheck)
-    program = run_program("dev")
-    [(name, args, opts)] = calls
+    return calls, run_program("dev", overrides)
+
+
+def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
+    calls, program = declared_checks(monkeypatch)
+    [(name, target, opts)] = calls
     assert name == "festival-replication-check"
-    assert args.master_name == "festival-master"
-    assert args.redis_nodes == [str(node.address) for node in TOPOLOGY.redis_nodes]
-    assert args.sentinels == ["festival-sentinel-1:26379", "festival-sentinel-2:26379", "festival-sentinel-3:26379"]
-    assert args.nat_map == {str(node.address): f"127.0.0.1:{node.host_port}" for node in TOPOLOGY.nodes}
+    assert target.master_name == "festival-master"
+    assert target.redis_nodes == tuple(str(node.address) for node in TOPOLOGY.redis_nodes)
+    assert target.sentinels == ("festival-sentinel-1:26379", "festival-sentinel-2:26379", "festival-sentinel-3:26379")
+    assert target.nat_map == {str(node.address): f"127.0.0.1:{node.host_port}" for node in TOPOLOGY.nodes}
     assert isinstance(opts.parent, DockerPlatform)
     assert sorted(type(group).__name__ for group in opts.depends_on) == [
         "RedisMaster",
@@ -295,6 +300,12 @@ def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
         "SentinelQuorum",
     ]
     assert program.outputs["replicationCheck"] == "checked"
+
+
+def test_the_dev_check_bounds_replica_lag_by_min_replicas_max_lag(monkeypatch):
+    calls, _ = declared_checks(monkeypatch, {"minReplicasMaxLag": 7})
+    [(_, target, _)] = calls
+    assert target.max_lag_seconds == 7
 
 
 # --- debug UI ------------------------------------------------------------------------------------------
@@ -370,7 +381,7 @@ def test_stack_files_use_known_keys_only():
     assert (prod.platform, prod.namespace, prod.storage_class) == ("kubernetes", "festival", "fast-ssd")
 
 
-def test_the_seed_password_is_nowhere_in_the_repository():
+def test_the_original_setups_password_is_nowhere_in_the_repository():
     forbidden = ("Festival" + "2025").encode()
     skipped = {".git", "venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
     found = [
@@ -385,18 +396,13 @@ def test_the_seed_password_is_nowhere_in_the_repository():
 def deploy(settings: Settings) -> None:
     """What __main__.py composes, for one deployment."""
     prefix = settings.name_prefix
-    platform = DockerPlatform(f"{prefix}-docker", settings, generate_credentials(prefix))
-    topology = platform.topology
-    redis_files = render.redis_files(settings, topology)
-    groups = [
-        RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,), redis_files)),
-        RedisReplicaSet(f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, redis_files)),
-        SentinelQuorum(
-            f"{prefix}-sentinels",
-            NodeGroupArgs(platform, topology.sentinels, render.sentinel_files(settings, topology)),
-        ),
-    ]
-    platform.verify(f"{prefix}-replication-check", groups)
+    topology = docker_topology(settings)
+    files = render.deployment_files(settings, topology)
+    platform = DockerPlatform(f"{prefix}-docker", settings, topology, files, generate_credentials(prefix))
+    master = RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,)))
+    replicas = RedisReplicaSet(f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, [master]))
+    sentinels = SentinelQuorum(f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, [replicas]))
+    platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels])
 
 
 def test_two_deployments_with_different_prefixes_do_not_collide():

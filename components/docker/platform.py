@@ -1,24 +1,31 @@
-"""The dev stack's platform: every node is a container on one user-defined bridge network of a local Docker.
+"""DockerPlatform: every node is a container on one user-defined bridge network of a local Docker.
 
-Containers are named as in the seed and reach each other by name on the network; each publishes its port on
-127.0.0.1 only. Rendered configs, scripts and the passwords are uploaded into the containers as files, so no
-password is ever in a container's environment, command line or labels.
+Containers reach each other by name on the network; each publishes its port on 127.0.0.1 only. Rendered
+configs, scripts and the passwords are uploaded into the containers as files, so no password is ever in a
+container's environment, command line or labels.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_docker as docker
 
-from components.checks.resource import ReplicationCheck, ReplicationCheckArgs
-from components.platform import Credentials, NodeGroup, Platform
-from components.render import CONF_DIR, DATA_DIR, REDIS_PASSWORD_KEY, SECRETS_DIR, SENTINEL_PASSWORD_KEY
+from components.checks.observe import Target
+from components.checks.resource import ReplicationCheck
+from components.docker import debug_ui, names
+from components.platform import NodeGroup, Platform
+from components.render import (
+    CONF_DIR,
+    DATA_DIR,
+    REDIS_PASSWORD_KEY,
+    SECRETS_DIR,
+    SENTINEL_PASSWORD_KEY,
+)
 from components.settings import Settings
-from components.topology import Node, docker_topology
+from components.topology import Node
 
 LOOPBACK = "127.0.0.1"
 # Nodes run as the official redis image's `redis` user (uid and gid 999), not as root. They can read their
@@ -31,67 +38,41 @@ SENTINEL_MEMORY_MB = 64
 HEALTHCHECK_INTERVAL = "10s"
 HEALTHCHECK_TIMEOUT = "5s"  # a probe makes up to two redis-cli calls of render.CLI_TIMEOUT_SECONDS each
 HEALTHCHECK_RETRIES = 3
-
-DEBUG_UI_USER = "festival-admin"
-DEBUG_UI_PORT = 8081  # Redis Commander's port inside its container
-DEBUG_UI_MEMORY_MB = 256
-DEBUG_UI_UID = "1000"  # the Redis Commander image's user; its primary group is root (gid 0)
-# Redis Commander (node-config) reads local-<NODE_ENV>-<NODE_APP_INSTANCE>.json after the local-production.json
-# its entrypoint writes, so this file's connections and HTTP login win. Its *_PASSWORD_FILE variables are not
-# used: the entrypoint passes those passwords to node on the command line.
-DEBUG_UI_CONFIG = "/redis-commander/config/local-production-docker.json"
-
-
-@dataclass(frozen=True)
-class _Role:
-    """How a node of one role runs."""
-
-    entrypoint: str  # a file of the group's rendered files
-    probe: str  # a probe.sh check
-    memory_mb: int
-    start_period: str  # time to boot before failed healthchecks count
+ENTRYPOINTS = {"master": "redis-entrypoint.sh", "replica": "redis-entrypoint.sh", "sentinel": "sentinel-entrypoint.sh"}
+READY_CHECKS = {"master": "redis-ready", "replica": "redis-ready", "sentinel": "sentinel-ready"}
 
 
 class DockerPlatform(Platform):
-    def __init__(
-        self, name: str, settings: Settings, credentials: Credentials, opts: pulumi.ResourceOptions | None = None
-    ):
-        super().__init__("festival:docker:Platform", name, None, opts)
-        self.settings = settings
-        self.topology = docker_topology(settings)
-        self.credentials = credentials
-        children = pulumi.ResourceOptions(parent=self)
-        prefix = settings.name_prefix
+    TYPE = "festival:docker:Platform"
 
-        self.network = docker.Network(f"{name}-network", name=f"{prefix}-redis-net", driver="bridge", opts=children)
+    def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
+        settings = self.settings
+        children = pulumi.ResourceOptions(parent=self)
+        self.network = docker.Network(
+            f"{name}-network", name=names.network_name(settings), driver="bridge", opts=children
+        )
         self.image = docker.RemoteImage(
             f"{name}-redis-image", name=settings.redis_image, keep_locally=True, opts=children
         )
         self.debug_ui = self._debug_ui(name, children) if settings.debug_ui else None
-        self.register_outputs({"network": self.network.name})
+        return {"network": self.network.name}
 
     def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
-        role = self._role(group.role)
-        return [self._container(owner, name, node, group, role) for node in group.nodes]
+        return [self._container(owner, name, node, group) for node in group.nodes]
 
-    def verify(self, name: str, groups: list[pulumi.ComponentResource]) -> pulumi.Output[str]:
-        topology = self.topology
-        check = ReplicationCheck(
-            name,
-            ReplicationCheckArgs(
-                master_name=topology.master_name,
-                redis_nodes=[str(node.address) for node in topology.redis_nodes],
-                sentinels=[str(node.address) for node in topology.sentinels],
-                nat_map={str(node.address): _host_endpoint(node) for node in topology.nodes},
-                redis_password=self.credentials.redis_password,
-                sentinel_password=self.credentials.sentinel_password,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=groups),
+    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
+        target = Target.for_deployment(
+            self.settings,
+            self.topology,
+            self.credentials.redis_password,
+            self.credentials.sentinel_password,
+            nat_map={str(node.address): _host_endpoint(node) for node in self.topology.nodes},
         )
+        check = ReplicationCheck(name, target, opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)))
         return check.summary
 
     def stack_outputs(self) -> dict[str, pulumi.Input]:
-        topology, settings = self.topology, self.settings
+        settings, topology = self.settings, self.topology
         first_sentinel = topology.sentinels[0]
         outputs: dict[str, pulumi.Input] = {
             "networkName": self.network.name,
@@ -108,42 +89,38 @@ class DockerPlatform(Platform):
         }
         if settings.debug_ui:
             outputs["debugUiUrl"] = f"http://{LOOPBACK}:{settings.debug_ui_port}"
-            outputs["debugUiUser"] = DEBUG_UI_USER
+            outputs["debugUiUser"] = debug_ui.USER
             outputs["debugUiPassword"] = pulumi.Output.secret(self.credentials.debug_ui_password)
         return outputs
 
-    def _role(self, role: str) -> _Role:
-        if role == "sentinel":
-            return _Role("sentinel-entrypoint.sh", "sentinel-ready", SENTINEL_MEMORY_MB, "30s")
-        memory_mb = math.ceil(self.settings.redis_memory_limit_bytes / 1024**2)
-        # A Redis node with data may wait role_wait_seconds at boot for the Sentinels, then sync from its master.
-        return _Role("redis-entrypoint.sh", "redis-ready", memory_mb, f"{self.settings.role_wait_seconds + 60}s")
-
-    def _container(self, owner: pulumi.Resource, name: str, node: Node, group: NodeGroup, role: _Role):
+    def _container(self, owner: pulumi.Resource, name: str, node: Node, group: NodeGroup) -> docker.Container:
         opts = pulumi.ResourceOptions(parent=owner)
-        volume = docker.Volume(f"{name}-{node.name}-data", name=f"{node.name}-data", opts=opts)
+        volume = docker.Volume(f"{name}-{node.name}-data", name=names.volume_name(node), opts=opts)
+        settings, role = self.settings, group.role
+        memory_mb = SENTINEL_MEMORY_MB if role == "sentinel" else math.ceil(settings.redis_memory_limit_bytes / 1024**2)
+        files = self.files.for_role(role)
         return docker.Container(
             f"{name}-{node.name}",
             name=node.name,
             hostname=node.name,
             image=self.image.image_id,
             user=REDIS_USER,
-            entrypoints=["sh", f"{CONF_DIR}/{role.entrypoint}"],
+            entrypoints=["sh", f"{CONF_DIR}/{ENTRYPOINTS[role]}"],
             envs=[f"FESTIVAL_NODE_HOST={node.name}", f"FESTIVAL_NODE_PORT={node.address.port}"],
-            uploads=[*(_conf_upload(file, text) for file, text in group.files.items()), *self._secret_uploads()],
+            uploads=[*(_conf_upload(file, text) for file, text in files.items()), *self._secret_uploads()],
             volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[node.name])],
             ports=[docker.ContainerPortArgs(internal=node.address.port, external=node.host_port, ip=LOOPBACK)],
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", "sh", f"{CONF_DIR}/probe.sh", role.probe],
+                tests=["CMD", "sh", f"{CONF_DIR}/probe.sh", READY_CHECKS[role]],
                 interval=HEALTHCHECK_INTERVAL,
                 timeout=HEALTHCHECK_TIMEOUT,
                 retries=HEALTHCHECK_RETRIES,
-                start_period=role.start_period,
+                start_period=f"{settings.boot_allowance_seconds(role)}s",
             ),
             restart="unless-stopped",
-            memory=role.memory_mb,
-            opts=opts,
+            memory=memory_mb,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(group.after))),
         )
 
     def _secret_uploads(self) -> list[docker.ContainerUploadArgs]:
@@ -170,44 +147,26 @@ class DockerPlatform(Platform):
         )
         config = pulumi.Output.all(
             credentials.redis_password, credentials.sentinel_password, credentials.debug_ui_password
-        ).apply(
-            lambda passwords: json.dumps(
-                {
-                    "noSave": True,
-                    "server": {"httpAuth": {"username": DEBUG_UI_USER, "password": passwords[2]}},
-                    "connections": [
-                        {
-                            "label": settings.master_name,
-                            "sentinels": [str(node.address) for node in self.topology.sentinels],
-                            "sentinelName": settings.master_name,
-                            "password": passwords[0],
-                            "sentinelPassword": passwords[1],
-                            "dbIndex": 0,
-                        }
-                    ],
-                },
-                indent=2,
-            )
-        )
+        ).apply(lambda passwords: debug_ui.config(settings, self.topology, *passwords))
         return docker.Container(
             f"{name}-debug-ui",
-            name=f"{settings.name_prefix}-redis-commander",
-            hostname=f"{settings.name_prefix}-redis-commander",
+            name=names.debug_ui_name(settings),
+            hostname=names.debug_ui_name(settings),
             image=image.image_id,
-            envs=["NODE_APP_INSTANCE=docker"],
+            envs=[f"NODE_APP_INSTANCE={debug_ui.APP_INSTANCE}"],
             uploads=[
                 docker.ContainerUploadArgs(
-                    file=DEBUG_UI_CONFIG,
+                    file=debug_ui.CONFIG_FILE,
                     content=pulumi.Output.secret(config),
-                    owner=DEBUG_UI_UID,
+                    owner=debug_ui.UID,
                     group="0",
                     permissions="0440",
                 )
             ],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name)],
-            ports=[docker.ContainerPortArgs(internal=DEBUG_UI_PORT, external=settings.debug_ui_port, ip=LOOPBACK)],
+            ports=[docker.ContainerPortArgs(internal=debug_ui.PORT, external=settings.debug_ui_port, ip=LOOPBACK)],
             restart="unless-stopped",
-            memory=DEBUG_UI_MEMORY_MB,
+            memory=debug_ui.MEMORY_MB,
             opts=children,
         )
 
@@ -229,5 +188,5 @@ def _host_endpoint(node: Node) -> str:
 
 
 def _connection_env(host: str, port: int, settings: Settings) -> dict[str, str]:
-    """The seed's application environment (REDIS_PASSWORD comes from the secret redisPassword output)."""
+    """The application environment of the Compose setup (REDIS_PASSWORD comes from the secret redisPassword output)."""
     return {"REDIS_SENTINEL_HOST": host, "REDIS_SENTINEL_PORT": str(port), "REDIS_MASTER_NAME": settings.master_name}
