@@ -18,6 +18,15 @@ def volume_name(node: Node) -> str:
     return f"{node.name}-data"
 
 
+def secrets_volume_name(settings: Settings) -> str:
+    return f"{settings.name_prefix}-redis-secrets"
+
+
+def secrets_holder_name(settings: Settings) -> str:
+    """The created-but-never-started container through which the passwords are uploaded."""
+    return f"{settings.name_prefix}-redis-secrets"
+
+
 def debug_ui_name(settings: Settings) -> str:
     return f"{settings.name_prefix}-redis-commander"
 

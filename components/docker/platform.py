@@ -1,8 +1,15 @@
 """DockerPlatform: every node is a container on one user-defined bridge network of a local Docker.
 
 Containers reach each other by name on the network; each publishes its port on 127.0.0.1 only. Rendered
-configs, scripts and the passwords are uploaded into the containers as files, so no password is ever in a
-container's environment, command line or labels.
+configs and scripts are uploaded into each node container as plain files, so `pulumi preview --diff` shows
+every configuration change. The passwords are uploaded once, into a secrets volume, through a container that
+is created but never started; the nodes mount that volume read-only. So no password is ever in a container's
+environment, command line or labels, and only the secrets container's uploads are secret in a diff (pulumi-docker
+marks a whole list secret when one element is).
+
+Every container has a fixed name and most publish fixed host ports, so a replacement must delete the old one
+before creating the new one. pulumi-docker defaults to that, but `pulumi up --replace`, `replace_on_changes` and a
+provider change lose the default; delete_before_replace is therefore explicit on every container.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ class DockerPlatform(Platform):
         self.image = docker.RemoteImage(
             f"{name}-redis-image", name=settings.redis_image, keep_locally=True, opts=children
         )
+        self.secrets_volume = docker.Volume(f"{name}-secrets", name=names.secrets_volume_name(settings), opts=children)
+        self.secrets = self._secrets_holder(name)
         self.debug_ui = self._debug_ui(name, children) if settings.debug_ui else None
         return {"network": self.network.name}
 
@@ -95,6 +104,7 @@ class DockerPlatform(Platform):
 
     def _container(self, owner: pulumi.Resource, name: str, node: Node, group: NodeGroup) -> docker.Container:
         opts = pulumi.ResourceOptions(parent=owner)
+        replace = pulumi.ResourceOptions(delete_before_replace=True, depends_on=[self.secrets, *group.after])
         volume = docker.Volume(f"{name}-{node.name}-data", name=names.volume_name(node), opts=opts)
         settings, role = self.settings, group.role
         memory_mb = SENTINEL_MEMORY_MB if role == "sentinel" else math.ceil(settings.redis_memory_limit_bytes / 1024**2)
@@ -107,8 +117,13 @@ class DockerPlatform(Platform):
             user=REDIS_USER,
             entrypoints=["sh", f"{CONF_DIR}/{ENTRYPOINTS[role]}"],
             envs=[f"FESTIVAL_NODE_HOST={node.name}", f"FESTIVAL_NODE_PORT={node.address.port}"],
-            uploads=[*(_conf_upload(file, text) for file, text in files.items()), *self._secret_uploads()],
-            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
+            uploads=[_conf_upload(file, text) for file, text in files.items()],
+            volumes=[
+                docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR),
+                docker.ContainerVolumeArgs(
+                    volume_name=self.secrets_volume.name, container_path=SECRETS_DIR, read_only=True
+                ),
+            ],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[node.name])],
             ports=[docker.ContainerPortArgs(internal=node.address.port, external=node.host_port, ip=LOOPBACK)],
             healthcheck=docker.ContainerHealthcheckArgs(
@@ -120,24 +135,39 @@ class DockerPlatform(Platform):
             ),
             restart="unless-stopped",
             memory=memory_mb,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(group.after))),
+            opts=pulumi.ResourceOptions.merge(opts, replace),
         )
 
-    def _secret_uploads(self) -> list[docker.ContainerUploadArgs]:
-        """Both passwords on every node: Sentinels authenticate to Redis, Redis nodes ask the Sentinels at boot."""
-        return [
-            docker.ContainerUploadArgs(
-                file=f"{SECRETS_DIR}/{key}",
-                content=pulumi.Output.secret(password),
-                owner=REDIS_UID,
-                group=REDIS_UID,
-                permissions="0400",
-            )
-            for key, password in (
-                (REDIS_PASSWORD_KEY, self.credentials.redis_password),
-                (SENTINEL_PASSWORD_KEY, self.credentials.sentinel_password),
-            )
-        ]
+    def _secrets_holder(self, name: str) -> docker.Container:
+        """Created, never started: uploading both passwords into it fills the secrets volume the nodes mount.
+
+        Both passwords on every node: Sentinels authenticate to Redis, Redis nodes ask the Sentinels at boot.
+        """
+        secrets = (
+            (REDIS_PASSWORD_KEY, self.credentials.redis_password),
+            (SENTINEL_PASSWORD_KEY, self.credentials.sentinel_password),
+        )
+        return docker.Container(
+            f"{name}-secrets-holder",
+            name=names.secrets_holder_name(self.settings),
+            image=self.image.image_id,
+            user=REDIS_USER,
+            entrypoints=["true"],
+            uploads=[
+                docker.ContainerUploadArgs(
+                    file=f"{SECRETS_DIR}/{key}",
+                    content=pulumi.Output.secret(password),
+                    owner=REDIS_UID,
+                    group=REDIS_UID,
+                    permissions="0400",
+                )
+                for key, password in secrets
+            ],
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.secrets_volume.name, container_path=SECRETS_DIR)],
+            start=False,
+            must_run=False,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
 
     def _debug_ui(self, name: str, children: pulumi.ResourceOptions) -> docker.Container:
         """Redis Commander on 127.0.0.1, logging in with generated credentials and finding the master via Sentinel."""
@@ -167,7 +197,7 @@ class DockerPlatform(Platform):
             ports=[docker.ContainerPortArgs(internal=debug_ui.PORT, external=settings.debug_ui_port, ip=LOOPBACK)],
             restart="unless-stopped",
             memory=debug_ui.MEMORY_MB,
-            opts=children,
+            opts=pulumi.ResourceOptions.merge(children, pulumi.ResourceOptions(delete_before_replace=True)),
         )
 
 
