@@ -2,7 +2,7 @@
 
 actionlint could not be installed here (its PyPI package downloads the binary from GitHub at build time), so the
 files are checked against SchemaStore's workflow and action schemas, as vendored by check-jsonschema, and by the
-project-specific checks below. shellcheck of the `run:` scripts is done by hand (see docs/workflow.md).
+project-specific checks below. actionlint, where installed, also shellchecks the `run:` scripts (docs/workflow.md).
 """
 
 from __future__ import annotations
