@@ -257,7 +257,7 @@ def _env_problems(props: dict, resource_type: str) -> list[str]:
     return names
 
 
-def _config_map_problems(props: dict) -> list[str]:
+def config_map_problems(props: dict) -> list[str]:
     problems = []
     for key, text in {**(props.get("data") or {}), **(props.get("binaryData") or {})}.items():
         if is_credential_name(key):
@@ -266,9 +266,11 @@ def _config_map_problems(props: dict) -> list[str]:
             continue
         if CONF_PASSWORD.search(text):
             problems.append(f"{key} sets a password directive ({CONF_PASSWORD.search(text).group(1)})")
+        if key.endswith(".sh"):
+            continue  # scripts name their secret files in such variables; the value check covers real passwords
         for match in ENV_LINE.finditer(text):
             variable, value = match.groups()
-            if is_credential_name(variable) and not value.lstrip("\"'").startswith("$"):
+            if is_credential_name(variable) and not value.lstrip("\"'").startswith(("$", "/")):
                 problems.append(f"{key} assigns {variable} a literal value")
     return problems
 
@@ -292,7 +294,7 @@ def _passwords_not_in_plain_fields(args: ResourceValidationArgs, report: ReportV
         for flag in _argv_problems(argv):
             report(f"{what}: {field} passes a password with {flag}, visible in the process list: {fix}")
     if args.resource_type == CONFIG_MAP:
-        for problem in _config_map_problems(props):
+        for problem in config_map_problems(props):
             report(f"{what}: {problem}; a ConfigMap is readable by anyone who can read the namespace: use a Secret")
 
 
@@ -330,6 +332,8 @@ def _memory_limits(args: ResourceValidationArgs, report: ReportViolation) -> Non
     props = plain(args.props)
     if args.resource_type == CONTAINER:
         memory = props.get("memory")
+        if props.get("start") is False:
+            return  # created, never started (e.g. a holder of uploaded files): it uses no memory
         if memory is not UNKNOWN and not (isinstance(memory, (int, float)) and memory > 0):
             report(f"container {props.get('name', args.name)} has no memory limit: set memory (MB)")
         return
@@ -436,8 +440,24 @@ def sentinel_groups(resources: list[tuple[str, str, dict]]) -> dict[str, list[in
     return groups
 
 
+def _unknown_configs(resources: list[tuple[str, str, dict]]) -> bool:
+    for resource_type, _name, props in resources:
+        if resource_type == CONTAINER:
+            uploads = props.get("uploads")
+            if uploads is UNKNOWN or any(isinstance(u, dict) and u.get("content") is UNKNOWN for u in uploads or []):
+                return True
+        if resource_type == CONFIG_MAP:
+            data = props.get("data")
+            if data is UNKNOWN or (isinstance(data, dict) and UNKNOWN in data.values()):
+                return True
+    return False
+
+
 def _sentinel_quorum(args: StackValidationArgs, report: ReportViolation) -> None:
-    groups = sentinel_groups(_resources(args))
+    resources = _resources(args)
+    groups = sentinel_groups(resources)
+    if not groups and _unknown_configs(resources):
+        return  # the Sentinels' configs are not known yet (preview)
     if not groups:
         report("no Sentinel watches a Redis master (0 is an even count): deploy an odd number of Sentinels")
     for master, quorums in groups.items():
