@@ -1,16 +1,16 @@
 """bench/failover: what a Sentinel-aware client sees when the master fails, and what the master config costs.
 
 A benchmark, not a test: it starts real redis-server / redis-sentinel processes through the project's own
-entrypoints (tests/harness.py, loopback only, free ports, always stopped) and prints its figures.
+entrypoints (harness/local.py, loopback only, free ports, always stopped) and prints its figures.
 
     venv/bin/python -m bench.failover            # 5 runs each, about 3-4 minutes on 2 cores
     venv/bin/python -m bench.failover --quick    # 1 run each, under a minute
 
 Figures:
 - write gap after SIGKILL of the master (last acknowledged write before the kill to the first after),
-  at down-after 5000 ms (seed: failover-timeout 60000) and 1000 ms (failover-timeout 10000);
+  at down-after 5000 ms (the default failover-timeout 60000) and 1000 ms (failover-timeout 10000);
 - acknowledged writes lost in those runs (writer with WAIT 1);
-- write gap of a planned failover at the seed's timings: SENTINEL FAILOVER on one Sentinel, and (where the
+- write gap of a planned failover at the default timings: SENTINEL FAILOVER on one Sentinel, and (where the
   project renders it) the master's prestop.sh, which pauses writes before asking for the failover;
 - SET/GET throughput of the project's master (rendered redis.conf, 2 replicas attached) over a bare
   redis-server, redis-benchmark runs interleaved, median ratio.
@@ -36,8 +36,8 @@ import redis
 
 from components.render import redis_files
 from components.settings import Settings
-from tests.harness import LocalDeployment, free_ports, require_binaries, wait_until
-from tests.writer import Writer
+from harness.local import LocalDeployment, free_ports, require_binaries, wait_until
+from harness.writer import Writer
 
 TARGET_SIGKILL_GAP = 6.0  # seconds, median at down-after 5000
 TARGET_PLANNED_GAP = 1.5  # seconds, median
@@ -83,23 +83,17 @@ class Section:
 
 # --- a deployment and its writer ------------------------------------------------------------------
 def start_deployments(deployments: list[LocalDeployment], info_period: int) -> None:
-    """Start them together (each waits about 10 s for its Sentinels to discover the replicas), until healthy."""
+    """Start them together (each takes a few seconds for its Sentinels to discover the replicas), until healthy."""
     for deployment in deployments:
         deployment.start_all(wait=False)
     for deployment in deployments:
         deployment.wait_healthy(timeout=60)
         for node in deployment.topology.sentinels if info_period else ():  # runtime only: no config-file form
-            deployment.sentinel_client(node.name).execute_command("SENTINEL", "DEBUG", "INFO-PERIOD", info_period)
+            deployment.client(node.name).execute_command("SENTINEL", "DEBUG", "INFO-PERIOD", info_period)
 
 
 def start_writer(deployment: LocalDeployment) -> Writer:
-    writer = Writer(
-        [("127.0.0.1", node.address.port) for node in deployment.topology.sentinels],
-        deployment.topology.master_name,
-        deployment.redis_password,
-        deployment.sentinel_password,
-        wait_replicas=1,
-    ).start()
+    writer = deployment.writer(wait_replicas=1).start()
     writer.wait_for_writes(50)
     return writer
 
@@ -124,9 +118,7 @@ def current_master(deployment: LocalDeployment) -> str | None:
 def failing_over(deployment: LocalDeployment) -> bool:
     """A Sentinel still runs a failover (its leader ends one only once every replica is reconfigured)."""
     for node in deployment.topology.sentinels:
-        state = deployment.sentinel_client(node.name).execute_command(
-            "SENTINEL", "MASTER", deployment.topology.master_name
-        )
+        state = deployment.client(node.name).execute_command("SENTINEL", "MASTER", deployment.topology.master_name)
         state = dict(zip(state[::2], state[1::2])) if isinstance(state, list) else state
         if "failover_in_progress" in state["flags"]:
             return True
@@ -222,7 +214,7 @@ def planned_section(deployment: LocalDeployment, runs: int, pause, prestop: bool
             if done.returncode:
                 raise RuntimeError(f"prestop.sh on {old} exited {done.returncode}: {done.stderr}")
         else:
-            client = deployment.sentinel_client(sentinel)
+            client = deployment.client(sentinel)
             client.execute_command("SENTINEL", "FAILOVER", deployment.topology.master_name)
 
     writer = start_writer(deployment)
@@ -266,7 +258,7 @@ def throughput_section(deployment: LocalDeployment, root: Path, rounds: int, req
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    clients = [deployment.redis_client(master), redis.Redis(port=ports["bare"], socket_timeout=2)]
+    clients = [deployment.client(master), redis.Redis(port=ports["bare"], socket_timeout=2)]
     try:
         wait_until(clients[1].ping, timeout=10, what="the bare redis-server")
         for client in clients:
@@ -392,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     sigkill, planned, ratios = [], [], None
     deployments = []
     for down_after in (int(value) for value in args.down_after.split(",")):
-        # failover-timeout must exceed down-after: the seed's 60000 at 5000, 10000 at shorter ones
+        # failover-timeout must exceed down-after: the default 60000 at 5000, 10000 at shorter ones
         settings = Settings(
             down_after_milliseconds=down_after,
             failover_timeout=60000 if down_after >= 5000 else 10000,
@@ -401,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         deployments.append(LocalDeployment(settings, root / f"down-after-{down_after}"))
     try:
         start_deployments(deployments, args.info_period)
-        # the first deployment (the seed's timings) also hosts the planned failovers and redis-benchmark: it
+        # the first deployment (the default timings) also hosts the planned failovers and redis-benchmark: it
         # goes last, once the others are stopped, so nothing else runs beside redis-benchmark
         for deployment in deployments[1:] + deployments[:1]:
             sigkill.append(sigkill_section(deployment, runs, args.info_period, pause))
@@ -414,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
             if deployment is deployments[0] and not args.no_throughput:
                 ratios = throughput_section(deployment, root, rounds, requests)
             deployment.stop_all()
-        sigkill = sigkill[-1:] + sigkill[:-1]  # the seed's timings first
+        sigkill = sigkill[-1:] + sigkill[:-1]  # the default timings first
         summary(sigkill, planned, ratios)
         print(f"\n(total {time.monotonic() - started:.0f} s; seed {seed})")
     finally:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_random
 
-from components.platform import Credentials
-
 PASSWORD_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The generated passwords, as Pulumi secrets."""
+
+    redis_password: pulumi.Output[str]
+    sentinel_password: pulumi.Output[str]
+    debug_ui_password: pulumi.Output[str]
 
 
 def generate_credentials(name: str, opts: pulumi.ResourceOptions | None = None) -> Credentials:

@@ -1,50 +1,58 @@
-"""What a platform (Docker, Kubernetes) must do for the components: run a group of nodes.
+"""What a platform (Docker, Kubernetes) must do for the components, and which platform runs a stack.
 
-A component never asks which platform it is on (DESIGN: one direction of flow). A platform is itself a
-ComponentResource whose children are what its nodes share (a network, a namespace, a Secret).
+A component never asks which platform it is on: it holds a Platform that knows how to run its nodes. A
+platform is itself a ComponentResource whose children are what its nodes share (a network, a namespace, a
+Secret); it is given everything it needs when it is made: settings, topology, rendered files, credentials.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 
+from components.credentials import Credentials
+from components.render import DeploymentFiles
 from components.settings import Settings
 from components.topology import Node, Topology
 
 
 @dataclass(frozen=True)
 class NodeGroup:
-    """Nodes of one role that run with the same files (mounted under render.CONF_DIR)."""
+    """Nodes of one role. `after`: components whose nodes must be up (or rolled out) before these start."""
 
     role: str  # "master", "replica" or "sentinel"
     nodes: tuple[Node, ...]
-    files: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """The generated passwords, as Pulumi secrets."""
-
-    redis_password: pulumi.Output[str]
-    sentinel_password: pulumi.Output[str]
-    debug_ui_password: pulumi.Output[str]
+    after: Sequence[pulumi.Resource] = ()
 
 
 class Platform(pulumi.ComponentResource):
-    settings: Settings
-    topology: Topology
+    TYPE = ""
 
-    def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
-        """Declare the resources that run `group`, parented to `owner` and named after `name`.
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        topology: Topology,
+        files: DeploymentFiles,
+        credentials: Credentials,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__(self.TYPE, name, None, opts)
+        self.settings, self.topology, self.files, self.credentials = settings, topology, files, credentials
+        self.register_outputs(self._declare_shared(name))
 
-        Returns the resources whose existence means the nodes run (containers, a StatefulSet).
-        """
+    def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
+        """Declare what the nodes share (children of this component); returns the outputs to register."""
         raise NotImplementedError
 
-    def verify(self, name: str, groups: list[pulumi.ComponentResource]) -> pulumi.Output[str]:
+    def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
+        """Declare the resources that run `group` with its role's rendered files, parented to `owner` and named
+        after `name`. Returns the resources whose existence means the nodes run (containers, a StatefulSet)."""
+        raise NotImplementedError
+
+    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
         """Declare the post-deploy replication check, run after every resource of `groups` exists.
 
         It fails the update when an invariant fails; returns its result summary for the stack outputs.
@@ -54,3 +62,20 @@ class Platform(pulumi.ComponentResource):
     def stack_outputs(self) -> dict[str, pulumi.Input]:
         """The platform's part of the stack outputs (endpoints, connection environment, ...)."""
         raise NotImplementedError
+
+
+def topology_for(settings: Settings) -> Topology:
+    """The topology of the platform that `settings` selects."""
+    if settings.platform == "kubernetes":
+        from components.kubernetes import names
+    else:
+        from components.docker import names
+    return names.topology(settings)
+
+
+def platform_for(settings: Settings) -> type[Platform]:
+    if settings.platform == "kubernetes":
+        from components.kubernetes import KubernetesPlatform as platform
+    else:
+        from components.docker import DockerPlatform as platform
+    return platform

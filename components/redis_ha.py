@@ -6,7 +6,7 @@ announced addresses as outputs that resolve once the nodes exist.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,9 +17,9 @@ from components.topology import Node
 
 @dataclass(frozen=True)
 class NodeGroupArgs:
-    platform: Platform
+    platform: Platform  # knows the deployment's settings, topology, rendered files and credentials
     nodes: tuple[Node, ...]
-    files: Mapping[str, str]  # rendered configs and scripts, by file name
+    after: Sequence[pulumi.Resource] = ()  # components to roll out before this one
 
 
 class _NodeGroupResource(pulumi.ComponentResource):
@@ -33,7 +33,7 @@ class _NodeGroupResource(pulumi.ComponentResource):
         self._validate(args)
         super().__init__(self.TYPE, name, None, opts)
         self.nodes = args.nodes
-        resources = args.platform.run(self, name, NodeGroup(self.ROLE, args.nodes, args.files))
+        resources = args.platform.run(self, name, NodeGroup(self.ROLE, args.nodes, tuple(args.after)))
         ids = [resource.id for resource in resources]
         self.addresses = pulumi.Output.all(*ids).apply(lambda _: [str(node.address) for node in args.nodes])
         self.register_outputs({"addresses": self.addresses})
@@ -42,8 +42,6 @@ class _NodeGroupResource(pulumi.ComponentResource):
         wrong = [node.name for node in args.nodes if node.role != self.ROLE]
         if wrong:
             raise ValueError(f"{type(self).__name__} runs {self.ROLE} nodes only, got {', '.join(wrong)}")
-        if not args.files:
-            raise ValueError(f"{type(self).__name__} needs its rendered files")
 
 
 class RedisMaster(_NodeGroupResource):

@@ -2,13 +2,17 @@
 
 No pulumi import: the tests render these for loopback addresses and run them on real redis-server,
 redis-sentinel and redis-cli. Passwords are never rendered: the entrypoints read them at boot from
-mounted secret files (DESIGN principle 3), so configs and scripts can live in a ConfigMap.
+mounted secret files, so configs and scripts can live in a ConfigMap (README: "How it is built").
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 
+from components.checks import invariants
 from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
 
@@ -19,15 +23,29 @@ DATA_DIR = "/data"
 REDIS_PASSWORD_KEY = "redis-password"
 SENTINEL_PASSWORD_KEY = "sentinel-password"
 
-# Commands disabled on every node (seed: "rename dangerous commands").
+# Commands disabled on every node: the platform's security guidance keeps them away from applications.
 DISABLED_COMMANDS = ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS")
 CLI_TIMEOUT_SECONDS = 2
 # How long prestop.sh waits for the Sentinels to promote a replica before the master stops anyway.
 PRESTOP_WAIT_SECONDS = 20
-# check-job.sh: how long it re-checks until healthy (new Sentinels need a few 10 s INFO periods to discover
-# every replica), and how long a canary write may take to reach every replica.
-CHECK_SETTLE_SECONDS = 90
-CANARY_TIMEOUT_SECONDS = 2
+
+PATH_VARIABLES = {
+    "CONF_DIR": f"${{FESTIVAL_CONF_DIR:-{CONF_DIR}}}",
+    "SECRETS_DIR": f"${{FESTIVAL_SECRETS_DIR:-{SECRETS_DIR}}}",
+    "DATA_DIR": f"${{FESTIVAL_DATA_DIR:-{DATA_DIR}}}",
+}
+
+
+@dataclass(frozen=True)
+class DeploymentFiles:
+    """Every rendered file of a deployment, by who mounts it: file name -> text."""
+
+    redis: Mapping[str, str]
+    sentinel: Mapping[str, str]
+    check: Mapping[str, str]
+
+    def for_role(self, role: str) -> Mapping[str, str]:
+        return {"master": self.redis, "replica": self.redis, "sentinel": self.sentinel, "check": self.check}[role]
 
 
 def redis_conf(settings: Settings) -> str:
@@ -76,33 +94,55 @@ def sentinel_conf(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def script(
-    name: str, settings: Settings, topology: Topology, default_port: int, extra: dict[str, str] | None = None
-) -> str:
-    """A POSIX sh script: the deployment's constants (plus `extra`), then lib.sh, then the script's own body."""
-    constants = {
-        "SCRIPT": name,
-        "MASTER_NAME": settings.master_name,
-        "SENTINELS": " ".join(str(node.address) for node in topology.sentinels),
-        "BOOTSTRAP_MASTER": str(topology.master.address),
-        "ROLE_WAIT_SECONDS": str(settings.role_wait_seconds),
-        "CLI_TIMEOUT": str(CLI_TIMEOUT_SECONDS),
-        "DEFAULT_PORT": str(default_port),
-        "PRESTOP_WAIT_SECONDS": str(PRESTOP_WAIT_SECONDS),
-        **(extra or {}),
+def script_variables(name: str, settings: Settings, topology: Topology, default_port: int) -> dict[str, str]:
+    """Every variable a script may use, as sh expressions: quoted literals, or ${FESTIVAL_*:-default} for what
+    comes from the environment (a node's identity, so one rendering serves every pod of a StatefulSet)."""
+
+    def literal(value: object) -> str:
+        return f"'{value}'"
+
+    return {
+        "SCRIPT": literal(name),
+        **PATH_VARIABLES,
+        "REDIS_SECRET": literal(REDIS_PASSWORD_KEY),
+        "SENTINEL_SECRET": literal(SENTINEL_PASSWORD_KEY),
+        "CLI_TIMEOUT": literal(CLI_TIMEOUT_SECONDS),
+        "MASTER_NAME": literal(settings.master_name),
+        "SENTINELS": literal(" ".join(str(node.address) for node in topology.sentinels)),
+        "BOOTSTRAP_MASTER": literal(topology.master.address),
+        "ROLE_WAIT_SECONDS": literal(settings.role_wait_seconds),
+        "DNS_WAIT_SECONDS": literal(settings.dns_wait_seconds),
+        "PRESTOP_WAIT_SECONDS": literal(PRESTOP_WAIT_SECONDS),
+        "NODE_HOST": "${FESTIVAL_NODE_HOST:-$(hostname)}",
+        "NODE_PORT": f"${{FESTIVAL_NODE_PORT:-{default_port}}}",
+        "BIND_ADDRESS": "${FESTIVAL_BIND_ADDRESS:-* -::*}",
+        "ME": '"$NODE_HOST:$NODE_PORT"',
+        "REDIS_NODES": literal(" ".join(str(node.address) for node in topology.redis_nodes)),
+        "MAX_LAG_SECONDS": literal(settings.min_replicas_max_lag),
+        "CANARY_TIMEOUT": literal(invariants.CANARY_TIMEOUT_SECONDS),
+        "SETTLE_SECONDS": literal(invariants.SETTLE_SECONDS),
     }
+
+
+def script(name: str, settings: Settings, topology: Topology, default_port: int) -> str:
+    """A POSIX sh script: the variables it uses, the lib.sh functions it calls, then the script's own body."""
+    body = _body(name)
+    code = _lib_functions_used_by(body) + body
+    variables = script_variables(name, settings, topology, default_port)
+    used = _referenced(code, variables)
     header = ["#!/bin/sh", f"# {name}: rendered by festival-redis; do not edit.", "set -eu"]
-    header += [f"{key}='{value}'" for key, value in constants.items()]
-    return "\n".join(header) + "\n\n" + _body("lib.sh") + "\n" + _body(name)
+    header += [f"{key}={value}" for key, value in variables.items() if key in used]
+    return "\n".join(header) + "\n\n" + code
+
+
+REDIS_SCRIPTS = ("redis-entrypoint.sh", "probe.sh", "prestop.sh")
 
 
 def redis_files(settings: Settings, topology: Topology) -> dict[str, str]:
     """Every file a Redis node mounts under CONF_DIR, by file name."""
     return {
         "redis.conf": redis_conf(settings),
-        "redis-entrypoint.sh": script("redis-entrypoint.sh", settings, topology, REDIS_PORT),
-        "probe.sh": script("probe.sh", settings, topology, REDIS_PORT),
-        "prestop.sh": script("prestop.sh", settings, topology, REDIS_PORT),
+        **{name: script(name, settings, topology, REDIS_PORT) for name in REDIS_SCRIPTS},
     }
 
 
@@ -117,14 +157,49 @@ def sentinel_files(settings: Settings, topology: Topology) -> dict[str, str]:
 
 def check_files(settings: Settings, topology: Topology) -> dict[str, str]:
     """The post-deploy check (components/checks' invariants in sh + redis-cli), run by the in-cluster Job."""
-    extra = {
-        "REDIS_NODES": " ".join(str(node.address) for node in topology.redis_nodes),
-        "MAX_LAG_SECONDS": str(settings.min_replicas_max_lag),
-        "CANARY_TIMEOUT": str(CANARY_TIMEOUT_SECONDS),
-        "SETTLE_SECONDS": str(CHECK_SETTLE_SECONDS),
-    }
-    return {"check-job.sh": script("check-job.sh", settings, topology, REDIS_PORT, extra)}
+    return {"check-job.sh": script("check-job.sh", settings, topology, REDIS_PORT)}
+
+
+def deployment_files(settings: Settings, topology: Topology) -> DeploymentFiles:
+    return DeploymentFiles(
+        redis=redis_files(settings, topology),
+        sentinel=sentinel_files(settings, topology),
+        check=check_files(settings, topology),
+    )
 
 
 def _body(name: str) -> str:
     return resources.files("components").joinpath("scripts", name).read_text()
+
+
+def _referenced(code: str, variables: dict[str, str]) -> set[str]:
+    """The variables `code` reads ($NAME or ${NAME...}), and those their values read."""
+    used: set[str] = set()
+    pending = [code]
+    while pending:
+        text = pending.pop()
+        for name in variables:
+            if name not in used and re.search(rf"\$\{{?{name}(?![A-Z_])", text):
+                used.add(name)
+                pending.append(variables[name])
+    return used
+
+
+def _lib_functions() -> dict[str, str]:
+    """lib.sh's functions by name, each with the comment above it (blocks are separated by blank lines)."""
+    blocks = _body("lib.sh").split("\n\n")[1:]  # the first block describes the file
+    return {re.search(r"^([a-z_]+)\(\) \{", block, re.M).group(1): block.strip() + "\n" for block in blocks}
+
+
+def _lib_functions_used_by(body: str) -> str:
+    """The lib.sh functions `body` calls, and those they call, in lib.sh's order, so a script carries no dead code."""
+    functions = _lib_functions()
+    used: set[str] = set()
+    pending = [body]
+    while pending:
+        text = pending.pop()
+        for name, block in functions.items():
+            if name not in used and re.search(rf"(^|[^a-z_-]){name}($|[^a-z_-])", text, re.M):
+                used.add(name)
+                pending.append(block)
+    return "".join(block + "\n" for name, block in functions.items() if name in used)

@@ -1,7 +1,8 @@
 """The typed, validated model of one deployment, read from stack config.
 
-Every rule lives here and runs before any resource is registered. Defaults are the seed's values and
-must equal the `config:` defaults declared in Pulumi.yaml (a test keeps the two in step).
+Every rule lives here and runs before any resource is registered. Defaults are the values of the platform
+team's original setup (README: "Settings") and must equal the `config:` defaults declared in Pulumi.yaml
+(a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
 K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
+DNS_WAIT_SECONDS = 60
+SENTINEL_START_SECONDS = 60  # after DNS: write the config, start, find the peers
+REDIS_LOAD_SECONDS = 120  # after the role wait: load the dataset from disk and sync from the master
 
 
 class SettingsError(ValueError):
@@ -58,7 +62,7 @@ def parse_save_points(text: str) -> tuple[tuple[int, int], ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    # Topology (seed: 1 master, 2 replicas, 3 Sentinels, quorum 2)
+    # Topology: 1 master, 2 replicas, 3 Sentinels, quorum 2
     platform: str = "docker"
     name_prefix: str = "festival"
     master_name: str = "festival-master"
@@ -97,8 +101,13 @@ class Settings:
     exporter_image: str = "oliver006/redis_exporter:v1.62.0"
 
     def __post_init__(self) -> None:
-        for rule in _RULES:
-            rule(self)
+        # In this order, so that a later rule may rely on what an earlier one checked.
+        _choices(self)
+        _names(self)
+        _topology(self)
+        _timings(self)
+        _server(self)
+        _ports(self)
 
     @property
     def maxmemory_bytes(self) -> int:
@@ -112,6 +121,21 @@ class Settings:
     def redis_memory_limit_bytes(self) -> int:
         """Container limit: maxmemory plus half again for fork copy-on-write during AOF/RDB rewrites."""
         return self.maxmemory_bytes * 3 // 2 + 64 * 1024**2
+
+    @property
+    def dns_wait_seconds(self) -> int:
+        """How long a Sentinel waits at boot for its master's name to resolve (a pod not yet created)."""
+        return DNS_WAIT_SECONDS
+
+    def boot_allowance_seconds(self, role: str) -> int:
+        """How long a node may take from start until its probes pass, before a platform counts it as failing.
+
+        A Redis node may wait role_wait_seconds for the Sentinels, then load its data and sync from its master;
+        a Sentinel may wait dns_wait_seconds for the master's name to resolve, then find its peers.
+        """
+        if role == "sentinel":
+            return self.dns_wait_seconds + SENTINEL_START_SECONDS
+        return self.role_wait_seconds + REDIS_LOAD_SECONDS
 
     def dev_host_ports(self) -> dict[str, int]:
         """Every host port the dev stack publishes, by what uses it."""
@@ -159,19 +183,10 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
     return str(value)
 
 
-_RULES: list = []
-
-
-def rule(check):
-    _RULES.append(check)
-    return check
-
-
 def _fail(settings: Settings, name: str, rule_text: str) -> None:
     raise SettingsError(to_config_key(name), getattr(settings, name), rule_text)
 
 
-@rule
 def _choices(s: Settings) -> None:
     for name, choices in (
         ("platform", PLATFORMS),
@@ -182,7 +197,6 @@ def _choices(s: Settings) -> None:
             _fail(s, name, f"must be one of {', '.join(choices)}")
 
 
-@rule
 def _names(s: Settings) -> None:
     if not DNS_LABEL.match(s.name_prefix) or len(s.name_prefix) > 40:
         _fail(s, "name_prefix", "must be a lowercase DNS label (a-z, 0-9, '-') of at most 40 characters")
@@ -204,7 +218,6 @@ def _names(s: Settings) -> None:
         _fail(s, "storage_class", "must be a StorageClass name (lowercase DNS label)")
 
 
-@rule
 def _topology(s: Settings) -> None:
     if s.replica_count < 0 or s.replica_count > 9:
         _fail(s, "replica_count", "must be between 0 and 9")
@@ -226,7 +239,6 @@ def _topology(s: Settings) -> None:
         _fail(s, "min_replicas_max_lag", "must be between 1 and 3600 seconds")
 
 
-@rule
 def _timings(s: Settings) -> None:
     if not 500 <= s.down_after_milliseconds <= 600_000:
         _fail(s, "down_after_milliseconds", "must be between 500 and 600000 ms")
@@ -238,7 +250,6 @@ def _timings(s: Settings) -> None:
         _fail(s, "role_wait_seconds", "must be between 0 and 600 seconds")
 
 
-@rule
 def _server(s: Settings) -> None:
     try:
         memory = s.maxmemory_bytes
@@ -256,7 +267,6 @@ def _server(s: Settings) -> None:
         _fail(s, "save_points", "must be pairs of positive '<seconds> <changes>' (e.g. '900 1 300 10'), or '' for none")
 
 
-@rule
 def _ports(s: Settings) -> None:
     for name in ("dev_redis_port", "dev_sentinel_port", "debug_ui_port"):
         if not 1024 <= getattr(s, name) <= 65535:

@@ -4,14 +4,14 @@ node exists, on every `pulumi up`, and fails the update when an invariant fails.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-from components.checks import HEALTHY, Target, check_deployment
+from components.checks.invariants import HEALTHY, SETTLE_SECONDS
+from components.checks.observe import Target, check_deployment
 
-SETTLE_SECONDS = 60  # new Sentinels need a few INFO periods (10 s each) to discover every replica
+PASSWORD_PROPS = ("redis_password", "sentinel_password")
 
 
 class ReplicationCheckProvider(ResourceProvider):
@@ -19,15 +19,7 @@ class ReplicationCheckProvider(ResourceProvider):
     project directory, so importing it must have no side effects."""
 
     def run_checks(self, props: dict) -> dict:
-        target = Target(
-            master_name=props["master_name"],
-            redis_nodes=tuple(props["redis_nodes"]),
-            sentinels=tuple(props["sentinels"]),
-            redis_password=props["redis_password"],
-            sentinel_password=props["sentinel_password"],
-            nat_map=dict(props.get("nat_map") or {}),
-        )
-        report = check_deployment(target, settle_seconds=float(props["settle_seconds"]))
+        report = check_deployment(Target.from_props(props), settle_seconds=float(props["settle_seconds"]))
         if report.status != HEALTHY:
             raise RuntimeError(f"replication check failed: {report.summary()}")
         return {**props, "summary": report.summary()}
@@ -42,30 +34,19 @@ class ReplicationCheckProvider(ResourceProvider):
         return UpdateResult(outs=self.run_checks(news))
 
 
-@dataclass(frozen=True)
-class ReplicationCheckArgs:
-    master_name: str
-    redis_nodes: list[str]  # announced host:port of every Redis node
-    sentinels: list[str]  # announced host:port of every Sentinel
-    nat_map: dict[str, str]  # announced -> reachable from the deployer's machine
-    redis_password: pulumi.Input[str]
-    sentinel_password: pulumi.Input[str]
-    settle_seconds: float = SETTLE_SECONDS
-
-
 class ReplicationCheck(Resource):
     summary: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ReplicationCheckArgs, opts: pulumi.ResourceOptions | None = None):
-        props = {
-            "master_name": args.master_name,
-            "redis_nodes": args.redis_nodes,
-            "sentinels": args.sentinels,
-            "nat_map": args.nat_map,
-            "redis_password": pulumi.Output.secret(args.redis_password),
-            "sentinel_password": pulumi.Output.secret(args.sentinel_password),
-            "settle_seconds": args.settle_seconds,
-            "summary": None,
-        }
-        secrets = pulumi.ResourceOptions(additional_secret_outputs=["redis_password", "sentinel_password"])
+    def __init__(
+        self,
+        name: str,
+        target: Target,
+        settle_seconds: float = SETTLE_SECONDS,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        """`target`'s passwords may be Outputs; they stay secrets in the state."""
+        props = {**target.props(), "settle_seconds": settle_seconds, "summary": None}
+        for key in PASSWORD_PROPS:
+            props[key] = pulumi.Output.secret(props[key])
+        secrets = pulumi.ResourceOptions(additional_secret_outputs=list(PASSWORD_PROPS))
         super().__init__(ReplicationCheckProvider(), name, props, pulumi.ResourceOptions.merge(opts, secrets))

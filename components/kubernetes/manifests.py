@@ -1,31 +1,39 @@
-"""The prod stack's Kubernetes objects as plain dicts: Settings in, manifests out.
+"""The prod stack's Kubernetes workload, service and policy objects as plain dicts: Settings in, manifests out.
 
 No pulumi import (like render.py): a value that is only known at deploy time (the Secret checksum) is
-passed in by the caller and placed as is. Names, labels and keys follow the seed: namespace `festival`,
-Secret `redis-secret`, pods `redis-master-0` / `redis-replica-N` / `redis-sentinel-N`, labels
-`app=redis` / `app=redis-sentinel`, Sentinel Service `redis-sentinel:26379`.
+passed in by the caller and placed as is. Names come from names.py; labels `app=redis` / `app=redis-sentinel`
+are the ones the platform team's YAML used. Monitoring objects are in monitoring.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from components import render
+from components.checks.invariants import SETTLE_SECONDS
+from components.kubernetes.names import (
+    CHECK_APP,
+    EXPORTER_SECRET_NAME,
+    REPLICA_SERVICE_NAME,
+    SECRET_NAME,
+    SENTINEL_SERVICE_NAME,
+    config_map_name,
+    headless_service_name,
+    pod_host_template,
+    sentinel_host,
+    workload_name,
+)
 from components.settings import Settings
-from components.topology import K8S_NAMES, REDIS_PORT, SENTINEL_PORT, cluster_host, headless_service
+from components.topology import REDIS_PORT, SENTINEL_PORT
 
-SECRET_NAME = "redis-secret"
-EXPORTER_SECRET_NAME = "redis-exporter-auth"  # redis_exporter's --redis.password-file is JSON: {uri: password}
-SENTINEL_SERVICE = K8S_NAMES["sentinel"]
-REPLICA_SERVICE = K8S_NAMES["replica"]
 CLIENT_LABEL = "festival-redis-client"  # pods labelled festival-redis-client=true may reach Redis and Sentinel
 METRICS_LABEL = "festival-redis-metrics"  # Services the ServiceMonitor scrapes
 PART_OF = {"app.kubernetes.io/part-of": "festival-redis"}
 APPS = {"master": "redis", "replica": "redis", "sentinel": "redis-sentinel"}
-CHECK_APP = "redis-check"
 
 REDIS_UID = 999  # the redis user of the official image
 EXPORTER_PORT = 9121
@@ -34,7 +42,7 @@ EXPORTER_AUTH_FILE = {"redis": "redis.json", "sentinel": "sentinel.json"}
 SENTINEL_STORAGE = "1Gi"  # Sentinel rewrites its config there and must remember a failover across restarts
 # Long enough for prestop.sh's bounded failover wait plus a clean shutdown (an RDB save of maxmemory).
 REDIS_GRACE_SECONDS = render.PRESTOP_WAIT_SECONDS + 40
-CHECK_DEADLINE_SECONDS = render.CHECK_SETTLE_SECONDS + 120
+CHECK_DEADLINE_SECONDS = SETTLE_SECONDS + 120
 
 # Requests and limits; Redis memory is derived from maxmemory (Settings.redis_memory_limit_bytes).
 REDIS_CPU = {"requests": "250m", "limits": "1"}
@@ -60,16 +68,11 @@ def selector(role: str) -> dict[str, str]:
     return {"app": APPS[role], "component": role}
 
 
-def node_host(settings: Settings, role: str) -> str:
-    """FESTIVAL_NODE_HOST: the pod's stable DNS name, by env expansion of $(POD_NAME) (topology's addresses)."""
-    return cluster_host(f"$(POD_NAME).{headless_service(role)}", settings.namespace)
-
-
 def _bytes(quantity: int) -> str:
     return f"{quantity // 1024**2}Mi" if quantity % 1024**2 == 0 else str(quantity)
 
 
-def _meta(settings: Settings, name: str, extra_labels: Mapping[str, str] | None = None) -> dict:
+def meta(settings: Settings, name: str, extra_labels: Mapping[str, str] | None = None) -> dict:
     return {"name": name, "namespace": settings.namespace, "labels": {**PART_OF, **(extra_labels or {})}}
 
 
@@ -81,18 +84,14 @@ def namespace(settings: Settings) -> dict:
 
 def config_map(settings: Settings, role: str, files: Mapping[str, str]) -> dict:
     """Immutable, named after its content: a change makes a new ConfigMap that the rolled pods mount."""
-    name = f"{_workload(role)}-config-{checksum(files)[:10]}"
+    name = config_map_name(role, checksum(files))
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _meta(settings, name),
+        "metadata": meta(settings, name),
         "data": dict(files),
         "immutable": True,
     }
-
-
-def _workload(role: str) -> str:
-    return CHECK_APP if role == "check" else K8S_NAMES[role]
 
 
 def exporter_auth(redis_password: str, sentinel_password: str) -> dict[str, str]:
@@ -137,9 +136,15 @@ def _probe(check: str, period: int, failures: int) -> dict:
     }
 
 
-def _volumes(config_map_name: str, exporter_file: str | None = None) -> list[dict]:
+def _startup_probe(settings: Settings, check: str, role: str) -> dict:
+    """Liveness and readiness wait for this: as many checks as the node's boot allowance takes."""
+    period = 5
+    return _probe(check, period, math.ceil(settings.boot_allowance_seconds(role) / period))
+
+
+def _volumes(config_name: str, exporter_file: str | None = None) -> list[dict]:
     volumes = [
-        {"name": "config", "configMap": {"name": config_map_name, "defaultMode": 0o444}},
+        {"name": "config", "configMap": {"name": config_name, "defaultMode": 0o444}},
         {"name": "secrets", "secret": {"secretName": SECRET_NAME, "defaultMode": 0o440}},
         # Scripts and servers write only to /data; /tmp is scratch for tools (sort, sh here-documents).
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
@@ -215,14 +220,13 @@ def _spread(app: str) -> dict:
 def _node_env(settings: Settings, role: str, port: int) -> list[dict]:
     return [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "FESTIVAL_NODE_HOST", "value": node_host(settings, role)},
+        {"name": "FESTIVAL_NODE_HOST", "value": pod_host_template(settings, role)},
         {"name": "FESTIVAL_NODE_PORT", "value": str(port)},
     ]
 
 
 def _redis_container(settings: Settings, role: str) -> dict:
     memory = _bytes(settings.redis_memory_limit_bytes)
-    startup_checks = (settings.role_wait_seconds + 120) // 5  # the entrypoint may wait for the Sentinels first
     return {
         "name": "redis",
         "image": settings.redis_image,
@@ -235,7 +239,7 @@ def _redis_container(settings: Settings, role: str) -> dict:
         },
         "securityContext": _security_context(),
         "volumeMounts": _mounts(data=True),
-        "startupProbe": _probe("redis-alive", 5, startup_checks),
+        "startupProbe": _startup_probe(settings, "redis-alive", role),
         "livenessProbe": _probe("redis-alive", 10, 3),
         "readinessProbe": _probe("redis-ready", 5, 2),
         "lifecycle": {"preStop": _exec(f"{render.CONF_DIR}/prestop.sh")},
@@ -252,14 +256,13 @@ def _sentinel_container(settings: Settings) -> dict:
         "resources": SMALL_RESOURCES,
         "securityContext": _security_context(),
         "volumeMounts": _mounts(data=True),
-        # the entrypoint waits up to 60 s for the master's DNS name to resolve
-        "startupProbe": _probe("sentinel-alive", 5, 24),
+        "startupProbe": _startup_probe(settings, "sentinel-alive", "sentinel"),
         "livenessProbe": _probe("sentinel-alive", 10, 3),
         "readinessProbe": _probe("sentinel-ready", 5, 2),
     }
 
 
-def pod_template(settings: Settings, role: str, config_map_name: str, config_sum: str, secret_sum: Any) -> dict:
+def pod_template(settings: Settings, role: str, config_name: str, config_sum: str, secret_sum: Any) -> dict:
     sentinel = role == "sentinel"
     container = _sentinel_container(settings) if sentinel else _redis_container(settings, role)
     kind, port = ("sentinel", SENTINEL_PORT) if sentinel else ("redis", REDIS_PORT)
@@ -276,27 +279,27 @@ def pod_template(settings: Settings, role: str, config_map_name: str, config_sum
             "securityContext": _pod_security_context(),
             **_spread(APPS[role]),
             "containers": [container, _exporter(settings, kind, port)],
-            "volumes": _volumes(config_map_name, EXPORTER_AUTH_FILE[kind]),
+            "volumes": _volumes(config_name, EXPORTER_AUTH_FILE[kind]),
         },
     }
 
 
 def statefulset(
-    settings: Settings, role: str, replicas: int, config_map_name: str, config_sum: str, secret_sum: Any
+    settings: Settings, role: str, replicas: int, config_name: str, config_sum: str, secret_sum: Any
 ) -> dict:
     storage = SENTINEL_STORAGE if role == "sentinel" else settings.storage_size
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _meta(settings, K8S_NAMES[role], selector(role)),
+        "metadata": meta(settings, workload_name(role), selector(role)),
         "spec": {
-            "serviceName": headless_service(role),
+            "serviceName": headless_service_name(role),
             "replicas": replicas,
             # Sentinels are ready only with quorum, so they must start together; Redis nodes too (faster).
             "podManagementPolicy": "Parallel",
             "updateStrategy": {"type": "RollingUpdate"},
             "selector": {"matchLabels": selector(role)},
-            "template": pod_template(settings, role, config_map_name, config_sum, secret_sum),
+            "template": pod_template(settings, role, config_name, config_sum, secret_sum),
             "volumeClaimTemplates": [
                 {
                     "metadata": {"name": "data", "labels": labels(role)},
@@ -322,21 +325,21 @@ def _service(settings: Settings, name: str, role: str, spec: Mapping[str, Any], 
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(settings, name, service_labels),
+        "metadata": meta(settings, name, service_labels),
         "spec": {**spec, "selector": selector(role), "ports": ports},
     }
 
 
-def headless_service_manifest(settings: Settings, role: str) -> dict:
+def headless_service(settings: Settings, role: str) -> dict:
     """Every pod gets a stable DNS name, resolvable before it is ready (Sentinel and replicas need it at boot).
     Also what the ServiceMonitor scrapes: every pod's exporter, ready or not."""
     spec = {"clusterIP": "None", "publishNotReadyAddresses": True}
-    return _service(settings, headless_service(role), role, spec, metrics=True)
+    return _service(settings, headless_service_name(role), role, spec, metrics=True)
 
 
 def sentinel_service(settings: Settings) -> dict:
     """redis-sentinel.<namespace>.svc.cluster.local:26379: ready Sentinels (they know the master, with quorum)."""
-    return _service(settings, SENTINEL_SERVICE, "sentinel", {"type": "ClusterIP"})
+    return _service(settings, SENTINEL_SERVICE_NAME, "sentinel", {"type": "ClusterIP"})
 
 
 def replica_service(settings: Settings) -> dict:
@@ -344,7 +347,7 @@ def replica_service(settings: Settings) -> dict:
 
     Roles change at runtime: after a failover one of these pods may be the master, which serves reads too.
     """
-    return _service(settings, REPLICA_SERVICE, "replica", {"type": "ClusterIP"})
+    return _service(settings, REPLICA_SERVICE_NAME, "replica", {"type": "ClusterIP"})
 
 
 def disruption_budgets(settings: Settings) -> list[dict]:
@@ -354,7 +357,7 @@ def disruption_budgets(settings: Settings) -> list[dict]:
         return {
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
-            "metadata": _meta(settings, name),
+            "metadata": meta(settings, name),
             "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": {"app": app}}},
         }
 
@@ -370,7 +373,7 @@ def network_policy(settings: Settings) -> dict:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": _meta(settings, "redis"),
+        "metadata": meta(settings, "redis"),
         "spec": {
             "podSelector": ours,
             "policyTypes": ["Ingress"],
@@ -397,120 +400,8 @@ def network_policy(settings: Settings) -> dict:
     }
 
 
-# --- monitoring (Prometheus Operator CRDs) ---------------------------------------------------------
-def service_monitor(settings: Settings) -> dict:
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": _meta(settings, "redis"),
-        "spec": {
-            "selector": {"matchLabels": {METRICS_LABEL: "true"}},
-            "namespaceSelector": {"matchNames": [settings.namespace]},
-            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
-            "podTargetLabels": ["app", "component"],
-        },
-    }
-
-
-# redis_exporter metric names (oliver006/redis_exporter: INFO fields, instance_info{role}, sentinel_* metrics)
-def alert_rules(settings: Settings) -> list[dict]:
-    """The seed's alerts, plus Sentinel agreement, master count and replica count."""
-    ns, name = settings.namespace, settings.master_name
-    redis = f'namespace="{ns}",app="redis"'
-    sentinel = f'namespace="{ns}",app="redis-sentinel",master_name="{name}"'
-
-    def rule(alert: str, expr: str, duration: str, severity: str, summary: str) -> dict:
-        return {
-            "alert": alert,
-            "expr": expr,
-            "for": duration,
-            "labels": {"severity": severity},
-            "annotations": {"summary": summary, "description": f"{summary} (namespace {ns}, master set {name})"},
-        }
-
-    rules = [
-        rule(
-            "RedisDown",
-            f'redis_up{{namespace="{ns}",app=~"redis|redis-sentinel"}} == 0',
-            "1m",
-            "critical",
-            "A Redis node or Sentinel does not answer its exporter",
-        ),
-        rule(
-            "RedisMemoryHigh",
-            f"redis_memory_used_bytes{{{redis}}} / (redis_memory_max_bytes{{{redis}}} > 0) > 0.85",
-            "5m",
-            "warning",
-            "Redis memory use above 85% of maxmemory",
-        ),
-        rule(
-            "RedisTooManyConnections",
-            f"redis_connected_clients{{{redis}}} > {settings.maxclients * 9 // 10}",
-            "5m",
-            "warning",
-            "Redis client connections above 90% of maxclients",
-        ),
-        rule(
-            "RedisRejectedConnections",
-            f"increase(redis_rejected_connections_total{{{redis}}}[5m]) > 0",
-            "0m",
-            "warning",
-            "Redis rejected client connections (maxclients reached)",
-        ),
-        rule(
-            "RedisMasterCount",
-            f'(count(redis_instance_info{{{redis},role="master"}}) or vector(0)) != 1',
-            "1m",
-            "critical",
-            "Not exactly one Redis node reports role master",
-        ),
-        rule(
-            "RedisSentinelsDisagree",
-            f"count(count by (master_address) (redis_sentinel_master_status{{{sentinel}}})) > 1",
-            "1m",
-            "critical",
-            "The Sentinels name different masters",
-        ),
-        rule(
-            "RedisSentinelQuorumLost",
-            f"redis_sentinel_master_ckquorum_status{{{sentinel}}} == 0",
-            "1m",
-            "critical",
-            "A Sentinel cannot reach quorum to fail over (SENTINEL CKQUORUM)",
-        ),
-    ]
-    if settings.replica_count:  # without replicas these would always fire
-        rules += [
-            rule(
-                "RedisMasterWithoutReplicas",
-                f"redis_connected_slaves{{{redis}}} < 1"
-                f' and on (namespace, pod) redis_instance_info{{{redis},role="master"}}',
-                "1m",
-                "critical",
-                "The Redis master has no connected replica",
-            ),
-            rule(
-                "RedisReplicasMissing",
-                f"redis_sentinel_master_ok_slaves{{{sentinel}}} < {settings.replica_count}",
-                "2m",
-                "warning",
-                f"A Sentinel sees fewer than {settings.replica_count} healthy replicas",
-            ),
-        ]
-    return rules
-
-
-def prometheus_rule(settings: Settings) -> dict:
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PrometheusRule",
-        "metadata": _meta(settings, "redis"),
-        "spec": {"groups": [{"name": "festival-redis", "rules": alert_rules(settings)}]},
-    }
-
-
 # --- post-deploy check -----------------------------------------------------------------------------
-def check_job(settings: Settings, name: Any, config_map_name: str) -> dict:
+def check_job(settings: Settings, name: Any, config_name: str) -> dict:
     """check-job.sh in the redis image; Pulumi awaits the Job, so a failed invariant fails `pulumi up`."""
     container = {
         "name": "check",
@@ -520,7 +411,7 @@ def check_job(settings: Settings, name: Any, config_map_name: str) -> dict:
         "securityContext": _security_context(),
         "volumeMounts": _mounts(data=False),
     }
-    metadata = _meta(settings, name, {"app": CHECK_APP})
+    metadata = meta(settings, name, {"app": CHECK_APP})
     # A Job that failed (an unhealthy deployment) runs again on the next `pulumi up` instead of failing it as is.
     metadata["annotations"] = {"pulumi.com/replaceUnready": "true"}
     return {
@@ -538,25 +429,23 @@ def check_job(settings: Settings, name: Any, config_map_name: str) -> dict:
                     "enableServiceLinks": False,
                     "securityContext": _pod_security_context(),
                     "containers": [container],
-                    "volumes": _volumes(config_map_name),
+                    "volumes": _volumes(config_name),
                 },
             },
         },
     }
 
 
-def check_job_name(*checksums: str) -> str:
-    """Changes with every input of the deployment, so the check runs again after every change."""
-    return f"{CHECK_APP}-{checksum(*checksums)[:10]}"
+def rollout_checksum(settings: Settings, role: str, replicas: int, files: Mapping[str, str]) -> str:
+    """A digest of what a StatefulSet rolls out (its pod template), without the Secret checksum."""
+    config = config_map(settings, role, files)["metadata"]["name"]
+    plain = statefulset(settings, role, replicas, config, checksum(files), "")
+    return checksum(json.dumps(plain, sort_keys=True))
 
 
 # --- what application stacks consume --------------------------------------------------------------
-def sentinel_host(settings: Settings) -> str:
-    return cluster_host(SENTINEL_SERVICE, settings.namespace)
-
-
 def app_env(settings: Settings) -> list[dict]:
-    """The seed's environment block for an application container (plus the Sentinel password it needs)."""
+    """The environment block of the platform team's application manifests, plus the Sentinel password."""
 
     def secret(name: str, key: str) -> dict:
         return {"name": name, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key}}}

@@ -8,25 +8,6 @@ REDIS_NODES=${FESTIVAL_CHECK_REDIS_NODES:-$REDIS_NODES}
 SENTINELS=${FESTIVAL_CHECK_SENTINELS:-$SENTINELS}
 SETTLE_SECONDS=${FESTIVAL_CHECK_SETTLE_SECONDS:-$SETTLE_SECONDS}
 
-# ask SECRET HOST:PORT ARGS...: like lib.sh's cli, but sets $reply, and $error to why a node did not answer
-# (timeout, unreachable or auth-failed; empty when it answered), which the report must name.
-ask() {
-  _secret=$1 _addr=$2
-  shift 2
-  _rc=0
-  reply=$(REDISCLI_AUTH=$(cat "$SECRETS_DIR/$_secret") timeout "$CLI_TIMEOUT" \
-    redis-cli --no-auth-warning -h "${_addr%:*}" -p "${_addr##*:}" "$@" 2>&1) || _rc=$?
-  reply=$(printf '%s\n' "$reply" | tr -d '\r')
-  case "$_rc:$reply" in
-  124:*) error=timeout ;;
-  0:*NOAUTH* | 0:*WRONGPASS* | *"AUTH failed"*) error=auth-failed ;;
-  0:*) error= ;;
-  *) error=unreachable ;;
-  esac
-}
-
-field() { printf '%s\n' "$reply" | awk -F: -v f="$1" '$1 == f { print $2; exit }'; }
-pair_field() { printf '%s\n' "$reply" | awk -v f="$1" 'prev == f { print; exit } { prev = $0 }'; }
 fail() { failures="${failures}FAIL $1 $2 expected=$3 seen=$4
 "; }
 # shellcheck disable=SC2086
@@ -38,21 +19,21 @@ check() {
   expected_sentinels=$(count "$SENTINELS")
 
   for node in $REDIS_NODES; do
-    ask redis-password "$node" INFO replication
+    ask redis "$node" INFO replication
     if [ -n "$error" ]; then
       fail redis-reachable "$node" answers-with-the-deployment-password "$error"
       continue
     fi
     answered=$((answered + 1))
-    role=$(field role)
-    upstream=$(field master_host):$(field master_port)
+    role=$(info_field role)
+    upstream=$(info_field master_host):$(info_field master_port)
     [ "$upstream" = : ] && upstream=-
-    link=$(field master_link_status)
-    redis_table="$redis_table$node ${role:--} $upstream ${link:--} $(field connected_slaves)
+    link=$(info_field master_link_status)
+    redis_table="$redis_table$node ${role:--} $upstream ${link:--} $(info_field connected_slaves)
 "
     if [ "$role" = master ]; then
       # slaveN:ip=<announced host>,port=N,state=online,offset=N,lag=N -> "host:port lag"
-      lags=$(printf '%s\n' "$reply" | awk -F'[:,=]' '/^slave[0-9]+:/ { print $3 ":" $5, $11 }')
+      lags=$(replica_lags)
     fi
   done
 
@@ -79,13 +60,13 @@ EOF
   fi
 
   for sentinel in $SENTINELS; do
-    ask sentinel-password "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME"
+    ask sentinel "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME"
     [ -z "$error" ] && named=$(printf '%s' "$reply" | awk 'NR == 1 { h = $0 } NR == 2 { print h ":" $0 }') &&
-      ask sentinel-password "$sentinel" SENTINEL MASTER "$MASTER_NAME"
+      ask sentinel "$sentinel" SENTINEL MASTER "$MASTER_NAME"
     # an error reply here (e.g. an unknown master set) means this Sentinel cannot be asked about it
     [ -z "$error" ] && case "$reply" in name*) ;; *) error="error:${reply%% *}" ;; esac
     [ -z "$error" ] && slaves=$(pair_field num-slaves) && peers=$(pair_field num-other-sentinels) &&
-      ask sentinel-password "$sentinel" SENTINEL CKQUORUM "$MASTER_NAME"
+      ask sentinel "$sentinel" SENTINEL CKQUORUM "$MASTER_NAME"
     if [ -n "$error" ]; then
       fail sentinel-reachable "$sentinel" answers "$error"
       continue
@@ -115,17 +96,17 @@ EOF
 canary() {
   key=festival:canary:$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
   value=$(date +%s)
-  ask redis-password "$master" SET "$key" "$value" EX 60
+  ask redis "$master" SET "$key" "$value" EX 60
   if [ -n "$error" ] || [ "$reply" != OK ]; then
     fail canary "$master" write-accepted "$(echo "${error:-$reply}" | tr ' ' '_')"
     return 0
   fi
   deadline=$(($(date +%s) + CANARY_TIMEOUT))
   for node in $(printf '%s' "$redis_table" | awk '$2 == "slave" { print $1 }'); do
-    ask redis-password "$node" GET "$key"
+    ask redis "$node" GET "$key"
     while [ "$reply" != "$value" ] && [ "$(date +%s)" -lt "$deadline" ]; do
       sleep 0.05
-      ask redis-password "$node" GET "$key"
+      ask redis "$node" GET "$key"
     done
     [ "$reply" = "$value" ] || fail canary "$node" "replicated-within-${CANARY_TIMEOUT}s" "${error:-missing}"
   done

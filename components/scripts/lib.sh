@@ -1,29 +1,54 @@
-# Shared by every festival-redis script (rendered in, never sourced at run time).
-# Per-node identity comes from the environment, so one rendering serves every pod of a StatefulSet.
-CONF_DIR=${FESTIVAL_CONF_DIR:-/etc/festival}
-SECRETS_DIR=${FESTIVAL_SECRETS_DIR:-/etc/festival-secrets}
-DATA_DIR=${FESTIVAL_DATA_DIR:-/data}
-NODE_HOST=${FESTIVAL_NODE_HOST:-$(hostname)}
-NODE_PORT=${FESTIVAL_NODE_PORT:-$DEFAULT_PORT}
-BIND_ADDRESS=${FESTIVAL_BIND_ADDRESS:-* -::*}
-ME="$NODE_HOST:$NODE_PORT"
+# Shared by every festival-redis script (rendered in, never sourced at run time). The header above it sets
+# the variables these functions use.
 
 log() { printf '%s festival %s: %s\n' "$(date -u +%H:%M:%S)" "$SCRIPT" "$*" >&2; }
 
-# cli SECRET HOST PORT ARGS...: redis-cli, authenticated with a mounted secret (never on argv), bounded in time.
-cli() {
-  _secret=$1 _host=$2 _port=$3
-  shift 3
-  REDISCLI_AUTH=$(cat "$SECRETS_DIR/$_secret") timeout "$CLI_TIMEOUT" \
-    redis-cli --no-auth-warning -h "$_host" -p "$_port" "$@" 2>/dev/null
+# ask redis|sentinel HOST:PORT ARGS...: redis-cli, authenticated with a mounted secret (never on argv) and
+# bounded in time. Sets $reply (without CRs) and $error: empty when the node answered, else timeout,
+# unreachable or auth-failed.
+ask() {
+  case $1 in
+  redis) _secret=$REDIS_SECRET ;;
+  *) _secret=$SENTINEL_SECRET ;;
+  esac
+  _addr=$2
+  shift 2
+  _rc=0
+  reply=$(REDISCLI_AUTH=$(cat "$SECRETS_DIR/$_secret") timeout "$CLI_TIMEOUT" \
+    redis-cli --no-auth-warning -h "${_addr%:*}" -p "${_addr##*:}" "$@" 2>&1) || _rc=$?
+  reply=$(printf '%s\n' "$reply" | tr -d '\r')
+  case "$_rc:$reply" in
+  124:*) error=timeout ;;
+  0:*NOAUTH* | 0:*WRONGPASS* | *"AUTH failed"*) error=auth-failed ;;
+  0:*) error= ;;
+  *) error=unreachable ;;
+  esac
 }
+
+# cli redis|sentinel HOST:PORT ARGS...: print the reply; fail when the node did not answer.
+cli() {
+  ask "$@"
+  [ -z "$error" ] && printf '%s\n' "$reply"
+}
+
+# info_field NAME: NAME's value in the last INFO reply.
+info_field() { printf '%s\n' "$reply" | awk -F: -v f="$1" '$1 == f { print $2; exit }'; }
+
+# pair_field NAME: the line after NAME in the last flat name/value reply (SENTINEL MASTER).
+pair_field() { printf '%s\n' "$reply" | awk -v f="$1" 'prev == f { print; exit } { prev = $0 }'; }
+
+# replica_lags: "host:port lag" for each slaveN:ip=<announced host>,port=N,...,lag=N line of the last INFO reply.
+replica_lags() { printf '%s\n' "$reply" | awk -F'[:,=]' '/^slave[0-9]+:/ { print $3 ":" $5, $11 }'; }
+
+# redis_info_field HOST:PORT NAME: a field of INFO replication on a Redis node.
+redis_info_field() { cli redis "$1" INFO replication >/dev/null && info_field "$2"; }
 
 # The master named by most of the Sentinels that answer, as host:port; empty when none answers.
 # SKIP_SENTINEL leaves one out (a Sentinel asking its peers).
 sentinel_master() {
   for _s in $SENTINELS; do
     [ "$_s" = "${SKIP_SENTINEL:-}" ] && continue
-    _answer=$(cli sentinel-password "${_s%:*}" "${_s##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME") || continue
+    _answer=$(cli sentinel "$_s" SENTINEL get-master-addr-by-name "$MASTER_NAME") || continue
     # shellcheck disable=SC2086
     set -- $_answer
     [ $# -eq 2 ] && [ "$2" -gt 0 ] 2>/dev/null && echo "$1:$2"
@@ -33,14 +58,9 @@ sentinel_master() {
 # A field of SENTINEL MASTER <name> from the first Sentinel that answers.
 sentinel_master_field() {
   for _s in $SENTINELS; do
-    _value=$(cli sentinel-password "${_s%:*}" "${_s##*:}" SENTINEL MASTER "$MASTER_NAME" |
-      awk -v f="$1" 'prev == f { print; exit } { prev = $0 }')
+    cli sentinel "$_s" SENTINEL MASTER "$MASTER_NAME" >/dev/null || continue
+    _value=$(pair_field "$1")
     [ -n "$_value" ] && echo "$_value" && return 0
   done
   return 1
-}
-
-# A field of INFO replication on a Redis node.
-redis_info_field() {
-  cli redis-password "$1" "$2" INFO replication | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'
 }

@@ -3,8 +3,9 @@
 # a Sentinel is asked to SENTINEL FAILOVER, and once it names the promoted replica this node replicates
 # from it, so paused and new writes fail with READONLY and Sentinel-aware clients reconnect to the new master.
 # Bounded by PRESTOP_WAIT_SECONDS; on any failure writes resume and the node stops as it would without the hook.
-[ "$(redis_info_field 127.0.0.1 "$NODE_PORT" role)" = master ] || exit 0
-if [ "$(redis_info_field 127.0.0.1 "$NODE_PORT" connected_slaves)" -eq 0 ] 2>/dev/null; then
+LOCAL=127.0.0.1:$NODE_PORT
+[ "$(redis_info_field "$LOCAL" role)" = master ] || exit 0
+if [ "$(redis_info_field "$LOCAL" connected_slaves)" -eq 0 ] 2>/dev/null; then
   log "master without connected replicas: stopping without a failover"
   exit 0
 fi
@@ -15,14 +16,13 @@ fi
 reversed=
 for _s in $SENTINELS; do reversed="$_s $reversed"; done
 
-cli redis-password 127.0.0.1 "$NODE_PORT" CLIENT PAUSE $((PRESTOP_WAIT_SECONDS * 1000)) WRITE >/dev/null
+cli redis "$LOCAL" CLIENT PAUSE $((PRESTOP_WAIT_SECONDS * 1000)) WRITE >/dev/null
 # Every write acknowledged before the pause reaches the replicas before one of them is promoted (bounded: 1 s).
-offset=$(redis_info_field 127.0.0.1 "$NODE_PORT" master_repl_offset)
+cli redis "$LOCAL" INFO replication >/dev/null
+offset=$(info_field master_repl_offset)
 tries=50
-for _r in $(cli redis-password 127.0.0.1 "$NODE_PORT" INFO replication | tr -d '\r' |
-  awk -F'[:,=]' '/^slave[0-9]+:/ { print $3 ":" $5 }'); do
-  until [ "$(redis_info_field "${_r%:*}" "${_r##*:}" slave_repl_offset)" -ge "$offset" ] 2>/dev/null ||
-    [ "$tries" -le 0 ]; do
+for _r in $(replica_lags | awk '{ print $1 }'); do
+  until [ "$(redis_info_field "$_r" slave_repl_offset)" -ge "$offset" ] 2>/dev/null || [ "$tries" -le 0 ]; do
     tries=$((tries - 1))
     sleep 0.02
   done
@@ -30,7 +30,7 @@ done
 
 sentinel=
 for _s in $reversed; do
-  case "$(cli sentinel-password "${_s%:*}" "${_s##*:}" SENTINEL FAILOVER "$MASTER_NAME")" in
+  case "$(cli sentinel "$_s" SENTINEL FAILOVER "$MASTER_NAME")" in
   OK*)
     sentinel=$_s
     break
@@ -45,16 +45,16 @@ if [ -n "$sentinel" ]; then
   while [ "$master" = "$ME" ] && [ "$(date +%s)" -lt "$deadline" ]; do
     sleep 0.05
     # shellcheck disable=SC2046
-    set -- $(cli sentinel-password "${sentinel%:*}" "${sentinel##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME")
+    set -- $(cli sentinel "$sentinel" SENTINEL get-master-addr-by-name "$MASTER_NAME")
     [ $# -eq 2 ] && master="$1:$2"
   done
 fi
 
 if [ "$master" = "$ME" ]; then
   log "no failover within ${PRESTOP_WAIT_SECONDS}s (no Sentinel accepted, or none completed): stopping as master"
-  cli redis-password 127.0.0.1 "$NODE_PORT" CLIENT UNPAUSE >/dev/null
+  cli redis "$LOCAL" CLIENT UNPAUSE >/dev/null
   exit 1
 fi
-cli redis-password 127.0.0.1 "$NODE_PORT" REPLICAOF "${master%:*}" "${master##*:}" >/dev/null
-cli redis-password 127.0.0.1 "$NODE_PORT" CLIENT UNPAUSE >/dev/null
+cli redis "$LOCAL" REPLICAOF "${master%:*}" "${master##*:}" >/dev/null
+cli redis "$LOCAL" CLIENT UNPAUSE >/dev/null
 log "handed the master role over to $master"

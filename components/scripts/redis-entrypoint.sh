@@ -1,4 +1,5 @@
-# Decides this node's role at boot, then runs redis-server (DESIGN principle 2):
+# Decides this node's role at boot, then runs redis-server. Roles are decided at run time (README: "How it
+# is built"):
 # - a Sentinel answers: be what the Sentinels say, so a former master comes back as a replica;
 # - the Sentinels name this node master but its data directory is new (a lost volume) while they know
 #   replicas: wait until they promote one, then replicate from it, so no replica resyncs to empty;
@@ -44,7 +45,7 @@ umask 077
   echo "dir $DATA_DIR"
   echo "replica-announce-ip $NODE_HOST"
   echo "replica-announce-port $NODE_PORT"
-  password=$(cat "$SECRETS_DIR/redis-password")
+  password=$(cat "$SECRETS_DIR/$REDIS_SECRET")
   echo "requirepass \"$password\""
   echo "masterauth \"$password\""
   if [ "$master" != "$ME" ]; then

@@ -10,7 +10,7 @@ log "monitoring $MASTER_NAME at $master ($ME)"
 
 # With resolve-hostnames, Sentinel exits when the master's name does not resolve yet (a pod not created).
 tries=0
-until getent hosts "${master%:*}" >/dev/null || [ "$tries" -ge 60 ]; do
+until getent hosts "${master%:*}" >/dev/null || [ "$tries" -ge "$DNS_WAIT_SECONDS" ]; do
   tries=$((tries + 1))
   sleep 1
 done
@@ -24,9 +24,9 @@ umask 077
   echo "dir $DATA_DIR"
   echo "sentinel announce-ip $NODE_HOST"
   echo "sentinel announce-port $NODE_PORT"
-  echo "requirepass \"$(cat "$SECRETS_DIR/sentinel-password")\""
-  echo "sentinel sentinel-pass \"$(cat "$SECRETS_DIR/sentinel-password")\""
-  echo "sentinel auth-pass $MASTER_NAME \"$(cat "$SECRETS_DIR/redis-password")\""
+  echo "requirepass \"$(cat "$SECRETS_DIR/$SENTINEL_SECRET")\""
+  echo "sentinel sentinel-pass \"$(cat "$SECRETS_DIR/$SENTINEL_SECRET")\""
+  echo "sentinel auth-pass $MASTER_NAME \"$(cat "$SECRETS_DIR/$REDIS_SECRET")\""
   if [ -f "$RUNTIME_CONF" ]; then grep '^sentinel myid ' "$RUNTIME_CONF" || true; fi
 } >"$RUNTIME_CONF.new"
 mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
@@ -37,7 +37,7 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 # run time; the subshell gives up after 20 s.
 (
   tries=0
-  until [ "$(cli sentinel-password 127.0.0.1 "$NODE_PORT" SENTINEL DEBUG INFO-PERIOD 1000)" = OK ] ||
+  until [ "$(cli sentinel "127.0.0.1:$NODE_PORT" SENTINEL DEBUG INFO-PERIOD 1000)" = OK ] ||
     [ "$tries" -ge 100 ]; do
     tries=$((tries + 1))
     sleep 0.2

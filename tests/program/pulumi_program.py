@@ -16,7 +16,7 @@ from unittest import mock
 import pulumi
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "festival-redis"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 MOCK_PASSWORD_PREFIX = "mock-password-"
@@ -67,6 +67,7 @@ class Program:
     resources: list[Recorded] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)  # resolved values
     secret_outputs: set[str] = field(default_factory=set)
+    options: dict[str, pulumi.ResourceOptions] = field(default_factory=dict)  # by resource name, as declared
 
     def of_type(self, type_token: str) -> list[Recorded]:
         return [r for r in self.resources if r.type == type_token]
@@ -122,8 +123,12 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
     pulumi.runtime.set_all_config({key: _as_config_string(value) for key, value in config.items()})
     exports: dict[str, Any] = {}
 
+    def record_options(args: pulumi.ResourceTransformationArgs) -> None:
+        program.options[args.name] = args.opts  # mocks run no engine: the options are only seen here
+
     @pulumi.runtime.test
     def run():
+        pulumi.runtime.register_stack_transformation(record_options)
         with mock.patch.object(pulumi, "export", exports.__setitem__):
             runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 

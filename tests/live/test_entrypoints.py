@@ -4,7 +4,7 @@ redis-sentinel on 127.0.0.1, replicate and agree on the master."""
 import pytest
 import redis
 
-from tests.harness import NO_RETRY, wait_until
+from harness.local import NO_RETRY
 
 pytestmark = pytest.mark.integration
 
@@ -14,19 +14,19 @@ def test_rendered_topology_replicates_and_sentinels_agree(deployment):
     master = str(topology.master.address)
     assert deployment.role("redis-master") == "master"
     for replica in topology.replicas:
-        info = deployment.redis_client(replica.name).info("replication")
+        info = deployment.client(replica.name).info("replication")
         assert info["role"] == "slave"
         assert f"{info['master_host']}:{info['master_port']}" == master
         assert info["master_link_status"] == "up"
-    assert deployment.redis_client("redis-master").info("replication")["connected_slaves"] == 2
+    assert deployment.client("redis-master").info("replication")["connected_slaves"] == 2
     assert deployment.sentinel_masters() == {node.name: master for node in topology.sentinels}
     for node in topology.sentinels:  # the entrypoint's faster replica INFO refresh took effect
-        debug = deployment.sentinel_client(node.name).execute_command("SENTINEL", "DEBUG")
+        debug = deployment.client(node.name).execute_command("SENTINEL", "DEBUG")
         assert int(debug["INFO-PERIOD"]) == 1000
 
-    deployment.redis_client("redis-master").set("smoke", "1")
-    replica = deployment.redis_client("redis-replica-1")
-    assert deployment.redis_client("redis-master").execute_command("WAIT", 2, 2000) == 2
+    deployment.client("redis-master").set("smoke", "1")
+    replica = deployment.client("redis-replica-1")
+    assert deployment.client("redis-master").execute_command("WAIT", 2, 2000) == 2
     assert replica.get("smoke") == "1"
 
 
@@ -66,25 +66,4 @@ def test_sentinels_and_servers_require_their_passwords(deployment):
 def test_dangerous_commands_are_disabled(deployment):
     for command in ("FLUSHALL", "FLUSHDB", "KEYS *", "DEBUG SLEEP 0"):
         with pytest.raises(redis.ResponseError, match="unknown command"):
-            deployment.redis_client("redis-master").execute_command(*command.split())
-
-
-def test_probes(deployment):
-    for name in ("redis-master", "redis-replica-1"):
-        assert deployment.run_script(f"{name}/probe.sh", "redis-alive").returncode == 0
-        assert deployment.run_script(f"{name}/probe.sh", "redis-ready").returncode == 0
-    assert deployment.run_script("sentinel-1/probe.sh", "sentinel-alive").returncode == 0
-    assert deployment.run_script("sentinel-1/probe.sh", "sentinel-ready").returncode == 0
-    assert deployment.run_script("sentinel-1/probe.sh", "nonsense").returncode == 2
-
-    # a replica whose master is gone is alive but not ready (Sentinels stopped first: no failover)
-    for sentinel in deployment.topology.sentinels:
-        deployment.kill(sentinel.name)
-    deployment.kill("redis-master")
-    wait_until(
-        lambda: deployment.run_script("redis-replica-1/probe.sh", "redis-ready").returncode == 1,
-        timeout=10,
-        what="redis-ready to fail on a replica without its master",
-    )
-    assert deployment.run_script("redis-replica-1/probe.sh", "redis-alive").returncode == 0
-    assert deployment.run_script("sentinel-1/probe.sh", "sentinel-alive").returncode == 1
+            deployment.client("redis-master").execute_command(*command.split())

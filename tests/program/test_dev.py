@@ -17,14 +17,15 @@ import pulumi
 import pytest
 import yaml
 
-from components import docker_platform, render
+from components import render
 from components.credentials import generate_credentials
-from components.docker_platform import DockerPlatform
+from components.docker import DockerPlatform
+from components.docker import platform as docker_platform
+from components.docker import topology as docker_topology
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
 from components.settings import CONFIG_KEYS, Settings, SettingsError, to_config_key
-from components.topology import docker_topology
-from tests import pulumi_program
-from tests.pulumi_program import (
+from tests.program import pulumi_program
+from tests.program.pulumi_program import (
     MOCK_IMAGE_ID_PREFIX,
     MOCK_PASSWORD_PREFIX,
     PROJECT,
@@ -60,9 +61,21 @@ def dev_ui() -> Program:
     return run_program("dev", {"debugUi": True, "debugUiPort": 9081})
 
 
+def node_resources(program: Program) -> list:
+    """The containers that run a node (they know their identity), without the secrets holder or the debug UI."""
+    return [
+        r for r in program.of_type(CONTAINER) if any("FESTIVAL_NODE_HOST=" in env for env in r.inputs.get("envs", []))
+    ]
+
+
 def containers(program: Program) -> dict[str, dict]:
-    """Container inputs by container name, secrets revealed."""
-    return {r.inputs["name"]: r.plain for r in program.of_type(CONTAINER)}
+    """Node container inputs by container name, secrets revealed."""
+    return {r.inputs["name"]: r.plain for r in node_resources(program)}
+
+
+def secrets_holder(program: Program):
+    [holder] = [r for r in program.of_type(CONTAINER) if r.inputs["name"] == "festival-redis-secrets"]
+    return holder
 
 
 def strings(value: Any, in_secret: bool = False):
@@ -85,7 +98,7 @@ def uploads(container: dict) -> dict[str, dict]:
 
 
 # --- what the dev stack declares ---------------------------------------------------------------------
-def test_dev_stack_file_makes_the_seed_values_explicit():
+def test_dev_stack_file_makes_the_original_values_explicit():
     assert DEV_SETTINGS.platform == "docker"
     assert (DEV_SETTINGS.replica_count, DEV_SETTINGS.sentinel_count, DEV_SETTINGS.quorum) == (2, 3, 2)
     assert (DEV_SETTINGS.dev_redis_port, DEV_SETTINGS.dev_sentinel_port) == (6379, 26379)
@@ -93,7 +106,7 @@ def test_dev_stack_file_makes_the_seed_values_explicit():
     assert DEV_SETTINGS.master_name == "festival-master"
 
 
-def test_one_container_and_one_volume_per_node_named_as_in_the_seed(dev):
+def test_one_container_and_one_volume_per_node_named_as_the_compose_setup_did(dev):
     expected = {
         "festival-redis-master",
         "festival-redis-replica-1",
@@ -103,11 +116,16 @@ def test_one_container_and_one_volume_per_node_named_as_in_the_seed(dev):
         "festival-sentinel-3",
     }
     assert set(containers(dev)) == expected
-    assert len(dev.of_type(CONTAINER)) == len(expected)
-    assert sorted(r.inputs["name"] for r in dev.of_type(VOLUME)) == sorted(f"{name}-data" for name in expected)
+    assert len(dev.of_type(CONTAINER)) == len(expected) + 1  # and the secrets holder
+    assert sorted(r.inputs["name"] for r in dev.of_type(VOLUME)) == sorted(
+        [*(f"{name}-data" for name in expected), "festival-redis-secrets"]
+    )
     for name, container in containers(dev).items():
         assert container["hostname"] == name
-        assert container["volumes"] == [{"volumeName": f"{name}-data", "containerPath": render.DATA_DIR}]
+        assert container["volumes"] == [
+            {"volumeName": f"{name}-data", "containerPath": render.DATA_DIR},
+            {"volumeName": "festival-redis-secrets", "containerPath": render.SECRETS_DIR, "readOnly": True},
+        ]
 
 
 def test_containers_run_the_pinned_redis_image_as_the_redis_user(dev):
@@ -150,7 +168,7 @@ def test_one_bridge_network_with_every_node_aliased_by_name(dev):
         assert container["networksAdvanced"] == [{"name": "festival-redis-net", "aliases": [name]}]
 
 
-def test_uploads_are_the_rendered_files_and_the_secrets(dev):
+def test_uploads_are_the_rendered_files_and_the_secrets_go_through_the_holder(dev):
     files = {
         "redis": render.redis_files(DEV_SETTINGS, TOPOLOGY),
         "sentinel": render.sentinel_files(DEV_SETTINGS, TOPOLOGY),
@@ -162,16 +180,21 @@ def test_uploads_are_the_rendered_files_and_the_secrets(dev):
     for name, container in containers(dev).items():
         rendered = files["sentinel" if name in SENTINELS else "redis"]
         by_file = uploads(container)
-        assert set(by_file) == {f"/etc/festival/{file}" for file in rendered} | set(secrets)
+        assert set(by_file) == {f"/etc/festival/{file}" for file in rendered}
         for file, text in rendered.items():
             upload = by_file[f"/etc/festival/{file}"]
             assert upload["content"] == text
             assert upload.get("executable", False) is file.endswith(".sh")
             assert upload["permissions"] == ("0555" if file.endswith(".sh") else "0444")
             assert (upload["owner"], upload["group"]) == ("999", "999")
-        for file, password in secrets.items():
-            assert by_file[file]["content"] == password
-            assert (by_file[file]["owner"], by_file[file]["permissions"]) == ("999", "0400")
+    holder = secrets_holder(dev).plain
+    by_file = uploads(holder)
+    assert set(by_file) == set(secrets)
+    for file, password in secrets.items():
+        assert by_file[file]["content"] == password
+        assert (by_file[file]["owner"], by_file[file]["permissions"]) == ("999", "0400")
+    assert holder["volumes"] == [{"volumeName": "festival-redis-secrets", "containerPath": render.SECRETS_DIR}]
+    assert (holder["start"], holder["mustRun"]) == (False, False)  # created, never started: it only holds files
 
 
 def test_healthchecks_run_the_rendered_probe(dev):
@@ -228,11 +251,22 @@ def test_password_outputs_are_secret_and_no_other_output_holds_one(dev, dev_ui):
                 assert MOCK_PASSWORD_PREFIX not in json.dumps(value), key
 
 
-def test_secret_uploads_are_secret(dev):
-    for resource in dev.of_type(CONTAINER):
-        secret_texts = {text for text, in_secret in strings(resource.inputs.get("uploads")) if in_secret}
-        assert MOCK_PASSWORD_PREFIX + "festival-redis-password" in secret_texts
-        assert MOCK_PASSWORD_PREFIX + "festival-sentinel-password" in secret_texts
+def test_only_password_inputs_are_secret_so_config_diffs_stay_visible(dev):
+    """pulumi-docker marks a whole list secret when one element is: a node's uploads must hold no secret at all."""
+    for resource in node_resources(dev):
+        for field, value in resource.inputs.items():
+            assert not [text for text, in_secret in strings(value) if in_secret], (resource.name, field)
+    secret_texts = {text for text, in_secret in strings(secrets_holder(dev).inputs["uploads"]) if in_secret}
+    assert {MOCK_PASSWORD_PREFIX + "festival-redis-password", MOCK_PASSWORD_PREFIX + "festival-sentinel-password"} <= (
+        secret_texts
+    )
+
+
+def test_every_container_is_deleted_before_its_replacement_is_created(dev, dev_ui):
+    """Fixed names and host ports: create-before-delete would clash. Explicit, so --replace keeps it too."""
+    for program in (dev, dev_ui):
+        for resource in program.of_type(CONTAINER):
+            assert program.options[resource.name].delete_before_replace is True, resource.name
 
 
 # --- stack outputs -------------------------------------------------------------------------------------
@@ -272,22 +306,26 @@ def test_stack_outputs(dev):
     assert dev.outputs["redisPassword"] == MOCK_PASSWORD_PREFIX + "festival-redis-password"
 
 
-def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
+def declared_checks(monkeypatch, overrides: dict | None = None) -> tuple[list, Program]:
     calls = []
 
     class FakeCheck:
-        def __init__(self, name, args, opts):
-            calls.append((name, args, opts))
+        def __init__(self, name, target, opts):
+            calls.append((name, target, opts))
             self.summary = pulumi.Output.from_input("checked")
 
     monkeypatch.setattr(docker_platform, "ReplicationCheck", FakeCheck)
-    program = run_program("dev")
-    [(name, args, opts)] = calls
+    return calls, run_program("dev", overrides)
+
+
+def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
+    calls, program = declared_checks(monkeypatch)
+    [(name, target, opts)] = calls
     assert name == "festival-replication-check"
-    assert args.master_name == "festival-master"
-    assert args.redis_nodes == [str(node.address) for node in TOPOLOGY.redis_nodes]
-    assert args.sentinels == ["festival-sentinel-1:26379", "festival-sentinel-2:26379", "festival-sentinel-3:26379"]
-    assert args.nat_map == {str(node.address): f"127.0.0.1:{node.host_port}" for node in TOPOLOGY.nodes}
+    assert target.master_name == "festival-master"
+    assert target.redis_nodes == tuple(str(node.address) for node in TOPOLOGY.redis_nodes)
+    assert target.sentinels == ("festival-sentinel-1:26379", "festival-sentinel-2:26379", "festival-sentinel-3:26379")
+    assert target.nat_map == {str(node.address): f"127.0.0.1:{node.host_port}" for node in TOPOLOGY.nodes}
     assert isinstance(opts.parent, DockerPlatform)
     assert sorted(type(group).__name__ for group in opts.depends_on) == [
         "RedisMaster",
@@ -295,6 +333,12 @@ def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
         "SentinelQuorum",
     ]
     assert program.outputs["replicationCheck"] == "checked"
+
+
+def test_the_dev_check_bounds_replica_lag_by_min_replicas_max_lag(monkeypatch):
+    calls, _ = declared_checks(monkeypatch, {"minReplicasMaxLag": 7})
+    [(_, target, _)] = calls
+    assert target.max_lag_seconds == 7
 
 
 # --- debug UI ------------------------------------------------------------------------------------------
@@ -305,7 +349,7 @@ def test_debug_ui_is_off_by_default(dev):
 
 
 def test_debug_ui_logs_in_with_generated_credentials_and_reaches_redis_via_sentinel(dev_ui):
-    ui = containers(dev_ui)["festival-redis-commander"]
+    ui = {r.inputs["name"]: r.plain for r in dev_ui.of_type(CONTAINER)}["festival-redis-commander"]
     assert ui["image"] == MOCK_IMAGE_ID_PREFIX + DEV_SETTINGS.debug_ui_image
     assert ui["ports"] == [{"internal": 8081, "external": 9081, "ip": "127.0.0.1"}]
     assert ui["networksAdvanced"] == [{"name": "festival-redis-net"}]
@@ -327,7 +371,7 @@ def test_debug_ui_logs_in_with_generated_credentials_and_reaches_redis_via_senti
     assert dev_ui.outputs["debugUiUrl"] == "http://127.0.0.1:9081"
     assert dev_ui.outputs["debugUiUser"] == "festival-admin"
     assert dev_ui.outputs["debugUiPassword"] == MOCK_PASSWORD_PREFIX + "festival-debug-ui-password"
-    assert len(containers(dev_ui)) == 7
+    assert len(dev_ui.of_type(CONTAINER)) == 8
 
 
 # --- settings -----------------------------------------------------------------------------------------
@@ -370,7 +414,7 @@ def test_stack_files_use_known_keys_only():
     assert (prod.platform, prod.namespace, prod.storage_class) == ("kubernetes", "festival", "fast-ssd")
 
 
-def test_the_seed_password_is_nowhere_in_the_repository():
+def test_the_original_setups_password_is_nowhere_in_the_repository():
     forbidden = ("Festival" + "2025").encode()
     skipped = {".git", "venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
     found = [
@@ -385,18 +429,13 @@ def test_the_seed_password_is_nowhere_in_the_repository():
 def deploy(settings: Settings) -> None:
     """What __main__.py composes, for one deployment."""
     prefix = settings.name_prefix
-    platform = DockerPlatform(f"{prefix}-docker", settings, generate_credentials(prefix))
-    topology = platform.topology
-    redis_files = render.redis_files(settings, topology)
-    groups = [
-        RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,), redis_files)),
-        RedisReplicaSet(f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, redis_files)),
-        SentinelQuorum(
-            f"{prefix}-sentinels",
-            NodeGroupArgs(platform, topology.sentinels, render.sentinel_files(settings, topology)),
-        ),
-    ]
-    platform.verify(f"{prefix}-replication-check", groups)
+    topology = docker_topology(settings)
+    files = render.deployment_files(settings, topology)
+    platform = DockerPlatform(f"{prefix}-docker", settings, topology, files, generate_credentials(prefix))
+    master = RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,)))
+    replicas = RedisReplicaSet(f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, [master]))
+    sentinels = SentinelQuorum(f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, [replicas]))
+    platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels])
 
 
 def test_two_deployments_with_different_prefixes_do_not_collide():
@@ -413,7 +452,7 @@ def test_two_deployments_with_different_prefixes_do_not_collide():
     for type_token in (CONTAINER, VOLUME, NETWORK):
         names = [r.inputs["name"] for r in program.of_type(type_token)]
         assert len(names) == len(set(names)), type_token
-    assert len(program.of_type(CONTAINER)) == 14
-    published = [port["external"] for r in program.of_type(CONTAINER) for port in reveal(r.inputs)["ports"]]
+    assert len(program.of_type(CONTAINER)) == 16  # 6 nodes, a secrets holder and a debug UI each
+    published = [port["external"] for r in program.of_type(CONTAINER) for port in reveal(r.inputs).get("ports", [])]
     assert len(published) == len(set(published)) == 14
     assert "festival-b-redis-master" in {r.inputs["name"] for r in program.of_type(CONTAINER)}

@@ -4,8 +4,9 @@ import shutil
 import subprocess
 
 from components import render
+from components.docker import topology as docker_topology
+from components.kubernetes import topology as kubernetes_topology
 from components.settings import Settings
-from components.topology import docker_topology, kubernetes_topology
 
 SETTINGS = Settings()
 TOPOLOGY = docker_topology(SETTINGS)
@@ -15,7 +16,7 @@ def lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def test_redis_conf_has_the_seed_settings():
+def test_redis_conf_has_the_original_setups_values():
     conf = lines(render.redis_conf(SETTINGS))
     for expected in (
         "maxmemory 512mb",
@@ -62,9 +63,18 @@ def test_scripts_carry_the_deployment_constants():
     assert "MASTER_NAME='festival-master'" in script
     assert "SENTINELS='festival-sentinel-1:26379 festival-sentinel-2:26379 festival-sentinel-3:26379'" in script
     assert "BOOTSTRAP_MASTER='festival-redis-master:6379'" in script
-    assert "DEFAULT_PORT='6379'" in script
+    assert "NODE_PORT=${FESTIVAL_NODE_PORT:-6379}" in script
+    assert "SECRETS_DIR=${FESTIVAL_SECRETS_DIR:-/etc/festival-secrets}" in script
+    assert "REDIS_SECRET='redis-password'" in script
     sentinel_probe = render.sentinel_files(SETTINGS, TOPOLOGY)["probe.sh"]
-    assert "DEFAULT_PORT='26379'" in sentinel_probe
+    assert "NODE_PORT=${FESTIVAL_NODE_PORT:-26379}" in sentinel_probe
+
+
+def test_a_script_gets_only_the_variables_it_uses():
+    probe = render.redis_files(SETTINGS, TOPOLOGY)["probe.sh"]
+    assert "BOOTSTRAP_MASTER=" not in probe and "ROLE_WAIT_SECONDS=" not in probe
+    check = render.check_files(SETTINGS, TOPOLOGY)["check-job.sh"]
+    assert f"MAX_LAG_SECONDS='{SETTINGS.min_replicas_max_lag}'" in check
 
 
 def test_kubernetes_scripts_name_pods_by_stable_dns():
@@ -75,12 +85,13 @@ def test_kubernetes_scripts_name_pods_by_stable_dns():
 
 
 def rendered_scripts() -> dict[str, str]:
-    files = {
-        **render.redis_files(SETTINGS, TOPOLOGY),
-        **render.sentinel_files(SETTINGS, TOPOLOGY),
-        **render.check_files(SETTINGS, TOPOLOGY),
+    files = render.deployment_files(SETTINGS, TOPOLOGY)
+    return {
+        f"{group}/{name}": text
+        for group in ("redis", "sentinel", "check")
+        for name, text in getattr(files, group).items()
+        if name.endswith(".sh")
     }
-    return {name: text for name, text in files.items() if name.endswith(".sh")}
 
 
 def test_every_script_is_valid_posix_sh():
@@ -93,9 +104,8 @@ def test_every_script_passes_shellcheck():
     if shutil.which("shellcheck") is None:
         raise RuntimeError("shellcheck is missing: ./test installs Debian's shellcheck")
     for name, text in rendered_scripts().items():
-        # Every script gets the whole header and lib.sh, so some constants and functions go unused (SC2034, SC2317).
         result = subprocess.run(
-            ["shellcheck", "--shell=sh", "--exclude=SC2034,SC2317", "-"],
+            ["shellcheck", "--shell=sh", "-"],
             input=text,
             capture_output=True,
             text=True,

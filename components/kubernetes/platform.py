@@ -1,4 +1,5 @@
-"""KubernetesPlatform: runs the node groups as StatefulSets in the prod cluster (manifests in kubernetes/manifests.py).
+"""KubernetesPlatform: runs the node groups as StatefulSets in the prod cluster (objects from manifests.py and
+monitoring.py, names from names.py).
 
 One kubernetes Provider, set on this component: its own children (namespace, Secrets, Services, budgets,
 policies, monitoring, the check Job) inherit it; the per-group objects are parented to the group's
@@ -7,34 +8,31 @@ component (RedisMaster, ...), which does not carry it, so they are given the sam
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import render
-from components.kubernetes import manifests
-from components.platform import Credentials, NodeGroup, Platform
+from components.kubernetes import manifests, monitoring, names
+from components.platform import NodeGroup, Platform
 from components.settings import Settings
-from components.topology import REDIS_PORT, SENTINEL_PORT, cluster_host, kubernetes_topology
+from components.topology import REDIS_PORT, SENTINEL_PORT
 
 
 class KubernetesPlatform(Platform):
     TYPE = "festival:kubernetes:Platform"
 
-    def __init__(
-        self, name: str, settings: Settings, credentials: Credentials, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, settings: Settings, *args, opts: pulumi.ResourceOptions | None = None):
+        """As every Platform (`args`: topology, files, credentials), with the cluster's Provider set."""
         if settings.platform != "kubernetes":
             raise ValueError(f"KubernetesPlatform needs platform 'kubernetes', got {settings.platform!r}")
         self.provider = k8s.Provider(f"{name}-provider", opts=pulumi.ResourceOptions(parent=opts and opts.parent))
-        super().__init__(
-            self.TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.provider]))
-        )
-        self.settings = settings
-        self.topology = kubernetes_topology(settings)
-        self._statefulsets: list[k8s.apps.v1.StatefulSet] = []
-        self._rollout_sums: list[str] = []  # one per StatefulSet: its pod template, without the Secret checksum
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.provider]))
+        super().__init__(name, settings, *args, opts)
+
+    def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
+        settings, credentials = self.settings, self.credentials
         child = pulumi.ResourceOptions(parent=self)
 
         if settings.create_namespace:
@@ -51,7 +49,7 @@ class KubernetesPlatform(Platform):
         }
         self.secret = k8s.core.v1.Secret(
             f"{name}-secret",
-            metadata=self._meta(manifests.SECRET_NAME),
+            metadata=manifests.meta(settings, names.SECRET_NAME),
             type="Opaque",
             string_data={key: pulumi.Output.secret(value) for key, value in passwords.items()},
             opts=self._opts(),
@@ -61,7 +59,7 @@ class KubernetesPlatform(Platform):
         )
         self.exporter_secret = k8s.core.v1.Secret(
             f"{name}-exporter-secret",
-            metadata=self._meta(manifests.EXPORTER_SECRET_NAME),
+            metadata=manifests.meta(settings, names.EXPORTER_SECRET_NAME),
             type="Opaque",
             string_data=pulumi.Output.secret(exporter_auth),
             opts=self._opts(),
@@ -91,8 +89,8 @@ class KubernetesPlatform(Platform):
         )
         if settings.prometheus_operator:
             for key, resource in (
-                ("service-monitor", manifests.service_monitor(settings)),
-                ("prometheus-rule", manifests.prometheus_rule(settings)),
+                ("service-monitor", monitoring.service_monitor(settings)),
+                ("prometheus-rule", monitoring.prometheus_rule(settings)),
             ):
                 k8s.apiextensions.CustomResource(
                     f"{name}-{key}",
@@ -102,60 +100,68 @@ class KubernetesPlatform(Platform):
                     spec=resource["spec"],
                     opts=self._opts(),
                 )
-        self.register_outputs({})
+        return {}
 
-    def _meta(self, name: str) -> dict:
-        return {"name": name, "namespace": self.settings.namespace, "labels": dict(manifests.PART_OF)}
-
-    def _opts(self, parent: pulumi.Resource | None = None, depends_on: list | None = None) -> pulumi.ResourceOptions:
+    def _opts(self, parent: pulumi.Resource | None = None, depends_on: Sequence = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(
             parent=parent or self,
             provider=self.provider if parent is not None else None,
-            depends_on=[*self._after_namespace, *(depends_on or [])],
+            depends_on=[*self._after_namespace, *depends_on],
         )
 
     def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
         """A ConfigMap, a headless Service and a StatefulSet for the group (none for an empty group).
 
-        Each StatefulSet waits for the one declared before it (master, replicas, Sentinels): a config change
-        then rolls one group at a time, never the master's and a replica's pods together.
+        The StatefulSet waits for the components of `group.after`: a change rolls one group at a time.
         """
         if not group.nodes:
             return []
-        cm = manifests.config_map(self.settings, group.role, group.files)
+        settings, files = self.settings, self.files.for_role(group.role)
+        cm = manifests.config_map(settings, group.role, files)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata=cm["metadata"], data=cm["data"], immutable=True, opts=self._opts(owner)
         )
-        service = manifests.headless_service_manifest(self.settings, group.role)
+        service = manifests.headless_service(settings, group.role)
         headless = k8s.core.v1.Service(
             f"{name}-headless", metadata=service["metadata"], spec=service["spec"], opts=self._opts(owner)
         )
-        config_sum = manifests.checksum(group.files)
-        cm_name = cm["metadata"]["name"]
-        plain = manifests.statefulset(self.settings, group.role, len(group.nodes), cm_name, config_sum, "")
-        self._rollout_sums.append(manifests.checksum(json.dumps(plain, sort_keys=True)))
         sts = manifests.statefulset(
-            self.settings, group.role, len(group.nodes), cm_name, config_sum, self.secret_checksum
+            settings,
+            group.role,
+            len(group.nodes),
+            cm["metadata"]["name"],
+            manifests.checksum(files),
+            self.secret_checksum,
         )
         statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=sts["metadata"],
             spec=sts["spec"],
-            opts=self._opts(owner, [config_map, headless, self.secret, self.exporter_secret, *self._statefulsets[-1:]]),
+            opts=self._opts(owner, [config_map, headless, self.secret, self.exporter_secret, *group.after]),
         )
-        self._statefulsets.append(statefulset)
         return [statefulset]
 
-    def verify(self, name: str, groups: list[pulumi.ComponentResource]) -> pulumi.Output[str]:
-        """The check Job, after every group's StatefulSet is ready; Pulumi awaits its completion."""
-        files = render.check_files(self.settings, self.topology)
-        cm = manifests.config_map(self.settings, "check", files)
+    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
+        """The check Job, after every group's StatefulSet is ready; Pulumi awaits its completion.
+
+        Its name changes with everything the StatefulSets roll out and with the passwords, so the check runs
+        again after every change.
+        """
+        settings, topology, files = self.settings, self.topology, self.files
+        cm = manifests.config_map(settings, "check", files.check)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata=cm["metadata"], data=cm["data"], immutable=True, opts=self._opts()
         )
-        sums = [*self._rollout_sums, manifests.checksum(files)]
-        job_name = self.secret_checksum.apply(lambda secret_sum: manifests.check_job_name(*sums, secret_sum))
-        job = manifests.check_job(self.settings, job_name, cm["metadata"]["name"])
+        rollouts = [
+            manifests.rollout_checksum(settings, role, len(topology.of_role(role)), files.for_role(role))
+            for role in ("master", "replica", "sentinel")
+            if topology.of_role(role)
+        ]
+        check_sum = manifests.checksum(files.check)
+        job_name = self.secret_checksum.apply(
+            lambda secret_sum: names.check_job_name(manifests.checksum(*rollouts, check_sum, secret_sum))
+        )
+        job = manifests.check_job(settings, job_name, cm["metadata"]["name"])
         created = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=job["metadata"],
@@ -170,13 +176,13 @@ class KubernetesPlatform(Platform):
         settings = self.settings
         return {
             "namespace": settings.namespace,
-            "sentinelHost": manifests.sentinel_host(settings),
+            "sentinelHost": names.sentinel_host(settings),
             "sentinelPort": SENTINEL_PORT,
             "sentinelEndpoints": [str(node.address) for node in self.topology.sentinels],
             "redisEndpoints": [str(node.address) for node in self.topology.redis_nodes],
-            "readHost": cluster_host(manifests.REPLICA_SERVICE, settings.namespace) if settings.replica_count else "",
+            "readHost": names.replica_host(settings) if settings.replica_count else "",
             "readPort": REDIS_PORT,
-            "secretName": manifests.SECRET_NAME,
+            "secretName": names.SECRET_NAME,
             "redisPasswordKey": render.REDIS_PASSWORD_KEY,
             "sentinelPasswordKey": render.SENTINEL_PASSWORD_KEY,
             "appEnv": manifests.app_env(settings),

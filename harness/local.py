@@ -1,12 +1,13 @@
 """Runs a deployment's rendered artifacts for real: redis-server and redis-sentinel processes on
 127.0.0.1, free ports, started through the project's own entrypoint scripts.
 
-Used by the smoke test, the fault matrix and bench/. Every process it starts is stopped by stop_all(),
-which the fixtures call even when a test fails.
+Used by the live tests and bench/. Every process it starts is stopped by stop_all(), which the fixtures
+call even when a test fails.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -21,9 +22,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components.checks import HEALTHY, Report, Target, check_deployment
-from components.render import REDIS_PASSWORD_KEY, SENTINEL_PASSWORD_KEY, redis_files, sentinel_files
+from components.render import REDIS_PASSWORD_KEY, SENTINEL_PASSWORD_KEY, deployment_files
 from components.settings import Settings
-from components.topology import Node, Topology, loopback_topology
+from components.topology import Endpoint, Node, Topology
+from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
 NO_RETRY = Retry(NoBackoff(), 0)
@@ -64,6 +66,23 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
             last_error = error
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+def loopback_topology(settings: Settings, redis_ports: list[int], sentinel_ports: list[int]) -> Topology:
+    """Every node on 127.0.0.1 with its own port."""
+    if len(redis_ports) != settings.replica_count + 1 or len(sentinel_ports) != settings.sentinel_count:
+        raise ValueError("one port per Redis node and per Sentinel")
+
+    def node(name: str, role: str, port: int) -> Node:
+        return Node(name, role, Endpoint("127.0.0.1", port))
+
+    return Topology(
+        master_name=settings.master_name,
+        quorum=settings.quorum,
+        master=node("redis-master", "master", redis_ports[0]),
+        replicas=tuple(node(f"redis-replica-{i}", "replica", p) for i, p in enumerate(redis_ports[1:], 1)),
+        sentinels=tuple(node(f"sentinel-{i}", "sentinel", p) for i, p in enumerate(sentinel_ports, 1)),
+    )
 
 
 @dataclass
@@ -108,11 +127,11 @@ class LocalDeployment:
         redis_ports = ports[: self.settings.replica_count + 1]
         self.topology = loopback_topology(self.settings, redis_ports, ports[len(redis_ports) :])
         self.nodes = {node.name: LocalNode(node, self.root / node.name) for node in self.topology.nodes}
+        files = deployment_files(self.settings, self.topology)
         for local in self.nodes.values():
-            self._install(local)
+            self._install(local, files.for_role(local.node.role))
 
-    def _install(self, local: LocalNode) -> None:
-        files = (sentinel_files if local.is_sentinel else redis_files)(self.settings, self.topology)
+    def _install(self, local: LocalNode, files: dict[str, str]) -> None:
         for sub in ("conf", "secrets", "data"):
             (local.root / sub).mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
@@ -142,6 +161,10 @@ class LocalDeployment:
             text=True,
             timeout=timeout,
         )
+
+    def probe(self, name: str, check: str) -> int:
+        """probe.sh CHECK on a node, as a healthcheck or probe runs it; its exit code."""
+        return self.run_script(f"{name}/probe.sh", check).returncode
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self, name: str) -> None:
@@ -227,18 +250,26 @@ class LocalDeployment:
         options = dict(password=password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
         return redis.Redis(host="127.0.0.1", port=local.port, retry=NO_RETRY, **{**options, **kwargs})
 
-    def redis_client(self, name: str, **kwargs) -> redis.Redis:
-        return self.client(name, **kwargs)
+    def address(self, name: str) -> str:
+        """A node's announced host:port."""
+        return str(self.nodes[name].node.address)
 
-    def sentinel_client(self, name: str) -> redis.Redis:
-        return self.client(name)
+    def writer(self, wait_replicas: int = 0) -> Writer:
+        """A Sentinel-aware writer (not started) that counts acknowledged writes."""
+        return Writer(
+            [(node.address.host, node.address.port) for node in self.topology.sentinels],
+            self.topology.master_name,
+            self.redis_password,
+            self.sentinel_password,
+            wait_replicas=wait_replicas,
+        )
 
     def sentinel_masters(self) -> dict[str, str | None]:
         """What each running Sentinel says the master is (host:port), by Sentinel name."""
         answers = {}
         for node in self.topology.sentinels:
             try:
-                addr = self.sentinel_client(node.name).execute_command(
+                addr = self.client(node.name).execute_command(
                     "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.topology.master_name
                 )
                 answers[node.name] = f"{addr[0]}:{addr[1]}" if addr else None
@@ -254,19 +285,12 @@ class LocalDeployment:
         raise KeyError(address)
 
     def role(self, name: str) -> str:
-        return self.redis_client(name).info("replication")["role"]
+        return self.client(name).info("replication")["role"]
 
     def target(self, **overrides) -> Target:
         """What the replication checks need to verify this deployment."""
-        topology = self.topology
-        values = dict(
-            master_name=topology.master_name,
-            redis_nodes=tuple(str(node.address) for node in topology.redis_nodes),
-            sentinels=tuple(str(node.address) for node in topology.sentinels),
-            redis_password=self.redis_password,
-            sentinel_password=self.sentinel_password,
-        )
-        return Target(**{**values, **overrides})
+        target = Target.for_deployment(self.settings, self.topology, self.redis_password, self.sentinel_password)
+        return dataclasses.replace(target, **overrides)
 
     def wait_healthy(self, timeout: float = 30) -> Report:
         """The replication checks pass: one master, every replica linked, every Sentinel agreeing."""

@@ -13,15 +13,16 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 from components import render
-from components.kubernetes import manifests
+from components.checks.invariants import SETTLE_SECONDS
+from components.kubernetes import manifests, names
+from components.kubernetes import topology as kubernetes_topology
 from components.settings import Settings
-from components.topology import kubernetes_topology
-from tests.pulumi_program import MOCK_PASSWORD_PREFIX, ROOT, Secret, reveal, run_program, stack_config
+from tests.program.pulumi_program import MOCK_PASSWORD_PREFIX, ROOT, Secret, reveal, run_program, stack_config
 
 PROVIDER = "pulumi:providers:kubernetes"
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
 NAMESPACED = {"Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Job"}
-OLDEST_SCHEMA = all_versions()[0]  # the seed's minimum is 1.21; the installed schemas start at 1.25
+OLDEST_SCHEMA = all_versions()[0]  # clusters from 1.21 are supported; the installed schemas start at 1.25
 REDIS_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-redis-password"
 SENTINEL_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-sentinel-password"
 # Fields the 1.25+ schemas accept that a 1.21 API server does not know (or has only as alpha).
@@ -188,7 +189,7 @@ EXPORTER_METRICS = {
 }  # fmt: skip
 
 
-def test_alerts_cover_the_seed_table_and_the_sentinel_view(prod):
+def test_alerts_cover_the_original_alert_table_and_the_sentinel_view(prod):
     rules = {r["alert"]: r["expr"] for r in prod.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]}
     exprs = list(rules.values())
     assert any("redis_up" in e and e.endswith("== 0") for e in exprs)
@@ -212,7 +213,7 @@ def test_without_the_prometheus_operator_no_custom_resources():
 
 
 # --- names, namespace, provider --------------------------------------------------------------------------
-def test_objects_are_named_as_in_the_seed(prod):
+def test_objects_are_named_as_the_original_manifests_did(prod):
     assert prod.named("Namespace", "festival")
     secret = prod.named("Secret", "redis-secret")
     assert set(secret["stringData"]) == {"redis-password", "sentinel-password"}
@@ -390,12 +391,12 @@ def test_config_maps_hold_the_rendered_files_for_the_kubernetes_topology(prod):
         "redis-master": render.redis_files(prod.settings, topology),
         "redis-replica": render.redis_files(prod.settings, topology),
         "redis-sentinel": render.sentinel_files(prod.settings, topology),
-        manifests.CHECK_APP: render.check_files(prod.settings, topology),
+        names.CHECK_APP: render.check_files(prod.settings, topology),
     }
     for workload, files in expected.items():
         config_map = prod.named("ConfigMap", f"{workload}-config-{manifests.checksum(files)[:10]}")
         assert config_map["data"] == files and config_map["immutable"] is True
-    check = expected[manifests.CHECK_APP]["check-job.sh"]
+    check = expected[names.CHECK_APP]["check-job.sh"]
     assert "REDIS_NODES='" + " ".join(str(n.address) for n in topology.redis_nodes) + "'" in check
     assert "SENTINELS='" + " ".join(str(n.address) for n in topology.sentinels) + "'" in check
 
@@ -509,7 +510,7 @@ def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
 
 
 def test_exporter_sidecars_read_their_password_from_a_file(prod):
-    exporter_auth = prod.named("Secret", manifests.EXPORTER_SECRET_NAME)["stringData"]
+    exporter_auth = prod.named("Secret", names.EXPORTER_SECRET_NAME)["stringData"]
     assert yaml.safe_load(exporter_auth["redis.json"]) == {"redis://localhost:6379": REDIS_PASSWORD}
     assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"redis://localhost:26379": SENTINEL_PASSWORD}
     for pod, template in prod.statefulset_pods():
@@ -561,7 +562,7 @@ def test_check_job_runs_the_check_script_once_bounded(prod):
     assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}  # a failed check runs again
     spec = job["spec"]
     assert spec["backoffLimit"] == 1
-    assert spec["activeDeadlineSeconds"] > render.CHECK_SETTLE_SECONDS + 60
+    assert spec["activeDeadlineSeconds"] > SETTLE_SECONDS + 60
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     (container,) = pod["containers"]
@@ -597,7 +598,7 @@ def test_outputs_for_application_stacks(prod):
     assert outputs["secretName"] == "redis-secret"
     assert (outputs["redisPasswordKey"], outputs["sentinelPasswordKey"]) == ("redis-password", "sentinel-password")
     assert outputs["masterName"] == "festival-master"
-    # the seed's application environment block, verbatim, then the Sentinel password our Sentinels require
+    # the original manifests' application environment block, verbatim, then the Sentinel password our Sentinels require
     assert outputs["appEnv"][:4] == [
         {"name": "REDIS_SENTINEL_HOST", "value": "redis-sentinel.festival.svc.cluster.local"},
         {"name": "REDIS_SENTINEL_PORT", "value": "26379"},
@@ -611,7 +612,7 @@ def test_outputs_for_application_stacks(prod):
             assert MOCK_PASSWORD_PREFIX not in str(value), key
 
 
-def test_prod_stack_file_sets_the_seeds_production_values():
+def test_prod_stack_file_sets_the_original_production_values():
     values = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
     settings = settings_of("prod")
     assert values["festival-redis:platform"] == "kubernetes"
@@ -665,8 +666,8 @@ def test_statefulsets_roll_one_after_the_other_and_the_check_job_waits_for_all(m
         "festival-sentinels-statefulset",
         "festival-replication-check-job",
     ]
-    assert "festival-redis-master-statefulset" in declared["festival-redis-replicas-statefulset"]
-    assert "festival-redis-replicas-statefulset" in declared["festival-sentinels-statefulset"]
+    assert "festival-redis-master" in declared["festival-redis-replicas-statefulset"]
+    assert "festival-redis-replicas" in declared["festival-sentinels-statefulset"]
     for dependencies in declared.values():
         assert "festival-kubernetes-namespace" in dependencies
     assert {"festival-redis-master", "festival-redis-replicas", "festival-sentinels"} <= set(

@@ -1,9 +1,9 @@
 import pytest
 
 from components.settings import Settings
-from tests.harness import LocalDeployment, require_binaries
+from harness.local import LocalDeployment, require_binaries
 
-# Fast Sentinel timings for the real-process tests; the seed's 5000 ms is measured by bench/failover.
+# Fast Sentinel timings for the real-process tests; the default 5000 ms is measured by bench/failover.
 FAST = dict(down_after_milliseconds=1000, failover_timeout=5000)
 
 
@@ -25,7 +25,7 @@ def make_deployment(tmp_path):
 
 @pytest.fixture
 def deployment(make_deployment) -> LocalDeployment:
-    """A healthy loopback deployment of the seed topology (1 master, 2 replicas, 3 Sentinels)."""
+    """A healthy loopback deployment of the default topology (1 master, 2 replicas, 3 Sentinels)."""
     deployment = make_deployment()
     deployment.start_all()
     return deployment

@@ -5,7 +5,7 @@ import pytest
 from components.settings import Settings, SettingsError, parse_memory, parse_save_points
 
 
-def test_defaults_are_the_seed_values():
+def test_defaults_are_the_original_setups_values():
     s = Settings()
     assert (s.master_name, s.replica_count, s.sentinel_count, s.quorum) == ("festival-master", 2, 3, 2)
     assert (s.down_after_milliseconds, s.failover_timeout, s.parallel_syncs) == (5000, 60000, 1)

@@ -1,0 +1,184 @@
+"""The invariants of a healthy deployment, their parameters, and the verdict: pure, no I/O.
+
+`observe.py` records what each node says into an Observation; `evaluate` turns it into Failures. The in-cluster
+Job (components/scripts/check-job.sh) implements the same invariants under the same names, with the same
+parameters rendered into it from here (tests/live/test_check_job_sh.py keeps the two in agreement).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+# Invariant names, shared with check-job.sh.
+REDIS_REACHABLE = "redis-reachable"
+ONE_MASTER = "one-master"
+REPLICA_LINKED = "replica-linked"
+REPLICA_LAG = "replica-lag"
+REPLICA_COUNT = "replica-count"
+SENTINEL_REACHABLE = "sentinel-reachable"
+SENTINEL_AGREEMENT = "sentinel-agreement"
+SENTINEL_REPLICAS = "sentinel-replicas"
+SENTINEL_PEERS = "sentinel-peers"
+SENTINEL_QUORUM = "sentinel-quorum"
+CANARY = "canary"
+
+# Why a node did not answer, in the words check-job.sh uses too.
+TIMEOUT, UNANSWERED, AUTH_FAILED = "timeout", "unreachable", "auth-failed"
+
+HEALTHY, UNHEALTHY, UNREACHABLE = "healthy", "unhealthy", "unreachable"
+EXIT_CODES = {HEALTHY: 0, UNHEALTHY: 1, UNREACHABLE: 2}
+
+# Parameters, one definition each (the replica lag bound is the minReplicasMaxLag setting).
+# After a deploy, new Sentinels take a few seconds (INFO every 1 s, hellos every 2 s) to discover every
+# replica and peer; the checks re-check until healthy for up to this long.
+SETTLE_SECONDS = 90
+CANARY_TIMEOUT_SECONDS = 2  # how long a canary write may take to reach every replica
+NODE_TIMEOUT_SECONDS = 1.0  # per connection attempt and per reply
+
+
+@dataclass
+class RedisView:
+    address: str
+    error: str | None = None
+    role: str | None = None  # "master" or "slave"
+    master: str | None = None  # a replica's master, host:port as it reports it
+    link: str | None = None
+    connected_slaves: int = 0
+    replica_lags: dict[str, int] = field(default_factory=dict)  # on a master: replica address -> seconds
+
+
+@dataclass
+class SentinelView:
+    address: str
+    error: str | None = None
+    master: str | None = None
+    num_slaves: int | None = None
+    num_other_sentinels: int | None = None
+    ckquorum: str | None = None
+
+
+@dataclass
+class Observation:
+    redis: list[RedisView]
+    sentinels: list[SentinelView]
+    canary: dict[str, str] = field(default_factory=dict)  # node -> "ok" or what went wrong
+
+
+@dataclass(frozen=True)
+class Failure:
+    invariant: str
+    node: str
+    expected: str
+    seen: str
+
+    def __str__(self) -> str:
+        return f"{self.invariant} {self.node}: expected {self.expected}, saw {self.seen}"
+
+
+@dataclass
+class Report:
+    status: str
+    failures: list[Failure]
+    observation: Observation
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def failed(self) -> set[tuple[str, str]]:
+        """(invariant, node) of every failure."""
+        return {(failure.invariant, failure.node) for failure in self.failures}
+
+    def summary(self) -> str:
+        if self.status == HEALTHY:
+            obs = self.observation
+            master = next(v.address for v in obs.redis if v.role == "master")
+            return (
+                f"healthy: master {master}, {len(obs.redis) - 1} replicas linked, "
+                f"{len(obs.sentinels)} Sentinels agree, canary replicated"
+            )
+        return f"{self.status}: " + "; ".join(str(failure) for failure in self.failures)
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "failures": [asdict(f) for f in self.failures],
+            "redis": [asdict(v) for v in self.observation.redis],
+            "sentinels": [asdict(v) for v in self.observation.sentinels],
+            "canary": self.observation.canary,
+        }
+
+
+def verdict(observation: Observation, expected_replicas: int, expected_sentinels: int, max_lag: int) -> Report:
+    failures = evaluate(observation, expected_replicas, expected_sentinels, max_lag)
+    answered = [v for v in (*observation.redis, *observation.sentinels) if v.error is None]
+    status = HEALTHY if not failures else UNHEALTHY if answered else UNREACHABLE
+    return Report(status, failures, observation)
+
+
+def evaluate(observation: Observation, expected_replicas: int, expected_sentinels: int, max_lag: int) -> list[Failure]:
+    failures = []
+    reachable = [v for v in observation.redis if v.error is None]
+    for view in observation.redis:
+        if view.error is not None:
+            failures.append(
+                Failure(REDIS_REACHABLE, view.address, "answers with the deployment's password", view.error)
+            )
+
+    masters = [v for v in reachable if v.role == "master"]
+    master = masters[0].address if len(masters) == 1 else None
+    if master is None:
+        seen = ", ".join(v.address for v in masters) or "none"
+        failures.append(Failure(ONE_MASTER, "deployment", "exactly 1 node with role master", f"{len(masters)}: {seen}"))
+    else:
+        for view in reachable:
+            if view.address == master:
+                continue
+            if view.role != "slave" or view.master != master or view.link != "up":
+                failures.append(
+                    Failure(
+                        REPLICA_LINKED,
+                        view.address,
+                        f"replica of {master} with link up",
+                        f"role {view.role}, master {view.master}, link {view.link}",
+                    )
+                )
+            elif masters[0].replica_lags.get(view.address, 0) > max_lag:
+                lag = masters[0].replica_lags[view.address]
+                failures.append(Failure(REPLICA_LAG, view.address, f"lag at most {max_lag}s", f"{lag}s"))
+        if masters[0].connected_slaves != expected_replicas:
+            failures.append(
+                Failure(
+                    REPLICA_COUNT, master, f"{expected_replicas} connected replicas", str(masters[0].connected_slaves)
+                )
+            )
+
+    answered = [v for v in observation.sentinels if v.error is None]
+    named = master or (Counter(v.master for v in answered).most_common(1) or [(None, 0)])[0][0]
+    for view in observation.sentinels:
+        if view.error is not None:
+            failures.append(Failure(SENTINEL_REACHABLE, view.address, "answers", view.error))
+            continue
+        if view.master != named:
+            failures.append(Failure(SENTINEL_AGREEMENT, view.address, f"master {named}", f"master {view.master}"))
+        if view.num_slaves != expected_replicas:
+            failures.append(
+                Failure(SENTINEL_REPLICAS, view.address, f"{expected_replicas} replicas", str(view.num_slaves))
+            )
+        if view.num_other_sentinels != expected_sentinels - 1:
+            failures.append(
+                Failure(
+                    SENTINEL_PEERS,
+                    view.address,
+                    f"{expected_sentinels - 1} other Sentinels",
+                    str(view.num_other_sentinels),
+                )
+            )
+        if not (view.ckquorum or "").startswith("OK"):
+            failures.append(Failure(SENTINEL_QUORUM, view.address, "CKQUORUM OK", str(view.ckquorum)))
+
+    for node, result in observation.canary.items():
+        if result != "ok":
+            failures.append(Failure(CANARY, node, "canary write replicated", result))
+    return failures

@@ -1,0 +1,222 @@
+"""DockerPlatform: every node is a container on one user-defined bridge network of a local Docker.
+
+Containers reach each other by name on the network; each publishes its port on 127.0.0.1 only. Rendered
+configs and scripts are uploaded into each node container as plain files, so `pulumi preview --diff` shows
+every configuration change. The passwords are uploaded once, into a secrets volume, through a container that
+is created but never started; the nodes mount that volume read-only. So no password is ever in a container's
+environment, command line or labels, and only the secrets container's uploads are secret in a diff (pulumi-docker
+marks a whole list secret when one element is).
+
+Every container has a fixed name and most publish fixed host ports, so a replacement must delete the old one
+before creating the new one. pulumi-docker defaults to that, but `pulumi up --replace`, `replace_on_changes` and a
+provider change lose the default; delete_before_replace is therefore explicit on every container.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from components.checks.observe import Target
+from components.checks.resource import ReplicationCheck
+from components.docker import debug_ui, names
+from components.platform import NodeGroup, Platform
+from components.render import (
+    CONF_DIR,
+    DATA_DIR,
+    REDIS_PASSWORD_KEY,
+    SECRETS_DIR,
+    SENTINEL_PASSWORD_KEY,
+)
+from components.settings import Settings
+from components.topology import Node
+
+LOOPBACK = "127.0.0.1"
+# Nodes run as the official redis image's `redis` user (uid and gid 999), not as root. They can read their
+# uploads, the 0400 password files included, because the uploads are owned by that user: pulumi-docker v5 writes
+# the upload's owner/group into the archive it copies in, and Docker keeps an archive's ownership when copying into
+# a container. /data stays writable: a new named volume takes the image's /data with its owner, redis.
+REDIS_UID = "999"
+REDIS_USER = f"{REDIS_UID}:{REDIS_UID}"
+SENTINEL_MEMORY_MB = 64
+HEALTHCHECK_INTERVAL = "10s"
+HEALTHCHECK_TIMEOUT = "5s"  # a probe makes up to two redis-cli calls of render.CLI_TIMEOUT_SECONDS each
+HEALTHCHECK_RETRIES = 3
+ENTRYPOINTS = {"master": "redis-entrypoint.sh", "replica": "redis-entrypoint.sh", "sentinel": "sentinel-entrypoint.sh"}
+READY_CHECKS = {"master": "redis-ready", "replica": "redis-ready", "sentinel": "sentinel-ready"}
+
+
+class DockerPlatform(Platform):
+    TYPE = "festival:docker:Platform"
+
+    def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
+        settings = self.settings
+        children = pulumi.ResourceOptions(parent=self)
+        self.network = docker.Network(
+            f"{name}-network", name=names.network_name(settings), driver="bridge", opts=children
+        )
+        self.image = docker.RemoteImage(
+            f"{name}-redis-image", name=settings.redis_image, keep_locally=True, opts=children
+        )
+        self.secrets_volume = docker.Volume(f"{name}-secrets", name=names.secrets_volume_name(settings), opts=children)
+        self.secrets = self._secrets_holder(name)
+        self.debug_ui = self._debug_ui(name, children) if settings.debug_ui else None
+        return {"network": self.network.name}
+
+    def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
+        return [self._container(owner, name, node, group) for node in group.nodes]
+
+    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
+        target = Target.for_deployment(
+            self.settings,
+            self.topology,
+            self.credentials.redis_password,
+            self.credentials.sentinel_password,
+            nat_map={str(node.address): _host_endpoint(node) for node in self.topology.nodes},
+        )
+        check = ReplicationCheck(name, target, opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)))
+        return check.summary
+
+    def stack_outputs(self) -> dict[str, pulumi.Input]:
+        settings, topology = self.settings, self.topology
+        first_sentinel = topology.sentinels[0]
+        outputs: dict[str, pulumi.Input] = {
+            "networkName": self.network.name,
+            "bootstrapMasterEndpoint": str(topology.master.address),
+            "bootstrapMasterHostEndpoint": _host_endpoint(topology.master),
+            "replicaEndpoints": [str(node.address) for node in topology.replicas],
+            "replicaHostEndpoints": [_host_endpoint(node) for node in topology.replicas],
+            "sentinelEndpoints": [str(node.address) for node in topology.sentinels],
+            "sentinelHostEndpoints": [_host_endpoint(node) for node in topology.sentinels],
+            # ioredis' natMap: a Sentinel-aware client on the host maps announced names to published ports.
+            "natMap": {str(node.address): {"host": LOOPBACK, "port": node.host_port} for node in topology.nodes},
+            "connectionEnv": _connection_env(first_sentinel.address.host, first_sentinel.address.port, settings),
+            "hostConnectionEnv": _connection_env(LOOPBACK, first_sentinel.host_port, settings),
+        }
+        if settings.debug_ui:
+            outputs["debugUiUrl"] = f"http://{LOOPBACK}:{settings.debug_ui_port}"
+            outputs["debugUiUser"] = debug_ui.USER
+            outputs["debugUiPassword"] = pulumi.Output.secret(self.credentials.debug_ui_password)
+        return outputs
+
+    def _container(self, owner: pulumi.Resource, name: str, node: Node, group: NodeGroup) -> docker.Container:
+        opts = pulumi.ResourceOptions(parent=owner)
+        replace = pulumi.ResourceOptions(delete_before_replace=True, depends_on=[self.secrets, *group.after])
+        volume = docker.Volume(f"{name}-{node.name}-data", name=names.volume_name(node), opts=opts)
+        settings, role = self.settings, group.role
+        memory_mb = SENTINEL_MEMORY_MB if role == "sentinel" else math.ceil(settings.redis_memory_limit_bytes / 1024**2)
+        files = self.files.for_role(role)
+        return docker.Container(
+            f"{name}-{node.name}",
+            name=node.name,
+            hostname=node.name,
+            image=self.image.image_id,
+            user=REDIS_USER,
+            entrypoints=["sh", f"{CONF_DIR}/{ENTRYPOINTS[role]}"],
+            envs=[f"FESTIVAL_NODE_HOST={node.name}", f"FESTIVAL_NODE_PORT={node.address.port}"],
+            uploads=[_conf_upload(file, text) for file, text in files.items()],
+            volumes=[
+                docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR),
+                docker.ContainerVolumeArgs(
+                    volume_name=self.secrets_volume.name, container_path=SECRETS_DIR, read_only=True
+                ),
+            ],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[node.name])],
+            ports=[docker.ContainerPortArgs(internal=node.address.port, external=node.host_port, ip=LOOPBACK)],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", "sh", f"{CONF_DIR}/probe.sh", READY_CHECKS[role]],
+                interval=HEALTHCHECK_INTERVAL,
+                timeout=HEALTHCHECK_TIMEOUT,
+                retries=HEALTHCHECK_RETRIES,
+                start_period=f"{settings.boot_allowance_seconds(role)}s",
+            ),
+            restart="unless-stopped",
+            memory=memory_mb,
+            opts=pulumi.ResourceOptions.merge(opts, replace),
+        )
+
+    def _secrets_holder(self, name: str) -> docker.Container:
+        """Created, never started: uploading both passwords into it fills the secrets volume the nodes mount.
+
+        Both passwords on every node: Sentinels authenticate to Redis, Redis nodes ask the Sentinels at boot.
+        """
+        secrets = (
+            (REDIS_PASSWORD_KEY, self.credentials.redis_password),
+            (SENTINEL_PASSWORD_KEY, self.credentials.sentinel_password),
+        )
+        return docker.Container(
+            f"{name}-secrets-holder",
+            name=names.secrets_holder_name(self.settings),
+            image=self.image.image_id,
+            user=REDIS_USER,
+            entrypoints=["true"],
+            uploads=[
+                docker.ContainerUploadArgs(
+                    file=f"{SECRETS_DIR}/{key}",
+                    content=pulumi.Output.secret(password),
+                    owner=REDIS_UID,
+                    group=REDIS_UID,
+                    permissions="0400",
+                )
+                for key, password in secrets
+            ],
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.secrets_volume.name, container_path=SECRETS_DIR)],
+            start=False,
+            must_run=False,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+
+    def _debug_ui(self, name: str, children: pulumi.ResourceOptions) -> docker.Container:
+        """Redis Commander on 127.0.0.1, logging in with generated credentials and finding the master via Sentinel."""
+        settings, credentials = self.settings, self.credentials
+        image = docker.RemoteImage(
+            f"{name}-debug-ui-image", name=settings.debug_ui_image, keep_locally=True, opts=children
+        )
+        config = pulumi.Output.all(
+            credentials.redis_password, credentials.sentinel_password, credentials.debug_ui_password
+        ).apply(lambda passwords: debug_ui.config(settings, self.topology, *passwords))
+        return docker.Container(
+            f"{name}-debug-ui",
+            name=names.debug_ui_name(settings),
+            hostname=names.debug_ui_name(settings),
+            image=image.image_id,
+            envs=[f"NODE_APP_INSTANCE={debug_ui.APP_INSTANCE}"],
+            uploads=[
+                docker.ContainerUploadArgs(
+                    file=debug_ui.CONFIG_FILE,
+                    content=pulumi.Output.secret(config),
+                    owner=debug_ui.UID,
+                    group="0",
+                    permissions="0440",
+                )
+            ],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name)],
+            ports=[docker.ContainerPortArgs(internal=debug_ui.PORT, external=settings.debug_ui_port, ip=LOOPBACK)],
+            restart="unless-stopped",
+            memory=debug_ui.MEMORY_MB,
+            opts=pulumi.ResourceOptions.merge(children, pulumi.ResourceOptions(delete_before_replace=True)),
+        )
+
+
+def _conf_upload(file: str, text: str) -> docker.ContainerUploadArgs:
+    executable = file.endswith(".sh")
+    return docker.ContainerUploadArgs(
+        file=f"{CONF_DIR}/{file}",
+        content=text,
+        executable=executable,
+        owner=REDIS_UID,
+        group=REDIS_UID,
+        permissions="0555" if executable else "0444",
+    )
+
+
+def _host_endpoint(node: Node) -> str:
+    return f"{LOOPBACK}:{node.host_port}"
+
+
+def _connection_env(host: str, port: int, settings: Settings) -> dict[str, str]:
+    """The application environment of the Compose setup (REDIS_PASSWORD comes from the secret redisPassword output)."""
+    return {"REDIS_SENTINEL_HOST": host, "REDIS_SENTINEL_PORT": str(port), "REDIS_MASTER_NAME": settings.master_name}

@@ -1,0 +1,61 @@
+"""prestop.sh, a Redis pod's preStop hook, run for real: the master hands its role over before it stops."""
+
+import time
+
+import pytest
+import redis
+
+from components import render
+from harness.local import wait_until
+
+pytestmark = pytest.mark.integration
+
+WRITE_GAP_TARGET = 1.5  # seconds: the longest write outage a planned handover may cause (README: failover figures)
+
+
+def test_prestop_hands_the_master_role_over_before_the_pod_stops_and_the_pod_returns_as_replica(
+    deployment, record_property
+):
+    writer = deployment.writer().start()
+    try:
+        writer.wait_for_writes(50)
+        old = deployment.address("redis-master")
+        started = time.monotonic()
+        hook = deployment.run_script("redis-master/prestop.sh", timeout=render.PRESTOP_WAIT_SECONDS + 10)
+        assert hook.returncode == 0, hook.stderr
+        # Before Kubernetes sends SIGTERM: this node is a replica and a Sentinel names another master.
+        assert deployment.role("redis-master") == "slave"
+        answers = set(deployment.sentinel_masters().values())
+        assert answers - {old}, answers
+        with pytest.raises(redis.ReadOnlyError):
+            deployment.client("redis-master").set("after-handover", "1")
+        deployment.stop("redis-master")  # SIGTERM, as after the hook
+        writer.wait_for_writes(50)
+    finally:
+        writer.stop()
+    gap = writer.longest_gap(after=started - 1)
+    record_property("write_gap_seconds", round(gap, 3))
+    print(f"write gap across the preStop failover: {gap:.3f}s")
+    assert gap <= WRITE_GAP_TARGET, f"writes failed for {gap:.3f}s; errors: {writer.errors[-5:]}"
+    assert writer.lost() == []
+
+    deployment.start("redis-master")  # the pod is recreated with its volume
+    deployment.wait_healthy(30)
+    info = deployment.client("redis-master").info("replication")
+    assert info["role"] == "slave" and f"{info['master_host']}:{info['master_port']}" != old
+
+
+def test_prestop_on_a_replica_or_a_master_without_replicas_stops_without_failover(deployment):
+    master = deployment.address("redis-master")
+    hook = deployment.run_script("redis-replica-1/prestop.sh")
+    assert hook.returncode == 0 and hook.stderr == ""
+    assert set(deployment.sentinel_masters().values()) == {master}
+
+    deployment.kill("redis-replica-1")
+    deployment.kill("redis-replica-2")
+    wait_until(lambda: deployment.client("redis-master").info("replication")["connected_slaves"] == 0, 10)
+    hook = deployment.run_script("redis-master/prestop.sh")
+    assert hook.returncode == 0
+    assert "without a failover" in hook.stderr
+    assert deployment.role("redis-master") == "master"
+    assert set(deployment.sentinel_masters().values()) == {master}

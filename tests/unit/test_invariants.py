@@ -1,0 +1,84 @@
+"""The invariants of a healthy deployment, evaluated on plain Observations (no network)."""
+
+from components.checks.invariants import Observation, RedisView, SentinelView, evaluate
+
+M, R1, R2 = "m:6379", "r1:6379", "r2:6379"
+S = ["s1:26379", "s2:26379", "s3:26379"]
+
+
+def healthy_observation() -> Observation:
+    return Observation(
+        redis=[
+            RedisView(M, role="master", connected_slaves=2, replica_lags={R1: 0, R2: 1}),
+            RedisView(R1, role="slave", master=M, link="up"),
+            RedisView(R2, role="slave", master=M, link="up"),
+        ],
+        sentinels=[SentinelView(s, master=M, num_slaves=2, num_other_sentinels=2, ckquorum="OK 3 usable") for s in S],
+        canary={R1: "ok", R2: "ok"},
+    )
+
+
+def found(observation: Observation) -> set[tuple[str, str]]:
+    return {(f.invariant, f.node) for f in evaluate(observation, 2, 3, max_lag=10)}
+
+
+def test_healthy_observation_has_no_failures():
+    assert found(healthy_observation()) == set()
+
+
+def test_two_masters_break_one_master():
+    obs = healthy_observation()
+    obs.redis[1] = RedisView(R1, role="master", connected_slaves=0)
+    assert ("one-master", "deployment") in found(obs)
+
+
+def test_replica_of_another_master_or_link_down():
+    obs = healthy_observation()
+    obs.redis[1].master = "elsewhere:6379"
+    obs.redis[2].link = "down"
+    assert {("replica-linked", R1), ("replica-linked", R2)} <= found(obs)
+
+
+def test_replica_lag_over_the_bound():
+    obs = healthy_observation()
+    obs.redis[0].replica_lags[R2] = 11
+    assert found(obs) == {("replica-lag", R2)}
+
+
+def test_connected_replica_count():
+    obs = healthy_observation()
+    obs.redis[0].connected_slaves = 1
+    assert found(obs) == {("replica-count", M)}
+
+
+def test_sentinel_disagreement_counts_and_quorum():
+    obs = healthy_observation()
+    obs.sentinels[0].master = R1
+    obs.sentinels[1].num_slaves = 1
+    obs.sentinels[1].num_other_sentinels = 1
+    obs.sentinels[2].ckquorum = "NOQUORUM 1 usable Sentinels"
+    assert found(obs) == {
+        ("sentinel-agreement", S[0]),
+        ("sentinel-replicas", S[1]),
+        ("sentinel-peers", S[1]),
+        ("sentinel-quorum", S[2]),
+    }
+
+
+def test_unreachable_nodes_and_failed_canary():
+    obs = healthy_observation()
+    obs.redis[2] = RedisView(R2, error="unreachable")
+    obs.sentinels[2] = SentinelView(S[2], error="no answer within the timeout")
+    obs.canary = {R1: "not replicated within 2.0s"}
+    assert found(obs) == {
+        ("redis-reachable", R2),
+        ("sentinel-reachable", S[2]),
+        ("canary", R1),
+    }
+
+
+def test_failure_names_invariant_node_expected_and_seen():
+    obs = healthy_observation()
+    obs.redis[0].connected_slaves = 1
+    (failure,) = evaluate(obs, 2, 3, 10)
+    assert str(failure) == "replica-count m:6379: expected 2 connected replicas, saw 1"
