@@ -14,6 +14,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from components import render
 from components.credentials import generate_credentials
+from components.platform import platform_for, topology_for
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
 from components.settings import Settings, to_config_key
 
@@ -110,24 +111,23 @@ class RedisHA(pulumi.ComponentResource):
         # Every bad value fails here, naming the key, the value and the rule, before any resource is registered.
         settings = Settings.from_config({to_config_key(key): value for key, value in args.items()})
         super().__init__(TOKEN, name, None, opts)
-        prefix = settings.name_prefix
-        credentials = generate_credentials(prefix, pulumi.ResourceOptions(parent=self))
-        if settings.platform == "kubernetes":
-            from components.kubernetes_platform import KubernetesPlatform as PlatformType
-        else:
-            from components.docker_platform import DockerPlatform as PlatformType
-        platform = PlatformType(
-            f"{prefix}-{settings.platform}", settings, credentials, pulumi.ResourceOptions(parent=self)
-        )
-        topology = platform.topology
-        redis_files = render.redis_files(settings, topology)
-        sentinel_files = render.sentinel_files(settings, topology)
         child = pulumi.ResourceOptions(parent=self)
-        groups = [
-            RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,), redis_files), child),
-            RedisReplicaSet(f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, redis_files), child),
-            SentinelQuorum(f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, sentinel_files), child),
-        ]
+        # As __main__.py: settings -> topology -> rendered files -> platform -> components.
+        topology = topology_for(settings)
+        files = render.deployment_files(settings, topology)
+        prefix = settings.name_prefix
+        credentials = generate_credentials(prefix, child)
+        platform = platform_for(settings)(
+            f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child
+        )
+        master = RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,)), child)
+        replicas = RedisReplicaSet(
+            f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, after=[master]), child
+        )
+        sentinels = SentinelQuorum(
+            f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, after=[replicas]), child
+        )
+        groups = [master, replicas, sentinels]
         self.master_name = pulumi.Output.from_input(settings.master_name)
         self.sentinel_endpoints = pulumi.Output.from_input([str(node.address) for node in topology.sentinels])
         self.redis_endpoints = pulumi.Output.from_input([str(node.address) for node in topology.redis_nodes])
