@@ -1,0 +1,108 @@
+"""Runs examples/app-stack/__main__.py under mocks, with festival-redis' outputs behind its StackReference."""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+import yaml
+
+from tests.workflow.mocked import Secret, unwrap
+
+APP_DIR = Path(__file__).resolve().parents[2] / "examples" / "app-stack"
+APP_PROJECT = "festival-app"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+@dataclass
+class AppResource:
+    type: str
+    name: str
+    inputs: dict  # with Secret markers
+
+
+@dataclass
+class AppRun:
+    resources: list[AppResource] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)  # the stack names asked for
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[AppResource]:
+        return [r for r in self.resources if r.type == type_]
+
+
+class AppMocks(pulumi.runtime.Mocks):
+    def __init__(self, app: AppRun, redis_outputs: dict, redis_secret_outputs: set[str]):
+        self.app, self.redis_outputs, self.redis_secret_outputs = app, redis_outputs, redis_secret_outputs
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == STACK_REFERENCE:
+            self.app.references.append(args.inputs["name"])
+            outputs = {
+                "name": args.inputs["name"],
+                "outputs": self.redis_outputs,
+                "secretOutputNames": sorted(self.redis_secret_outputs),
+            }
+            return [args.inputs["name"], outputs]
+        self.app.resources.append(AppResource(args.typ, args.name, unwrap(args.inputs)))
+        return [f"{args.name}-id", dict(args.inputs)]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def app_config(stack: str, overrides: dict[str, str] | None) -> dict[str, str]:
+    project = yaml.safe_load((APP_DIR / "Pulumi.yaml").read_text())
+    values = {f"{APP_PROJECT}:{key}": str(spec["default"]) for key, spec in project["config"].items()}
+    values.update((yaml.safe_load((APP_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}).get("config", {}))
+    values.update({f"{APP_PROJECT}:{key}": value for key, value in (overrides or {}).items()})
+    return values
+
+
+def run_app(
+    stack: str, redis_outputs: dict, redis_secret_outputs: set[str], overrides: dict[str, str] | None = None
+) -> AppRun:
+    app = AppRun()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    mocks = AppMocks(app, redis_outputs, redis_secret_outputs)
+    pulumi.runtime.set_mocks(mocks, project=APP_PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(app_config(stack, overrides))
+    exports: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run():
+        with mock.patch.object(pulumi, "export", exports.__setitem__):
+            runpy.run_path(str(APP_DIR / "__main__.py"), run_name="__main__")
+
+        async def collect():
+            for key, value in exports.items():
+                output = pulumi.Output.from_input(value)
+                app.outputs[key] = await output.future()
+                if await output.is_secret():
+                    app.secret_outputs.add(key)
+
+        return asyncio.ensure_future(collect())
+
+    run()
+    return app
+
+
+def strings(value: Any, in_secret: bool = False):
+    """Every string inside value, with whether a Secret marker encloses it."""
+    if isinstance(value, Secret):
+        yield from strings(value.value, True)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(key, in_secret)
+            yield from strings(item, in_secret)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item, in_secret)
+    elif isinstance(value, str):
+        yield value, in_secret
