@@ -2,7 +2,9 @@
 #   redis-alive     the server answers (also while loading or while its master is down)
 #   redis-ready     a master answers; a replica is linked to its master
 #   sentinel-alive  Sentinel answers
-#   sentinel-ready  Sentinel knows the master and has quorum to fail over (SENTINEL CKQUORUM)
+#   sentinel-ready  Sentinel answers and names a master. Not quorum: a Sentinel whose peers are down still tells
+#                   clients where the master is, so it stays in the Service; lost quorum shows in the checks
+#                   (sentinel-quorum) and the RedisSentinelQuorumLost alert instead.
 LOCAL=127.0.0.1:$NODE_PORT
 case "${1:-}" in
 redis-alive)
@@ -19,7 +21,9 @@ sentinel-alive)
   [ "$(cli sentinel "$LOCAL" PING)" = PONG ] && exit 0
   ;;
 sentinel-ready)
-  case "$(cli sentinel "$LOCAL" SENTINEL CKQUORUM "$MASTER_NAME")" in OK*) exit 0 ;; esac
+  # shellcheck disable=SC2046
+  set -- $(cli sentinel "$LOCAL" SENTINEL get-master-addr-by-name "$MASTER_NAME")
+  [ $# -eq 2 ] && [ "$2" -gt 0 ] 2>/dev/null && exit 0
   ;;
 *)
   echo "usage: probe.sh redis-alive|redis-ready|sentinel-alive|sentinel-ready" >&2

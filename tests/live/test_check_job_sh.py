@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import redis
 
 from components import checks, render
 from harness.local import LocalDeployment, wait_until
@@ -91,14 +92,23 @@ def test_check_job_reports_a_killed_replica(deployment):
     assert result.stdout.splitlines()[-1] == "unhealthy: 2 failed invariants"
 
 
-def test_two_lost_sentinels_make_the_survivor_unready_and_fail_the_check(deployment):
+def test_two_lost_sentinels_fail_the_check_but_the_survivor_stays_ready_for_clients(deployment):
     for name in ("sentinel-1", "sentinel-2", "sentinel-3"):
         assert deployment.probe(name, "sentinel-ready") == 0
     deployment.kill("sentinel-1")
     deployment.kill("sentinel-2")
-    # the survivor counts them out after down-after-milliseconds: no quorum, not ready, still alive
-    wait_until(lambda: deployment.probe("sentinel-3", "sentinel-ready") == 1, 10, what="sentinel-3 unready")
-    assert deployment.probe("sentinel-3", "sentinel-alive") == 0
+    # the survivor counts them out after down-after-milliseconds: no quorum, yet it still names the live master
+    survivor = deployment.client("sentinel-3")
+
+    def lost_quorum() -> bool:
+        try:
+            survivor.execute_command("SENTINEL", "CKQUORUM", deployment.topology.master_name)
+        except redis.ResponseError as error:
+            return str(error).startswith("NOQUORUM")
+        return False
+
+    wait_until(lost_quorum, 10, what="sentinel-3 to lose quorum")
+    assert deployment.probe("sentinel-3", "sentinel-ready") == 0
 
     result = run_check(deployment)
     assert result.returncode == 1
