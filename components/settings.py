@@ -25,6 +25,8 @@ EVICTION_POLICIES = (
 )
 APPENDFSYNC_MODES = ("always", "everysec", "no")
 PLATFORMS = ("docker", "kubernetes")
+ANTI_AFFINITIES = ("required", "preferred")
+LABEL = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
 K8S_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -99,6 +101,12 @@ class Settings:
     kubernetes_version: str = "1.29"
     prometheus_operator: bool = False
     exporter_image: str = "oliver006/redis_exporter:v1.62.0"
+    kube_context: str = ""  # required on Kubernetes: never whatever kubeconfig context is current
+    protect_data: bool = True
+    anti_affinity: str = "required"
+    client_namespaces: str = ""  # empty: the deployment's own namespace
+    monitoring_namespace: str = "monitoring"
+    prometheus_labels: str = ""
 
     def __post_init__(self) -> None:
         # In this order, so that a later rule may rely on what an earlier one checked.
@@ -121,6 +129,23 @@ class Settings:
     def redis_memory_limit_bytes(self) -> int:
         """Container limit: maxmemory plus half again for fork copy-on-write during AOF/RDB rewrites."""
         return self.maxmemory_bytes * 3 // 2 + 64 * 1024**2
+
+    @property
+    def protects_data(self) -> bool:
+        """Protect what holds data or identity from deletion (protectData; prod only: the dev stack's lifecycle is
+        pulumi destroy)."""
+        return self.platform == "kubernetes" and self.protect_data
+
+    @property
+    def client_namespace_names(self) -> tuple[str, ...]:
+        """Namespaces whose labelled pods may connect: clientNamespaces, else the deployment's own."""
+        return tuple(name.strip() for name in self.client_namespaces.split(",") if name.strip()) or (self.namespace,)
+
+    @property
+    def prometheus_label_pairs(self) -> dict[str, str]:
+        """prometheusLabels 'key=value,key=value' as a mapping."""
+        pairs = (pair.split("=", 1) for pair in self.prometheus_labels.split(",") if pair.strip())
+        return {key.strip(): value.strip() for key, value in pairs}
 
     @property
     def dns_wait_seconds(self) -> int:
@@ -192,6 +217,7 @@ def _choices(s: Settings) -> None:
         ("platform", PLATFORMS),
         ("maxmemory_policy", EVICTION_POLICIES),
         ("appendfsync", APPENDFSYNC_MODES),
+        ("anti_affinity", ANTI_AFFINITIES),
     ):
         if getattr(s, name) not in choices:
             _fail(s, name, f"must be one of {', '.join(choices)}")
@@ -216,6 +242,21 @@ def _names(s: Settings) -> None:
         _fail(s, "storage_size", "must be a Kubernetes quantity such as 10Gi")
     if not DNS_LABEL.match(s.storage_class):
         _fail(s, "storage_class", "must be a StorageClass name (lowercase DNS label)")
+    if s.platform == "kubernetes" and not re.fullmatch(r"[^\s]+", s.kube_context):
+        _fail(
+            s,
+            "kube_context",
+            "must name the kubeconfig context of the target cluster (kubectl config get-contexts): "
+            "a prod stack never deploys to whatever context is current",
+        )
+    for name in (*(n.strip() for n in s.client_namespaces.split(",") if n.strip()), s.monitoring_namespace):
+        if not DNS_LABEL.match(name) or len(name) > 63:
+            key = "monitoring_namespace" if name == s.monitoring_namespace else "client_namespaces"
+            _fail(s, key, "must be namespace names (lowercase DNS labels), separated by commas")
+    for pair in (p for p in s.prometheus_labels.split(",") if p.strip()):
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep or not LABEL.match(key) or (value and not LABEL.match(value)) or len(value) > 63:
+            _fail(s, "prometheus_labels", "must be Kubernetes labels 'key=value', separated by commas")
 
 
 def _topology(s: Settings) -> None:

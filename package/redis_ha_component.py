@@ -1,7 +1,8 @@
 """RedisHA: the whole deployment as one component, for programs in other languages (a Pulumi component package).
 
-It composes RedisMaster, RedisReplicaSet and SentinelQuorum exactly as the festival-redis program (__main__.py)
-does, from plain arguments: the program's settings, with the same names, rules and defaults as its stack config.
+It composes RedisMaster, RedisReplicaSet and SentinelQuorum with the festival-redis program's own code
+(components/deployment.py), from plain arguments: the program's settings, with the same names, rules and defaults
+as its stack config.
 package/__main__.py hosts it (`pulumi package add`); a Python program can also use it directly.
 """
 
@@ -12,10 +13,7 @@ from typing import TypedDict
 import pulumi
 from pulumi.provider.experimental.component import ComponentProvider
 
-from components import render
-from components.credentials import generate_credentials
-from components.platform import platform_for, topology_for
-from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
+from components.deployment import deploy
 from components.settings import Settings, to_config_key
 
 PACKAGE = "festival-redis"
@@ -88,6 +86,23 @@ class RedisHAArgs(TypedDict, total=False):
     """Whether to declare ServiceMonitor and PrometheusRule objects (needs the Prometheus Operator)."""
     exporter_image: str
     """redis_exporter sidecar image, pinned to a tag other than latest."""
+    kube_context: str
+    """The kubeconfig context of the target cluster; required on Kubernetes, so that a deploy from a laptop pointed
+    elsewhere never lands on the wrong cluster."""
+    protect_data: bool
+    """Kubernetes: protect the namespace, the StatefulSets (and so their volume claims), the Secrets and the generated
+    passwords, so that pulumi destroy or a replacing change stops with a clear message instead of deleting data."""
+    anti_affinity: str
+    """Kubernetes: required (one Redis pod and one Sentinel per node) or preferred (small clusters: pods may share a
+    node)."""
+    client_namespaces: str
+    """Kubernetes: namespaces (comma-separated) whose pods labelled festival-redis-client=true may connect; empty
+    means the deployment's own namespace."""
+    monitoring_namespace: str
+    """Kubernetes namespace of the Prometheus that scrapes the exporters."""
+    prometheus_labels: str
+    """Labels (key=value, comma-separated) of the ServiceMonitor and PrometheusRule, to match what the cluster's
+    Prometheus selects (e.g. release=kube-prometheus-stack)."""
 
 
 class RedisHA(pulumi.ComponentResource):
@@ -111,29 +126,14 @@ class RedisHA(pulumi.ComponentResource):
         # Every bad value fails here, naming the key, the value and the rule, before any resource is registered.
         settings = Settings.from_config({to_config_key(key): value for key, value in args.items()})
         super().__init__(TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        # As __main__.py: settings -> topology -> rendered files -> platform -> components.
-        topology = topology_for(settings)
-        files = render.deployment_files(settings, topology)
-        prefix = settings.name_prefix
-        credentials = generate_credentials(prefix, child)
-        platform = platform_for(settings)(
-            f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child
-        )
-        master = RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,)), child)
-        replicas = RedisReplicaSet(
-            f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, after=[master]), child
-        )
-        sentinels = SentinelQuorum(
-            f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, after=[replicas]), child
-        )
-        groups = [master, replicas, sentinels]
+        deployment = deploy(settings, parent=self)
+        topology = deployment.topology
         self.master_name = pulumi.Output.from_input(settings.master_name)
         self.sentinel_endpoints = pulumi.Output.from_input([str(node.address) for node in topology.sentinels])
         self.redis_endpoints = pulumi.Output.from_input([str(node.address) for node in topology.redis_nodes])
-        self.redis_password = pulumi.Output.secret(credentials.redis_password)
-        self.sentinel_password = pulumi.Output.secret(credentials.sentinel_password)
-        self.replication_check = platform.verify(f"{prefix}-replication-check", groups)
+        self.redis_password = pulumi.Output.secret(deployment.credentials.redis_password)
+        self.sentinel_password = pulumi.Output.secret(deployment.credentials.sentinel_password)
+        self.replication_check = deployment.replication_check
         self.register_outputs(
             {
                 "masterName": self.master_name,

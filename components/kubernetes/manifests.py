@@ -34,6 +34,8 @@ CLIENT_LABEL = "festival-redis-client"  # pods labelled festival-redis-client=tr
 METRICS_LABEL = "festival-redis-metrics"  # Services the ServiceMonitor scrapes
 PART_OF = {"app.kubernetes.io/part-of": "festival-redis"}
 APPS = {"master": "redis", "replica": "redis", "sentinel": "redis-sentinel"}
+APPS_SET = ("redis", "redis-sentinel")
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 REDIS_UID = 999  # the redis user of the official image
 EXPORTER_PORT = 9121
@@ -42,12 +44,23 @@ EXPORTER_AUTH_FILE = {"redis": "redis.json", "sentinel": "sentinel.json"}
 SENTINEL_STORAGE = "1Gi"  # Sentinel rewrites its config there and must remember a failover across restarts
 # Long enough for prestop.sh's bounded failover wait plus a clean shutdown (an RDB save of maxmemory).
 REDIS_GRACE_SECONDS = render.PRESTOP_WAIT_SECONDS + 40
-CHECK_DEADLINE_SECONDS = SETTLE_SECONDS + 120
+CHECK_RETRIES = 1  # the Job's backoffLimit: one more try after a failed check
+# Every try may re-check for SETTLE_SECONDS, plus pod start and the canary: the deadline leaves room for all tries.
+CHECK_DEADLINE_SECONDS = (CHECK_RETRIES + 1) * (SETTLE_SECONDS + 60)
+# A StatefulSet was replaced (immutable fields): delete the old object only, keep its pods and their volumes, which
+# the new StatefulSet adopts.
+ORPHAN = {"pulumi.com/deletionPropagationPolicy": "orphan"}
 
-# Requests and limits; Redis memory is derived from maxmemory (Settings.redis_memory_limit_bytes).
-REDIS_CPU = {"requests": "250m", "limits": "1"}
-SMALL_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}}
-EXPORTER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
+# Requests equal limits in every container: the pods are Guaranteed QoS, the last a node evicts under memory
+# pressure (an evicted or OOM-killed Redis pod skips its preStop hand-over). Redis memory is derived from
+# maxmemory (Settings.redis_memory_limit_bytes).
+REDIS_CPU = "1"
+SMALL_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
+EXPORTER_RESOURCES = {"cpu": "50m", "memory": "64Mi"}
+
+
+def _guaranteed(amounts: Mapping[str, str]) -> dict:
+    return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
 def checksum(*parts: Mapping[str, str] | str) -> str:
@@ -118,6 +131,8 @@ def _pod_security_context() -> dict:
         "runAsUser": REDIS_UID,
         "runAsGroup": REDIS_UID,
         "fsGroup": REDIS_UID,
+        # Volumes are chowned to fsGroup only when their root is not: a large data volume mounts at once.
+        "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
@@ -184,32 +199,31 @@ def _exporter(settings: Settings, kind: str, port: int) -> dict:
             f"--web.listen-address=:{EXPORTER_PORT}",
         ],
         "ports": [{"name": "metrics", "containerPort": EXPORTER_PORT}],
-        "resources": EXPORTER_RESOURCES,
+        "resources": _guaranteed(EXPORTER_RESOURCES),
         "securityContext": _security_context(),
         "volumeMounts": [{"name": "exporter-auth", "mountPath": EXPORTER_AUTH_DIR, "readOnly": True}],
-        "readinessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 10},
+        # No readiness probe: a pod is ready when its Redis or Sentinel is, whatever its exporter does.
         "livenessProbe": {"httpGet": {"path": "/health", "port": "metrics"}, "periodSeconds": 20},
     }
 
 
-def _spread(app: str) -> dict:
-    """Prefer one pod per node and per zone (soft, so a small cluster still schedules every pod)."""
+def _spread(settings: Settings, app: str) -> dict:
+    """One Redis pod (master or replica) and one Sentinel per node, so losing a node costs one of each; spread
+    over zones where possible. With antiAffinity 'preferred' (small clusters) pods may share a node."""
     match = {"matchLabels": {"app": app}}
+    per_node = {"labelSelector": match, "topologyKey": "kubernetes.io/hostname"}
+    per_zone = {"weight": 50, "podAffinityTerm": {"labelSelector": match, "topologyKey": "topology.kubernetes.io/zone"}}
+    if settings.anti_affinity == "required":
+        anti_affinity = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [per_node],
+            "preferredDuringSchedulingIgnoredDuringExecution": [per_zone],
+        }
+    else:
+        anti_affinity = {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": per_node}, per_zone]
+        }
     return {
-        "affinity": {
-            "podAntiAffinity": {
-                "preferredDuringSchedulingIgnoredDuringExecution": [
-                    {
-                        "weight": 100,
-                        "podAffinityTerm": {"labelSelector": match, "topologyKey": "kubernetes.io/hostname"},
-                    },
-                    {
-                        "weight": 50,
-                        "podAffinityTerm": {"labelSelector": match, "topologyKey": "topology.kubernetes.io/zone"},
-                    },
-                ]
-            }
-        },
+        "affinity": {"podAntiAffinity": anti_affinity},
         "topologySpreadConstraints": [
             {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": match}
             for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
@@ -233,10 +247,7 @@ def _redis_container(settings: Settings, role: str) -> dict:
         "command": ["sh", f"{render.CONF_DIR}/redis-entrypoint.sh"],
         "env": _node_env(settings, role, REDIS_PORT),
         "ports": [{"name": "redis", "containerPort": REDIS_PORT}],
-        "resources": {
-            "requests": {"cpu": REDIS_CPU["requests"], "memory": memory},
-            "limits": {"cpu": REDIS_CPU["limits"], "memory": memory},
-        },
+        "resources": _guaranteed({"cpu": REDIS_CPU, "memory": memory}),
         "securityContext": _security_context(),
         "volumeMounts": _mounts(data=True),
         "startupProbe": _startup_probe(settings, "redis-alive", role),
@@ -253,7 +264,7 @@ def _sentinel_container(settings: Settings) -> dict:
         "command": ["sh", f"{render.CONF_DIR}/sentinel-entrypoint.sh"],
         "env": _node_env(settings, "sentinel", SENTINEL_PORT),
         "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
-        "resources": SMALL_RESOURCES,
+        "resources": _guaranteed(SMALL_RESOURCES),
         "securityContext": _security_context(),
         "volumeMounts": _mounts(data=True),
         "startupProbe": _startup_probe(settings, "sentinel-alive", "sentinel"),
@@ -277,7 +288,7 @@ def pod_template(settings: Settings, role: str, config_name: str, config_sum: st
             "enableServiceLinks": False,
             "terminationGracePeriodSeconds": 30 if sentinel else REDIS_GRACE_SECONDS,
             "securityContext": _pod_security_context(),
-            **_spread(APPS[role]),
+            **_spread(settings, APPS[role]),
             "containers": [container, _exporter(settings, kind, port)],
             "volumes": _volumes(config_name, EXPORTER_AUTH_FILE[kind]),
         },
@@ -291,7 +302,7 @@ def statefulset(
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": meta(settings, workload_name(role), selector(role)),
+        "metadata": {**meta(settings, workload_name(role), selector(role)), "annotations": dict(ORPHAN)},
         "spec": {
             "serviceName": headless_service_name(role),
             "replicas": replicas,
@@ -367,20 +378,35 @@ def disruption_budgets(settings: Settings) -> list[dict]:
     ]
 
 
+def _namespaces(*names: str) -> dict:
+    """Namespaces by name (every namespace carries its name as this label, from Kubernetes 1.21 on)."""
+    return {"matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(names)}]}
+
+
 def network_policy(settings: Settings) -> dict:
+    """Who may reach Redis and the Sentinels (labelled clients of the namespaces named, this deployment's own pods,
+    Prometheus of the monitoring namespace), and where they and the check Job may connect to: each other, and the
+    cluster DNS. Egress rules matter in namespaces whose default denies egress."""
     server_ports = [{"protocol": "TCP", "port": REDIS_PORT}, {"protocol": "TCP", "port": SENTINEL_PORT}]
     ours = {"matchExpressions": [{"key": "app", "operator": "In", "values": ["redis", "redis-sentinel"]}]}
+    ours_and_check = {"matchExpressions": [{"key": "app", "operator": "In", "values": [*APPS_SET, CHECK_APP]}]}
+    dns_ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": meta(settings, "redis"),
         "spec": {
-            "podSelector": ours,
-            "policyTypes": ["Ingress"],
+            "podSelector": ours_and_check,
+            "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                # clients, in any namespace, by label (the check Job carries it too)
+                # clients of the namespaces named, by label (the check Job carries it too)
                 {
-                    "from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {CLIENT_LABEL: "true"}}}],
+                    "from": [
+                        {
+                            "namespaceSelector": _namespaces(*settings.client_namespace_names),
+                            "podSelector": {"matchLabels": {CLIENT_LABEL: "true"}},
+                        }
+                    ],
                     "ports": server_ports,
                 },
                 # replication, Sentinel monitoring and Sentinel gossip among this deployment's pods
@@ -389,11 +415,18 @@ def network_policy(settings: Settings) -> dict:
                 {
                     "from": [
                         {
-                            "namespaceSelector": {},
+                            "namespaceSelector": _namespaces(settings.monitoring_namespace),
                             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
                         }
                     ],
                     "ports": [{"protocol": "TCP", "port": EXPORTER_PORT}],
+                },
+            ],
+            "egress": [
+                {"to": [{"podSelector": ours}], "ports": server_ports},
+                {
+                    "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                    "ports": dns_ports,
                 },
             ],
         },
@@ -407,7 +440,7 @@ def check_job(settings: Settings, name: Any, config_name: str) -> dict:
         "name": "check",
         "image": settings.redis_image,
         "command": ["sh", f"{render.CONF_DIR}/check-job.sh"],
-        "resources": SMALL_RESOURCES,
+        "resources": _guaranteed(SMALL_RESOURCES),
         "securityContext": _security_context(),
         "volumeMounts": _mounts(data=False),
     }
@@ -419,7 +452,7 @@ def check_job(settings: Settings, name: Any, config_name: str) -> dict:
         "kind": "Job",
         "metadata": metadata,
         "spec": {
-            "backoffLimit": 1,
+            "backoffLimit": CHECK_RETRIES,
             "activeDeadlineSeconds": CHECK_DEADLINE_SECONDS,
             "template": {
                 "metadata": {"labels": {"app": CHECK_APP, CLIENT_LABEL: "true", **PART_OF}},
@@ -434,6 +467,14 @@ def check_job(settings: Settings, name: Any, config_name: str) -> dict:
             },
         },
     }
+
+
+def rollout_timeout_minutes(settings: Settings, pods: int) -> int:
+    """How long Pulumi waits for a StatefulSet's rollout: per pod, its boot allowance, its preStop grace and a
+    load or full sync of maxmemory at a conservative 20 MB/s, plus 5 minutes."""
+    sync_seconds = settings.maxmemory_bytes // (20 * 1000**2)
+    per_pod = settings.boot_allowance_seconds("replica") + REDIS_GRACE_SECONDS + sync_seconds
+    return 5 + math.ceil(pods * per_pod / 60)
 
 
 def rollout_checksum(settings: Settings, role: str, replicas: int, files: Mapping[str, str]) -> str:

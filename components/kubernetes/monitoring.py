@@ -14,7 +14,7 @@ def service_monitor(settings: Settings) -> dict:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
-        "metadata": meta(settings, "redis"),
+        "metadata": meta(settings, "redis", settings.prometheus_label_pairs),
         "spec": {
             "selector": {"matchLabels": {METRICS_LABEL: "true"}},
             "namespaceSelector": {"matchNames": [settings.namespace]},
@@ -40,7 +40,41 @@ def alert_rules(settings: Settings) -> list[dict]:
             "annotations": {"summary": summary, "description": f"{summary} (namespace {ns}, master set {name})"},
         }
 
+    expected_pods = settings.replica_count + 1 + settings.sentinel_count
     rules = [
+        rule(
+            "RedisNotScraped",
+            f'(count(up{{namespace="{ns}",app=~"redis|redis-sentinel"}} == 1) or vector(0)) < {expected_pods}',
+            "5m",
+            "critical",
+            f"Fewer than {expected_pods} Redis and Sentinel exporters are scraped (a pod missing, or Prometheus not "
+            "scraping it): failures there would go unseen",
+        ),
+        rule(
+            "RedisSentinelMissing",
+            f"redis_sentinel_master_sentinels{{{sentinel}}} < {settings.sentinel_count}",
+            "2m",
+            "warning",
+            f"A Sentinel sees fewer than {settings.sentinel_count} Sentinels (itself included)",
+        ),
+        rule(
+            "RedisPersistenceFailing",
+            f"redis_rdb_last_bgsave_status{{{redis}}} == 0 or redis_aof_last_bgrewrite_status{{{redis}}} == 0"
+            f" or redis_aof_last_write_status{{{redis}}} == 0",
+            "1m",
+            "critical",
+            "A Redis node failed its last RDB save, AOF rewrite or AOF write (disk full or failing)",
+        ),
+        rule(
+            "RedisOOMKilled",
+            f'increase(kube_pod_container_status_restarts_total{{namespace="{ns}",container="redis"}}[10m]) > 0'
+            f" and on (namespace, pod, container) kube_pod_container_status_last_terminated_reason"
+            f'{{namespace="{ns}",container="redis",reason="OOMKilled"}} == 1',
+            "0m",
+            "critical",
+            "A Redis container was OOM-killed (its memory limit is too small for maxmemory plus fork "
+            "copy-on-write); an OOM kill skips the preStop hand-over",
+        ),
         rule(
             "RedisDown",
             f'redis_up{{namespace="{ns}",app=~"redis|redis-sentinel"}} == 0',
@@ -116,6 +150,6 @@ def prometheus_rule(settings: Settings) -> dict:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": meta(settings, "redis"),
+        "metadata": meta(settings, "redis", settings.prometheus_label_pairs),
         "spec": {"groups": [{"name": "festival-redis", "rules": alert_rules(settings)}]},
     }

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import render
 from components.kubernetes import manifests, monitoring, names
+from components.kubernetes.storage_guard import StorageGuard
 from components.platform import NodeGroup, Platform
 from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT
@@ -27,17 +28,25 @@ class KubernetesPlatform(Platform):
         """As every Platform (`args`: topology, files, credentials), with the cluster's Provider set."""
         if settings.platform != "kubernetes":
             raise ValueError(f"KubernetesPlatform needs platform 'kubernetes', got {settings.platform!r}")
-        self.provider = k8s.Provider(f"{name}-provider", opts=pulumi.ResourceOptions(parent=opts and opts.parent))
+        self.provider = k8s.Provider(
+            f"{name}-provider", context=settings.kube_context, opts=pulumi.ResourceOptions(parent=opts and opts.parent)
+        )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.provider]))
         super().__init__(name, settings, *args, opts)
 
     def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
         settings, credentials = self.settings, self.credentials
         child = pulumi.ResourceOptions(parent=self)
+        # What holds data or identity: pulumi destroy, or a change that would replace it, stops with Pulumi's
+        # "marked for protection" message instead of deleting (README: "Tear down for real").
+        self._keep = pulumi.ResourceOptions(protect=settings.protects_data)
+        StorageGuard(f"{name}-storage-guard", settings, opts=child)
 
         if settings.create_namespace:
             ns = manifests.namespace(settings)
-            self.namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns["metadata"], opts=child)
+            self.namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace", metadata=ns["metadata"], opts=pulumi.ResourceOptions.merge(child, self._keep)
+            )
             # Every namespaced object waits for the namespace it names.
             self._after_namespace = [self.namespace]
         else:
@@ -52,7 +61,7 @@ class KubernetesPlatform(Platform):
             metadata=manifests.meta(settings, names.SECRET_NAME),
             type="Opaque",
             string_data={key: pulumi.Output.secret(value) for key, value in passwords.items()},
-            opts=self._opts(),
+            opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
         exporter_auth = pulumi.Output.all(credentials.redis_password, credentials.sentinel_password).apply(
             lambda values: manifests.exporter_auth(*values)
@@ -133,11 +142,19 @@ class KubernetesPlatform(Platform):
             manifests.checksum(files),
             self.secret_checksum,
         )
+        # Waits for a rollout scale with the data each pod loads and syncs; Pulumi's default is 10 minutes.
+        minutes = f"{manifests.rollout_timeout_minutes(settings, len(group.nodes))}m"
         statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=sts["metadata"],
             spec=sts["spec"],
-            opts=self._opts(owner, [config_map, headless, self.secret, self.exporter_secret, *group.after]),
+            opts=pulumi.ResourceOptions.merge(
+                self._opts(owner, [config_map, headless, self.secret, self.exporter_secret, *group.after]),
+                pulumi.ResourceOptions(
+                    protect=settings.protects_data,
+                    custom_timeouts=pulumi.CustomTimeouts(create=minutes, update=minutes),
+                ),
+            ),
         )
         return [statefulset]
 

@@ -181,11 +181,14 @@ def test_prometheus_operator_objects_have_the_crd_structure(prod):
         assert alert["expr"].count("{") == alert["expr"].count("}")
 
 
-# redis_exporter's names (oliver006/redis_exporter exporter.go, sentinels.go)
+# redis_exporter's names (oliver006/redis_exporter exporter.go, sentinels.go); the persistence and
+# redis_sentinel_master_sentinels names were read off the Debian exporter's /metrics.
 EXPORTER_METRICS = {
     "redis_up", "redis_memory_used_bytes", "redis_memory_max_bytes", "redis_connected_slaves",
     "redis_connected_clients", "redis_rejected_connections_total", "redis_instance_info",
     "redis_sentinel_master_status", "redis_sentinel_master_ok_slaves", "redis_sentinel_master_ckquorum_status",
+    "redis_sentinel_master_sentinels", "redis_rdb_last_bgsave_status", "redis_aof_last_bgrewrite_status",
+    "redis_aof_last_write_status",
 }  # fmt: skip
 
 
@@ -431,6 +434,8 @@ def test_requests_and_limits_with_fork_headroom_for_redis(prod):
             resources = container["resources"]
             assert set(resources) == {"requests", "limits"}, (name, container["name"])
             assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+            # Guaranteed QoS: the last pods a node evicts under memory pressure
+            assert resources["requests"] == resources["limits"], (name, container["name"])
     redis = prod.named("StatefulSet", "redis-master")["spec"]["template"]["spec"]["containers"][0]
     limit = prod.settings.redis_memory_limit_bytes
     assert redis["resources"]["limits"]["memory"] == f"{limit // 1024**2}Mi" == "832Mi"
@@ -479,34 +484,66 @@ def test_disruption_budgets_keep_quorum_and_one_redis_node_down_at_most(prod):
     }
 
 
-def test_pods_spread_over_nodes_and_zones(prod):
+def test_one_redis_pod_and_one_sentinel_per_node_required_zones_preferred(prod):
     for _pod, template in prod.statefulset_pods():
         spec = template["spec"]
         app = {"matchLabels": {"app": template["metadata"]["labels"]["app"]}}
-        terms = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
-        assert {t["podAffinityTerm"]["topologyKey"] for t in terms} == {
-            "kubernetes.io/hostname",
-            "topology.kubernetes.io/zone",
-        }
-        assert all(t["podAffinityTerm"]["labelSelector"] == app for t in terms)
+        anti = spec["affinity"]["podAntiAffinity"]
+        # master and replicas share app=redis: no two of them on one node, so a node loss costs one Redis pod
+        assert anti["requiredDuringSchedulingIgnoredDuringExecution"] == [
+            {"labelSelector": app, "topologyKey": "kubernetes.io/hostname"}
+        ]
+        [zone] = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert zone["podAffinityTerm"] == {"labelSelector": app, "topologyKey": "topology.kubernetes.io/zone"}
         keys = {c["topologyKey"] for c in spec["topologySpreadConstraints"] if c["labelSelector"] == app}
+        assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+
+
+def test_small_clusters_may_prefer_instead_of_require_one_pod_per_node():
+    cluster = Cluster({"antiAffinity": "preferred"})
+    for _pod, template in cluster.statefulset_pods():
+        anti = template["spec"]["affinity"]["podAntiAffinity"]
+        assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti
+        keys = {t["podAffinityTerm"]["topologyKey"] for t in anti["preferredDuringSchedulingIgnoredDuringExecution"]}
         assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
 
 
 def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
     policy = prod.named("NetworkPolicy", "redis")["spec"]
-    assert policy["policyTypes"] == ["Ingress"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
     clients, peers, prometheus = policy["ingress"]
     server_ports = [{"protocol": "TCP", "port": 6379}, {"protocol": "TCP", "port": 26379}]
+
+    def namespaces(*names):
+        return {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": list(names)}]}
+
+    # only the deployment's own namespace by default, not any namespace
     assert clients == {
-        "from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"festival-redis-client": "true"}}}],
+        "from": [
+            {
+                "namespaceSelector": namespaces("festival"),
+                "podSelector": {"matchLabels": {"festival-redis-client": "true"}},
+            }
+        ],
         "ports": server_ports,
     }
     assert peers["ports"] == server_ports and "namespaceSelector" not in peers["from"][0]
     assert prometheus["ports"] == [{"protocol": "TCP", "port": 9121}]
-    assert prometheus["from"][0]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+    assert prometheus["from"][0] == {
+        "namespaceSelector": namespaces("monitoring"),
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }
     job_pod = prod.of_kind("Job")[0]["spec"]["template"]["metadata"]["labels"]
     assert matches(clients["from"][0]["podSelector"], job_pod)
+    # egress for namespaces that deny it by default: each other and the cluster DNS, for the nodes and the Job
+    assert matches(policy["podSelector"], job_pod)
+    to_peers, to_dns = policy["egress"]
+    assert to_peers == {"to": [{"podSelector": peers["from"][0]["podSelector"]}], "ports": server_ports}
+    assert {port["port"] for port in to_dns["ports"]} == {53}
+    other = Cluster({"clientNamespaces": "apps,web", "monitoringNamespace": "observability"})
+    other_policy = other.named("NetworkPolicy", "redis")["spec"]
+    assert other_policy["ingress"][0]["from"][0]["namespaceSelector"] == namespaces("apps", "web")
+    assert other_policy["ingress"][2]["from"][0]["namespaceSelector"] == namespaces("observability")
 
 
 def test_exporter_sidecars_read_their_password_from_a_file(prod):

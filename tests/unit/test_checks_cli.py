@@ -32,7 +32,7 @@ def test_target_from_dev_stack_outputs():
 
 def test_the_cli_refuses_a_kubernetes_stack_with_what_to_do_instead():
     with pytest.raises(UsageError, match="check Job"):
-        target_from_outputs({}, Settings(platform="kubernetes"), timeout=1.0)
+        target_from_outputs({}, Settings(platform="kubernetes", kube_context="prod"), timeout=1.0)
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -68,6 +68,12 @@ def test_from_config_coerces_stack_strings():
         ({"replicaCount": "two"}, "replicaCount", "whole number"),
         ({"appendonly": "maybe"}, "appendonly", "boolean"),
         ({"replicaCuont": 2}, "replicaCuont", "unknown key"),
+        ({"platform": "kubernetes", "kubeContext": ""}, "kubeContext", "kubeconfig context of the target cluster"),
+        ({"platform": "kubernetes", "kubeContext": "my cluster"}, "kubeContext", "kubeconfig context"),
+        ({"antiAffinity": "sometimes"}, "antiAffinity", "one of required, preferred"),
+        ({"clientNamespaces": "apps,Web"}, "clientNamespaces", "namespace names"),
+        ({"monitoringNamespace": "mon_itoring"}, "monitoringNamespace", "namespace names"),
+        ({"prometheusLabels": "release"}, "prometheusLabels", "'key=value'"),
     ],
 )
 def test_bad_value_names_key_value_and_rule(config, key, rule):
@@ -77,6 +83,13 @@ def test_bad_value_names_key_value_and_rule(config, key, rule):
     assert error.key == key
     assert rule in str(error)
     assert f"festival-redis:{key} = {config[key]!r}" in str(error) or repr(error.value) in str(error)
+
+
+def test_namespace_and_label_lists():
+    settings = Settings(client_namespaces="apps, web", prometheus_labels="release=kube-prometheus-stack,team=platform")
+    assert settings.client_namespace_names == ("apps", "web")
+    assert Settings(namespace="festival").client_namespace_names == ("festival",)
+    assert settings.prometheus_label_pairs == {"release": "kube-prometheus-stack", "team": "platform"}
 
 
 def test_valid_variants_pass():

@@ -15,9 +15,13 @@ CONTAINER, DEPLOYMENT, SECRET = fp.CONTAINER, "kubernetes:apps/v1:Deployment", f
 PASSWORD_OUTPUTS = ("redisPassword", "sentinelPassword")
 
 
+APP_NAMESPACE = "festival-app"  # examples/app-stack/Pulumi.prod.yaml
+
+
 @pytest.fixture(scope="module")
 def redis():
-    return {"dev": run("dev"), "prod": run("prod")}
+    # The team lists the application's namespace among festival-redis' client namespaces.
+    return {"dev": run("dev"), "prod": run("prod", {"clientNamespaces": APP_NAMESPACE})}
 
 
 def app_for(redis, stack: str, secret_outputs: set[str] | None = None, **overrides) -> AppRun:
@@ -89,11 +93,18 @@ def test_prod_deployment_is_wired_from_the_outputs_and_admitted_by_the_network_p
         "redis-password": outputs["redisPassword"],
         "sentinel-password": outputs["sentinelPassword"],
     }
-    # The pods carry the contract's label, and festival-redis' NetworkPolicy admits them from any namespace.
+    # The pods carry the contract's label, and festival-redis' NetworkPolicy admits them from their namespace.
     labels = template["metadata"]["labels"]
     assert load_contract()["clientPodLabel"].items() <= labels.items()
+    assert deployment.inputs["metadata"]["namespace"] == APP_NAMESPACE
     [policy] = [r for r in redis["prod"].program.resources if r.type == fp.NETWORK_POLICY]
-    sources = [s for rule in policy.plain["spec"]["ingress"] for s in rule["from"] if s.get("namespaceSelector") == {}]
+    namespace_labels = {"kubernetes.io/metadata.name": APP_NAMESPACE}
+    sources = [
+        s
+        for rule in policy.plain["spec"]["ingress"]
+        for s in rule["from"]
+        if "namespaceSelector" in s and fp.selects(s["namespaceSelector"], namespace_labels)
+    ]
     assert any(fp.selects(source["podSelector"], labels) for source in sources)
 
 

@@ -1,0 +1,61 @@
+"""One deployment in one pass: settings -> topology -> rendered files -> platform -> components -> outputs.
+
+The festival-redis program (__main__.py) deploys one at the top of its stack; RedisHA (package/) deploys one
+inside a component, for programs in other languages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components import render
+from components.credentials import Credentials, generate_credentials
+from components.platform import Platform, platform_for, topology_for
+from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
+from components.settings import Settings
+from components.topology import Topology
+
+
+@dataclass(frozen=True)
+class Deployment:
+    settings: Settings
+    topology: Topology
+    credentials: Credentials
+    platform: Platform
+    replication_check: pulumi.Output[str]
+
+    def outputs(self) -> dict[str, pulumi.Input]:
+        """The stack outputs application stacks consume (contract/outputs.yaml)."""
+        return {
+            "masterName": self.settings.master_name,
+            "redisPassword": self.credentials.redis_password,
+            "sentinelPassword": self.credentials.sentinel_password,
+            **self.platform.stack_outputs(),
+            "replicationCheck": self.replication_check,
+        }
+
+
+def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deployment:
+    """Declare every resource of one deployment (children of `parent`, or of the stack)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    topology = topology_for(settings)
+    files = render.deployment_files(settings, topology)
+    prefix = settings.name_prefix
+    credentials = generate_credentials(prefix, pulumi.ResourceOptions(parent=parent, protect=settings.protects_data))
+    platform = platform_for(settings)(
+        f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child
+    )
+
+    # Rollout order: each group starts (and on Kubernetes rolls out a change) after the one before it.
+    master = RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,)), child)
+    replicas = RedisReplicaSet(
+        f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, after=[master]), child
+    )
+    sentinels = SentinelQuorum(
+        f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, after=[replicas]), child
+    )
+
+    check = platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels])
+    return Deployment(settings, topology, credentials, platform, check)
