@@ -6,10 +6,16 @@ entrypoints (harness/local.py, loopback only, free ports, always stopped) and pr
     venv/bin/python -m bench.failover            # 5 runs each, about 3-4 minutes on 2 cores
     venv/bin/python -m bench.failover --quick    # 1 run each, under a minute
 
+The client is harness/writer.py: redis-py's Sentinel client configured as docs/clients.md recommends, 4 writes in
+flight, a write acknowledged when the server answered OK (no WAIT); beside it 4 more threads that count a write only
+once `WAIT 1` confirmed it. Every figure is given for both.
+
 Figures:
 - write gap after SIGKILL of the master (last acknowledged write before the kill to the first after),
   at down-after 5000 ms (the default failover-timeout 60000) and 1000 ms (failover-timeout 10000);
-- acknowledged writes lost in those runs (writer with WAIT 1);
+- acknowledged writes lost in those runs (without WAIT, and with WAIT 1);
+- the master paused (SIGSTOP of its process group, like `docker pause`) until the Sentinels name another master
+  and writes flow to it, then resumed (SIGCONT): write gap, pause, and how soon after resuming it is a replica;
 - write gap of a planned failover at the default timings: SENTINEL FAILOVER on one Sentinel, and (where the
   project renders it) the master's prestop.sh, which pauses writes before asking for the failover;
 - SET/GET throughput of the project's master (rendered redis.conf, 2 replicas attached) over a bare
@@ -64,12 +70,18 @@ class Run:
     resumed: float = 0.0  # end of the longest gap: when writes resumed, seconds after the fault
     aborts: list[str] = field(default_factory=list)  # -failover-abort-* events
     noreplicas: int = 0  # writes refused with NOREPLICAS after the fault
+    wait_gap: float = 0.0  # the same gap for the writes confirmed by WAIT 1
+    pause: float = 0.0  # paused runs: how long the master was paused
+    demoted: float = 0.0  # paused runs: from SIGCONT until the old master is a replica
 
     def describe(self) -> str:
         phases = " ".join(f"{name.lstrip('+')} {self.phases[name]:.2f}" for name in EVENTS if name in self.phases)
         extra = f" | aborts: {', '.join(self.aborts)}" if self.aborts else ""
         extra += f" | NOREPLICAS x{self.noreplicas}" if self.noreplicas else ""
-        return f"gap {self.gap:5.2f} s | {phases} | writes resume {self.resumed:.2f}{extra}"
+        extra += f" | paused {self.pause:.2f}, a replica {self.demoted:.2f} s after resuming" if self.pause else ""
+        return (
+            f"gap {self.gap:5.2f} s (WAIT 1: {self.wait_gap:5.2f}) | {phases} | writes resume {self.resumed:.2f}{extra}"
+        )
 
 
 @dataclass
@@ -78,6 +90,8 @@ class Section:
     runs: list[Run]
     acknowledged: int
     lost: int
+    wait_acknowledged: int
+    wait_lost: int
     target: float | None = None  # seconds, median gap
 
 
@@ -98,15 +112,17 @@ def start_writer(deployment: LocalDeployment) -> Writer:
     return writer
 
 
-def finish_writer(writer: Writer) -> tuple[int, int]:
-    """Stop the writer; (acknowledged, lost); then delete its keys so the next writer starts clean."""
+def finish_writer(writer: Writer) -> tuple[int, int, int, int]:
+    """Stop the writer; (acknowledged, lost, with WAIT acknowledged, with WAIT lost); then delete its keys so
+    the next writer starts clean."""
     writer.stop()
-    lost = len(writer.lost())
-    client = writer.client()
-    keys = list(client.scan_iter(match="w:*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start : start + 1000])
-    return len(writer.acknowledged), lost
+    counts = writer.counts()
+    writer.delete_keys()
+    print(
+        f"  acknowledged writes {counts['acknowledged']}, lost {counts['lost']}; "
+        f"with WAIT 1: {counts['wait_acknowledged']}, lost {counts['wait_lost']}"
+    )
+    return counts["acknowledged"], counts["lost"], counts["wait_acknowledged"], counts["wait_lost"]
 
 
 def current_master(deployment: LocalDeployment) -> str | None:
@@ -158,10 +174,12 @@ def measure_fault(deployment: LocalDeployment, writer: Writer, fault, timeout: f
         timeout=30,
         what="20 writes after the failover",
     )
-    before = [t for t in writer.successes if t < mono]
-    window = before[-1:] + [t for t in writer.successes if mono <= t <= end]
+    writer.wait_for_writes(1, timeout=30)  # the writers with WAIT 1 write again too
+    successes = sorted(writer.successes)
+    before = [t for t in successes if t < mono]
+    window = before[-1:] + [t for t in successes if mono <= t <= end]
     gap, resumed = max((b - a, b) for a, b in zip(window, window[1:]))
-    run = Run(gap=gap, resumed=resumed - mono)
+    run = Run(gap=gap, resumed=resumed - mono, wait_gap=writer.longest_replicated_gap(after=mono))
     for when, event, details in sentinel_events(deployment, wall):
         if event.startswith("-failover-abort"):
             run.aborts.append(event)
@@ -195,10 +213,40 @@ def sigkill_section(deployment: LocalDeployment, runs: int, info_period: int, pa
         results.append(run)
         deployment.start(killed)  # its entrypoint asks the Sentinels: it comes back as a replica
         deployment.wait_healthy(timeout=60)
-    acknowledged, lost = finish_writer(writer)
-    print(f"  acknowledged writes {acknowledged}, lost {lost}")
     target = TARGET_SIGKILL_GAP if settings.down_after_milliseconds == 5000 else None
-    return Section(title, results, acknowledged, lost, target)
+    return Section(title, results, *finish_writer(writer), target)
+
+
+def pause_section(deployment: LocalDeployment, runs: int, pause) -> Section:
+    """The master paused (SIGSTOP of its process group: redis-server and its watcher, as `docker pause` freezes
+    a container) until every Sentinel names another master and writes flow to it, then resumed (SIGCONT)."""
+    title = f"master paused past down-after, then resumed, down-after {deployment.settings.down_after_milliseconds} ms"
+    print(f"\n== {title}", flush=True)
+    writer = start_writer(deployment)
+    results = []
+    stamps: list[float] = []
+
+    def stop(old: str) -> None:
+        stamps.append(time.monotonic())
+        deployment.pause(old)
+
+    for i in range(1, runs + 1):
+        time.sleep(pause())
+        run, old = measure_fault(deployment, writer, stop, timeout=60)
+        paused_at = stamps[-1]
+        resumed = time.monotonic()
+        deployment.resume(old)
+        wait_until(lambda o=old: deployment.role(o) == "slave", 30, 0.02, what="the old master to be a replica")
+        run.demoted = time.monotonic() - resumed
+        run.pause = resumed - paused_at
+        writer.wait_for_writes(50)
+        # the outage counts until writes flow after the resume too (a client left on the old master)
+        run.gap = max(run.gap, writer.longest_gap(after=paused_at))
+        run.wait_gap = writer.longest_replicated_gap(after=paused_at)
+        print(f"  run {i}: {run.describe()}", flush=True)
+        results.append(run)
+        deployment.wait_healthy(timeout=60)
+    return Section(title, results, *finish_writer(writer))
 
 
 def planned_section(deployment: LocalDeployment, runs: int, pause, prestop: bool) -> Section:
@@ -225,9 +273,7 @@ def planned_section(deployment: LocalDeployment, runs: int, pause, prestop: bool
         print(f"  run {i}: {run.describe()}", flush=True)
         results.append(run)
         deployment.wait_healthy(timeout=60)
-    acknowledged, lost = finish_writer(writer)
-    print(f"  acknowledged writes {acknowledged}, lost {lost}")
-    return Section(title, results, acknowledged, lost, TARGET_PLANNED_GAP)
+    return Section(title, results, *finish_writer(writer), TARGET_PLANNED_GAP)
 
 
 def redis_benchmark(port: int, requests: int) -> dict[str, float]:
@@ -311,7 +357,14 @@ def median_phases(runs: list[Run]) -> str:
     return " ".join(parts)
 
 
-def summary(sigkill: list[Section], planned: list[Section], ratios: dict | None) -> None:
+def lost_row(section_or_sections) -> str:
+    sections = section_or_sections if isinstance(section_or_sections, list) else [section_or_sections]
+    lost, acknowledged = sum(s.lost for s in sections), sum(s.acknowledged for s in sections)
+    wait_lost, wait_acknowledged = sum(s.wait_lost for s in sections), sum(s.wait_acknowledged for s in sections)
+    return f"{lost} of {acknowledged}; WAIT 1: {wait_lost} of {wait_acknowledged}"
+
+
+def summary(sigkill: list[Section], planned: list[Section], ratios: dict | None, paused: list[Section]) -> None:
     rows = []  # (figure, measured, target, met)
 
     def row(figure: str, measured: str, target: str = "", met: bool | None = None) -> None:
@@ -326,12 +379,20 @@ def summary(sigkill: list[Section], planned: list[Section], ratios: dict | None)
 
     for section in sigkill:
         gap_row(section, section.title.replace("SIGKILL master, ", "gap after SIGKILL, "))
+        row("  gap of the writers with WAIT 1", spread([run.wait_gap for run in section.runs]))
         row("  failover attempts aborted (Sentinel logs)", str(sum(len(run.aborts) for run in section.runs)))
-    lost, acknowledged = sum(s.lost for s in sigkill), sum(s.acknowledged for s in sigkill)
-    row("acknowledged writes lost in the SIGKILL runs (WAIT 1)", f"{lost} of {acknowledged}", "0", not lost)
+    row("acknowledged writes lost in the SIGKILL runs", lost_row(sigkill), "0", not sum(s.lost for s in sigkill))
+    for section in paused:
+        over = [run.gap - run.pause for run in section.runs]
+        row(f"gap minus pause, {section.title}", spread(over), "<= 1.0 s", max(over) <= 1.0)
+        row("  pause (SIGSTOP to SIGCONT)", spread([run.pause for run in section.runs]))
+        row("  gap of the writers with WAIT 1", spread([run.wait_gap for run in section.runs]))
+        row("  old master a replica, after SIGCONT", spread([run.demoted for run in section.runs]))
+        row("  acknowledged writes lost", lost_row(section), "0", not section.lost)
     for section in planned:
         gap_row(section, f"gap of a {section.title}")
-        row("  acknowledged writes lost (WAIT 1)", f"{section.lost} of {section.acknowledged}", "0", not section.lost)
+        row("  gap of the writers with WAIT 1", spread([run.wait_gap for run in section.runs]))
+        row("  acknowledged writes lost", lost_row(section), "0", not section.lost)
     for test in ("SET", "GET") if ratios else ():
         ratio = statistics.median(ratios[test])
         name = f"{test} throughput, project master / bare redis-server"
@@ -340,10 +401,10 @@ def summary(sigkill: list[Section], planned: list[Section], ratios: dict | None)
         row("  SET, replicas paused (master-side cost only)", spread(ratios["SET, replicas paused"], ""))
     width = max(len(r[0]) for r in rows)
     print("\n== summary: median (min, max) over runs")
-    print(f"{'figure':<{width}}  {'measured':<38}  {'target':<8}  met")
+    print(f"{'figure':<{width}}  {'measured':<40}  {'target':<8}  met")
     for figure, measured, target, met in rows:
-        print(f"{figure:<{width}}  {measured:<38}  {target:<8}  {met}")
-    for section in sigkill + planned:
+        print(f"{figure:<{width}}  {measured:<40}  {target:<8}  {met}")
+    for section in sigkill + paused + planned:
         print(f"\nmedian timeline (s after the fault), {section.title}:\n  {median_phases(section.runs)}")
 
 
@@ -361,6 +422,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--min-replicas-to-write", type=int, default=Settings.min_replicas_to_write)
     parser.add_argument("--no-planned", action="store_true", help="skip the planned failover runs")
+    parser.add_argument("--no-pause", action="store_true", help="skip the paused-master runs")
     parser.add_argument("--no-throughput", action="store_true", help="skip redis-benchmark")
     parser.add_argument("--requests", type=int, default=0, help="redis-benchmark -n (default 100000, quick 50000)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the random pauses before each fault")
@@ -381,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(tempfile.mkdtemp(prefix="festival-bench-"))
     print(f"bench/failover: {runs} run(s) per figure, seed {seed}, processes under {root}")
     started = time.monotonic()
-    sigkill, planned, ratios = [], [], None
+    sigkill, planned, paused, ratios = [], [], [], None
     deployments = []
     for down_after in (int(value) for value in args.down_after.split(",")):
         # failover-timeout must exceed down-after: the default 60000 at 5000, 10000 at shorter ones
@@ -397,6 +459,8 @@ def main(argv: list[str] | None = None) -> None:
         # goes last, once the others are stopped, so nothing else runs beside redis-benchmark
         for deployment in deployments[1:] + deployments[:1]:
             sigkill.append(sigkill_section(deployment, runs, args.info_period, pause))
+            if not args.no_pause:
+                paused.append(pause_section(deployment, runs, pause))
             if deployment is deployments[0] and not args.no_planned:
                 # SENTINEL FAILOVER's gap is Sentinel's fixed 8 s wait before it demotes the old master
                 # (+convert-to-slave, 4 publish periods): 3 runs show it, 5 would only cost 25 s more
@@ -406,8 +470,8 @@ def main(argv: list[str] | None = None) -> None:
             if deployment is deployments[0] and not args.no_throughput:
                 ratios = throughput_section(deployment, root, rounds, requests)
             deployment.stop_all()
-        sigkill = sigkill[-1:] + sigkill[:-1]  # the default timings first
-        summary(sigkill, planned, ratios)
+        sigkill, paused = sigkill[-1:] + sigkill[:-1], paused[-1:] + paused[:-1]  # the default timings first
+        summary(sigkill, planned, ratios, paused)
         print(f"\n(total {time.monotonic() - started:.0f} s; seed {seed})")
     finally:
         for deployment in deployments:

@@ -26,6 +26,8 @@ SENTINEL_PASSWORD_KEY = "sentinel-password"
 # Commands disabled on every node: the platform's security guidance keeps them away from applications.
 DISABLED_COMMANDS = ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS")
 CLI_TIMEOUT_SECONDS = 2
+# Shortest master-reboot-down-after-period rendered (ms): 3 of Sentinel's PING periods (sentinel_conf).
+REBOOT_FLOOR_MS = 3000
 # How long prestop.sh waits for the Sentinels to promote a replica before the master stops anyway.
 PRESTOP_WAIT_SECONDS = 20
 
@@ -88,8 +90,11 @@ def sentinel_conf(settings: Settings) -> str:
         f"sentinel down-after-milliseconds {name} {settings.down_after_milliseconds}",
         f"sentinel failover-timeout {name} {settings.failover_timeout}",
         f"sentinel parallel-syncs {name} {settings.parallel_syncs}",
-        # A master that restarts (say, with an empty volume) is held down, so a replica gets promoted.
-        f"sentinel master-reboot-down-after-period {name} {settings.down_after_milliseconds}",
+        # A master that restarts (say, with an empty volume) is held down, so a replica gets promoted. Never for
+        # less than a few of Sentinel's once-a-second PINGs, whose first PONG clears the mark (a LOADING answer
+        # does not): shorter, Sentinel fails over a master that restarted at once with its data and is serving,
+        # and the writes it acknowledges between the promotion and its demotion are lost (docs/clients.md).
+        f"sentinel master-reboot-down-after-period {name} {max(settings.down_after_milliseconds, REBOOT_FLOOR_MS)}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,25 +1,155 @@
-"""A Sentinel-aware writer that counts acknowledged writes, for fault tests and bench/.
+"""Writers that count acknowledged writes the way applications see them, for fault tests and bench/.
 
-It writes w:<n> = n in a loop through redis-py's Sentinel client, reconnecting after errors, and keeps
-every write the server acknowledged (with `WAIT 1`, only those a replica also acknowledged). After a
-fault, lost() says which acknowledged writes the current master no longer has, and gaps() how long
-writes were failing.
+A Writer runs, through redis-py's Sentinel support configured exactly as docs/clients.md recommends
+(`sentinel_client`, `master_client`), several threads that share one client (as a web application's request
+handlers do) and write w:<n> = n with no WAIT: a write counts as acknowledged when the server answered OK.
+With `wait_replicas`, a second stream of threads (its own client) writes r:<n> = n and counts a write only once
+`WAIT <wait_replicas>` confirmed it: what a client that waits for replication gets. After a fault, lost() /
+lost_replicated() say which acknowledged writes the current master no longer has, and longest_gap() /
+longest_replicated_gap() how long writes were failing.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
 import redis
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError, ResponseError
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelManagedConnection
 
 RETRY_PAUSE = 0.02  # seconds between attempts while the master is unreachable
+WRITE_PAUSE = 0.005  # seconds between two writes of one thread
+THREADS = 4  # writes in flight at once, per stream
+WAIT_TIMEOUT_MS = 1000
+
+# The recommended redis-py settings (docs/clients.md, "redis-py"); the reason for each is written there.
+SOCKET_TIMEOUT = 0.5  # seconds: a stalled (paused, partitioned) master is left after this
+SENTINEL_TIMEOUT = 0.5  # seconds: a dead or stalled Sentinel costs at most this; the next one is asked
+RETRIES = 3  # per command, each on a fresh connection to the master the Sentinels name then
+BACKOFF = dict(cap=0.5, base=0.05)  # seconds: 0.05, 0.1, 0.2 between the retries
+
+
+class FollowingConnection(SentinelManagedConnection):
+    """Leaves a master that refuses writes because it lost its replicas (NOREPLICAS): it has most likely been
+    replaced and not yet demoted. redis-py already does this for READONLY (a demoted master). The error
+    becomes a ConnectionError, so the connection is closed and the command retried on the master the
+    Sentinels name now."""
+
+    def read_response(self, *args, **kwargs):
+        try:
+            return super().read_response(*args, **kwargs)
+        except ResponseError as error:
+            if self.connection_pool.is_master and str(error).startswith("NOREPLICAS"):
+                self.disconnect()
+                raise ConnectionError(f"the master refuses writes ({error}); asking the Sentinels again") from error
+            raise
+
+
+def sentinel_client(
+    sentinels: list[tuple[str, int]], redis_password: str, sentinel_password: str, timeout: float = SOCKET_TIMEOUT
+) -> Sentinel:
+    """A redis-py Sentinel configured as docs/clients.md recommends."""
+    return Sentinel(
+        sentinels,
+        sentinel_kwargs={
+            "password": sentinel_password,
+            "socket_timeout": SENTINEL_TIMEOUT,
+            "socket_connect_timeout": SENTINEL_TIMEOUT,
+            "retry": Retry(NoBackoff(), 0),  # a dead Sentinel: ask the next one at once
+        },
+        password=redis_password,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+
+
+def master_client(sentinel: Sentinel, master_name: str, **kwargs) -> redis.Redis:
+    """The master's client as docs/clients.md recommends: retry on a new connection after a timeout, a lost
+    connection, READONLY or NOREPLICAS."""
+    return sentinel.master_for(
+        master_name,
+        connection_class=FollowingConnection,
+        retry=Retry(ExponentialBackoff(**BACKOFF), RETRIES),
+        **kwargs,
+    )
+
+
+class _Stream:
+    """Threads writing <prefix><n> = n through one client; `wait_replicas` > 0 counts only WAIT-confirmed writes."""
+
+    def __init__(self, client: redis.Redis, prefix: str, threads: int, wait_replicas: int):
+        self.client = client
+        self.prefix = prefix
+        self.wait_replicas = wait_replicas
+        self.acknowledged: list[int] = []
+        self.successes: list[float] = []  # monotonic time of each acknowledged write, in order
+        self.errors: list[str] = []
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _write(self, n: int) -> None:
+        key = f"{self.prefix}{n}"
+        if not self.wait_replicas:
+            self.client.set(key, n)
+            return
+        with self.client.pipeline(transaction=False) as pipe:  # WAIT counts this connection's writes
+            pipe.set(key, n)
+            pipe.execute_command("WAIT", self.wait_replicas, WAIT_TIMEOUT_MS)
+            _, replicas = pipe.execute()
+        if replicas < self.wait_replicas:
+            raise redis.RedisError(f"WAIT: {replicas} of {self.wait_replicas} replicas acknowledged {key}")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                n = next(self._numbers)
+            try:
+                self._write(n)
+            except (redis.RedisError, OSError) as error:
+                with self._lock:
+                    self.errors.append(f"{time.monotonic():.3f} {type(error).__name__}: {error}")
+                time.sleep(RETRY_PAUSE)
+                continue
+            with self._lock:
+                self.acknowledged.append(n)
+                self.successes.append(time.monotonic())
+            time.sleep(WRITE_PAUSE)
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def lost(self, client: redis.Redis) -> list[int]:
+        acknowledged = sorted(self.acknowledged)
+        lost = []
+        for start in range(0, len(acknowledged), 1000):
+            batch = acknowledged[start : start + 1000]
+            values = client.mget([f"{self.prefix}{n}" for n in batch])
+            lost += [n for n, value in zip(batch, values, strict=True) if value != str(n)]
+        return lost
+
+    def longest_gap(self, after: float) -> float:
+        times = sorted(self.successes)
+        earlier = [t for t in times if t < after]
+        times = earlier[-1:] + [t for t in times if t >= after]
+        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
 
 
 class Writer:
+    """`threads` writers without WAIT (acknowledged, lost(), longest_gap()) and, with `wait_replicas`, as many
+    writers with WAIT beside them (replicated, lost_replicated(), longest_replicated_gap())."""
+
     def __init__(
         self,
         sentinels: list[tuple[str, int]],
@@ -27,78 +157,89 @@ class Writer:
         redis_password: str,
         sentinel_password: str,
         wait_replicas: int = 0,
-        timeout: float = 0.5,
+        timeout: float = SOCKET_TIMEOUT,
+        threads: int = THREADS,
     ):
-        self.sentinel = Sentinel(
-            sentinels,
-            sentinel_kwargs={
-                "password": sentinel_password,
-                "socket_timeout": timeout,
-                "socket_connect_timeout": timeout,
-            },
-            password=redis_password,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-        )
+        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout)
         self.master_name = master_name
         self.wait_replicas = wait_replicas
-        self.acknowledged: list[int] = []
-        self.successes: list[float] = []  # monotonic time of each acknowledged write
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.plain = _Stream(self.client(), "w:", threads, 0)
+        self.waiting = _Stream(self.client(), "r:", threads, wait_replicas) if wait_replicas else None
 
     def client(self) -> redis.Redis:
-        return self.sentinel.master_for(self.master_name, retry=Retry(NoBackoff(), 0), decode_responses=True)
+        return master_client(self.sentinel, self.master_name, decode_responses=True)
 
-    def _run(self) -> None:
-        client = self.client()
-        n = 0
-        while not self._stop.is_set():
-            n += 1
-            try:
-                client.set(f"w:{n}", n)
-                if self.wait_replicas and client.execute_command("WAIT", self.wait_replicas, 1000) < self.wait_replicas:
-                    raise redis.RedisError(f"WAIT: fewer than {self.wait_replicas} replicas acknowledged w:{n}")
-            except (redis.RedisError, OSError) as error:
-                self.errors.append(f"{time.monotonic():.3f} {type(error).__name__}: {error}")
-                time.sleep(RETRY_PAUSE)
-                continue
-            self.acknowledged.append(n)
-            self.successes.append(time.monotonic())
-            time.sleep(0.005)
+    @property
+    def streams(self) -> list[_Stream]:
+        return [self.plain] + ([self.waiting] if self.waiting else [])
+
+    # The writes acknowledged without WAIT: what an application configured as recommended sees.
+    @property
+    def acknowledged(self) -> list[int]:
+        return self.plain.acknowledged
+
+    @property
+    def successes(self) -> list[float]:
+        return self.plain.successes
+
+    @property
+    def errors(self) -> list[str]:
+        return self.plain.errors
+
+    # The writes WAIT confirmed (empty without wait_replicas).
+    @property
+    def replicated(self) -> list[int]:
+        return self.waiting.acknowledged if self.waiting else []
 
     def start(self) -> Writer:
-        self._thread.start()
+        for stream in self.streams:
+            stream.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        for stream in self.streams:
+            stream._stop.set()
+        for stream in self.streams:
+            stream.stop()
 
     def wait_for_writes(self, count: int, timeout: float = 20) -> None:
-        """Block until `count` more writes have been acknowledged."""
-        target = len(self.acknowledged) + count
+        """Block until `count` more writes have been acknowledged (in each stream)."""
+        targets = [(stream, len(stream.acknowledged) + count) for stream in self.streams]
         deadline = time.monotonic() + timeout
-        while len(self.acknowledged) < target:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"writes not acknowledged within {timeout}s; last errors: {self.errors[-3:]}")
-            time.sleep(0.05)
+        for stream, target in targets:
+            while len(stream.acknowledged) < target:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{stream.prefix}* writes not acknowledged within {timeout}s; last errors: {stream.errors[-3:]}"
+                    )
+                time.sleep(0.05)
 
     def lost(self) -> list[int]:
-        """Acknowledged writes the current master does not have."""
-        client = self.client()
-        lost = []
-        for start in range(0, len(self.acknowledged), 1000):
-            batch = self.acknowledged[start : start + 1000]
-            values = client.mget([f"w:{n}" for n in batch])
-            lost += [n for n, value in zip(batch, values, strict=True) if value != str(n)]
-        return lost
+        """Writes acknowledged without WAIT that the current master does not have."""
+        return self.plain.lost(self.client())
+
+    def lost_replicated(self) -> list[int]:
+        """WAIT-confirmed writes the current master does not have."""
+        return self.waiting.lost(self.client()) if self.waiting else []
 
     def longest_gap(self, after: float = 0.0) -> float:
-        """The longest time between two consecutive acknowledged writes, counting from `after`."""
-        times = [t for t in self.successes if t >= after]
-        earlier = [t for t in self.successes if t < after]
-        if earlier:
-            times.insert(0, earlier[-1])
-        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+        """The longest time between two consecutive acknowledged writes (no WAIT), counting from `after`."""
+        return self.plain.longest_gap(after)
+
+    def longest_replicated_gap(self, after: float = 0.0) -> float:
+        return self.waiting.longest_gap(after) if self.waiting else 0.0
+
+    def counts(self) -> dict[str, int | float]:
+        """Both counts after stop(): acknowledged and lost, without WAIT and with WAIT (when it ran)."""
+        result: dict[str, int | float] = {"acknowledged": len(self.acknowledged), "lost": len(self.lost())}
+        if self.waiting:
+            result |= {"wait_acknowledged": len(self.replicated), "wait_lost": len(self.lost_replicated())}
+        return result
+
+    def delete_keys(self) -> None:
+        """Delete every key the streams wrote (so the next writer starts clean)."""
+        client = self.client()
+        for stream in self.streams:
+            keys = list(client.scan_iter(match=f"{stream.prefix}*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])

@@ -53,4 +53,53 @@ umask 077
   fi
 } >"$RUNTIME_CONF.new"
 mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
+
+# While this node is master, ask the Sentinels every 0.5 s whether it still is. When a majority of them stop
+# naming this node and name another master (it was replaced while it was paused, stalled or cut off), replicate
+# from that one at once: writes get READONLY, so Sentinel-aware clients move to the new master, instead of
+# NOREPLICAS (clients stay) until Sentinel demotes this node a fixed 8 s after it reappears (docs/clients.md).
+# Only that change counts: a replica just promoted, which the Sentinels still call a replica for a moment, is
+# left alone (what they said is forgotten whenever this node is a replica). A replica looks at its role once a
+# second. Shell builtins wherever possible: a few processes per check, not dozens. The loop is in the node's
+# process group: a paused node's watcher is paused with it.
+(
+  nl='
+'
+  redis_pw=$(cat "$SECRETS_DIR/$REDIS_SECRET")
+  sentinel_pw=$(cat "$SECRETS_DIR/$SENTINEL_SECRET")
+  quorum=0
+  for _s in $SENTINELS; do quorum=$((quorum + 1)); done
+  quorum=$((quorum / 2 + 1))
+  named=
+  while :; do
+    role=$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h 127.0.0.1 -p "$NODE_PORT" \
+      ROLE 2>/dev/null) || role=
+    if [ "${role%%"$nl"*}" != master ]; then
+      named= # a replica: forget, so a promotion starts afresh
+      sleep 1
+      continue
+    fi
+    sleep 0.5
+    answers=
+    for _s in $SENTINELS; do
+      _a=$(REDISCLI_AUTH=$sentinel_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h "${_s%:*}" \
+        -p "${_s##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null) || continue
+      case $_a in *"$nl"*) answers="$answers ${_a%%"$nl"*}:${_a##*"$nl"}" ;; esac
+    done
+    now=
+    for _a in $answers; do
+      _n=0
+      for _b in $answers; do [ "$_a" = "$_b" ] && _n=$((_n + 1)); done
+      if [ "$_n" -ge "$quorum" ]; then now=$_a; fi
+    done
+    [ -n "$now" ] || continue # no majority answered: keep what they said last
+    before=$named
+    named=$now
+    if [ "$before" != "$ME" ] || [ "$named" = "$ME" ]; then continue; fi
+    if REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h 127.0.0.1 -p "$NODE_PORT" \
+      REPLICAOF "${named%:*}" "${named##*:}" >/dev/null 2>&1; then
+      log "the Sentinels now name $named master: this node replicates from it"
+    fi
+  done
+) &
 exec redis-server "$RUNTIME_CONF"
