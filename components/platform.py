@@ -20,7 +20,8 @@ from components.topology import Node, Topology
 
 @dataclass(frozen=True)
 class NodeGroup:
-    """Nodes of one role. `after`: components whose nodes must be up (or rolled out) before these start."""
+    """Nodes of one role. `after`: components to roll out before these (Kubernetes StatefulSets; Docker starts every
+    container at once)."""
 
     role: str  # "master", "replica" or "sentinel"
     nodes: tuple[Node, ...]

@@ -30,6 +30,10 @@ CLI_TIMEOUT_SECONDS = 2
 REBOOT_FLOOR_MS = 3000
 # How long prestop.sh waits for the Sentinels to promote a replica before the master stops anyway.
 PRESTOP_WAIT_SECONDS = 20
+# How long a Redis node may take to stop: prestop.sh's bounded failover wait plus a clean shutdown (an RDB save of
+# maxmemory). The Kubernetes grace period and Docker's stop timeout.
+REDIS_STOP_GRACE_SECONDS = PRESTOP_WAIT_SECONDS + 40
+SENTINEL_STOP_GRACE_SECONDS = 30
 
 PATH_VARIABLES = {
     "CONF_DIR": f"${{FESTIVAL_CONF_DIR:-{CONF_DIR}}}",

@@ -198,6 +198,13 @@ class LocalDeployment:
         self.signal(name, signal.SIGKILL)
         self.nodes[name].process.wait(timeout=10)
 
+    def terminate(self, name: str, timeout: float = 60) -> int:
+        """SIGTERM to the node's entrypoint only, as `docker stop` and the kubelet send it to a container's first
+        process; its exit code once it has stopped."""
+        local = self.nodes[name]
+        local.process.send_signal(signal.SIGTERM)
+        return local.process.wait(timeout=timeout)
+
     def pause(self, name: str) -> None:
         self.signal(name, signal.SIGSTOP)
 

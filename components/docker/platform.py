@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_docker as docker
 
+from components import render
 from components.checks.observe import Target
 from components.checks.resource import ReplicationCheck
 from components.docker import debug_ui, names
@@ -104,10 +105,14 @@ class DockerPlatform(Platform):
 
     def _container(self, owner: pulumi.Resource, name: str, node: Node, group: NodeGroup) -> docker.Container:
         opts = pulumi.ResourceOptions(parent=owner)
-        replace = pulumi.ResourceOptions(delete_before_replace=True, depends_on=[self.secrets, *group.after])
+        # No rollout order on Docker: every container starts at once (roles are decided at boot), and a replaced or
+        # deleted master hands its role over when it is stopped.
+        replace = pulumi.ResourceOptions(delete_before_replace=True, depends_on=[self.secrets])
         volume = docker.Volume(f"{name}-{node.name}-data", name=names.volume_name(node), opts=opts)
         settings, role = self.settings, group.role
-        memory_mb = SENTINEL_MEMORY_MB if role == "sentinel" else math.ceil(settings.redis_memory_limit_bytes / 1024**2)
+        sentinel = role == "sentinel"
+        memory_mb = SENTINEL_MEMORY_MB if sentinel else math.ceil(settings.redis_memory_limit_bytes / 1024**2)
+        grace = render.SENTINEL_STOP_GRACE_SECONDS if sentinel else render.REDIS_STOP_GRACE_SECONDS
         files = self.files.for_role(role)
         return docker.Container(
             f"{name}-{node.name}",
@@ -135,6 +140,10 @@ class DockerPlatform(Platform):
             ),
             restart="unless-stopped",
             memory=memory_mb,
+            # SIGTERM, then this long to hand over and save before SIGKILL: on `docker stop` (stop_timeout) and
+            # when pulumi-docker replaces or deletes the container (destroy_grace_seconds; else it kills at once).
+            stop_timeout=grace,
+            destroy_grace_seconds=grace,
             opts=pulumi.ResourceOptions.merge(opts, replace),
         )
 

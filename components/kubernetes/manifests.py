@@ -42,8 +42,6 @@ EXPORTER_PORT = 9121
 EXPORTER_AUTH_DIR = "/etc/festival-exporter"
 EXPORTER_AUTH_FILE = {"redis": "redis.json", "sentinel": "sentinel.json"}
 SENTINEL_STORAGE = "1Gi"  # Sentinel rewrites its config there and must remember a failover across restarts
-# Long enough for prestop.sh's bounded failover wait plus a clean shutdown (an RDB save of maxmemory).
-REDIS_GRACE_SECONDS = render.PRESTOP_WAIT_SECONDS + 40
 CHECK_RETRIES = 1  # the Job's backoffLimit: one more try after a failed check
 # Every try may re-check for SETTLE_SECONDS, plus pod start and the canary: the deadline leaves room for all tries.
 CHECK_DEADLINE_SECONDS = (CHECK_RETRIES + 1) * (SETTLE_SECONDS + 60)
@@ -286,7 +284,9 @@ def pod_template(settings: Settings, role: str, config_name: str, config_sum: st
         "spec": {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
-            "terminationGracePeriodSeconds": 30 if sentinel else REDIS_GRACE_SECONDS,
+            "terminationGracePeriodSeconds": (
+                render.SENTINEL_STOP_GRACE_SECONDS if sentinel else render.REDIS_STOP_GRACE_SECONDS
+            ),
             "securityContext": _pod_security_context(),
             **_spread(settings, APPS[role]),
             "containers": [container, _exporter(settings, kind, port)],
@@ -473,7 +473,7 @@ def rollout_timeout_minutes(settings: Settings, pods: int) -> int:
     """How long Pulumi waits for a StatefulSet's rollout: per pod, its boot allowance, its preStop grace and a
     load or full sync of maxmemory at a conservative 20 MB/s, plus 5 minutes."""
     sync_seconds = settings.maxmemory_bytes // (20 * 1000**2)
-    per_pod = settings.boot_allowance_seconds("replica") + REDIS_GRACE_SECONDS + sync_seconds
+    per_pod = settings.boot_allowance_seconds("replica") + render.REDIS_STOP_GRACE_SECONDS + sync_seconds
     return 5 + math.ceil(pods * per_pod / 60)
 
 

@@ -102,4 +102,18 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     fi
   done
 ) &
-exec redis-server "$RUNTIME_CONF"
+
+# A stop hands the master role over first, as the Kubernetes preStop hook does: `docker stop`, and pulumi-docker
+# replacing or deleting the container, send SIGTERM to this shell, which runs prestop.sh (on a replica it does
+# nothing) and then stops redis-server, which saves and exits. Under Kubernetes the preStop hook has already
+# run, so the second pass finds a replica and stops at once.
+redis-server "$RUNTIME_CONF" &
+server=$!
+trap 'sh "$CONF_DIR/prestop.sh" || true; kill -TERM "$server" 2>/dev/null || true' TERM INT
+status=0
+wait "$server" || status=$?
+while kill -0 "$server" 2>/dev/null; do # a trapped signal interrupted the wait: the server is still stopping
+  status=0
+  wait "$server" || status=$?
+done
+exit "$status"

@@ -207,6 +207,14 @@ def test_healthchecks_run_the_rendered_probe(dev):
         assert check["retries"] >= 1
 
 
+def test_a_stop_leaves_time_to_hand_over_and_save(dev):
+    """pulumi-docker kills a container at once on replace or delete unless destroy_grace_seconds is declared."""
+    for name, container in containers(dev).items():
+        grace = render.SENTINEL_STOP_GRACE_SECONDS if name in SENTINELS else render.REDIS_STOP_GRACE_SECONDS
+        assert container["stopTimeout"] == container["destroyGraceSeconds"] == grace
+    assert render.REDIS_STOP_GRACE_SECONDS > render.PRESTOP_WAIT_SECONDS
+
+
 def test_memory_limits(dev):
     redis_mb = math.ceil(DEV_SETTINGS.redis_memory_limit_bytes / 1024**2)
     assert redis_mb == 832  # 512mb maxmemory, half again for fork copy-on-write, plus 64 MiB

@@ -1,0 +1,619 @@
+"""Runs what the dev stack's program declares on the local Docker engine, for the tests in tests/docker and bench/.
+
+`__main__.py` runs under Pulumi mocks (tests/program/pulumi_program.py) with the real Pulumi.dev.yaml plus
+overrides; every declared `docker:` resource is then created with the Docker SDK, input by input, the way
+pulumi-docker creates it. A declared input this runner does not translate is an error naming it, so a field
+added to the program later is never silently dropped. The post-deploy ReplicationCheck runs through the dynamic
+provider the program declares, with its declared inputs.
+
+Everything created carries the label festival-redis.test=<namePrefix> and is removed by teardown(); an object of
+the same name without that label is never touched.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import secrets
+import socket
+import tarfile
+import time
+from typing import Any
+
+import dill
+import docker
+import redis
+from docker.errors import NotFound
+from pulumi.dynamic import ResourceProvider
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from redis.sentinel import Sentinel
+
+from components.checks import HEALTHY, Report, Target, check_deployment
+from harness import writer as writer_module
+from harness.local import wait_until
+from harness.writer import Writer
+from tests.program.pulumi_program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
+
+LABEL = "festival-redis.test"
+REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
+CONTAINER = "docker:index/container:Container"
+NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+DYNAMIC = "pulumi-python:dynamic:Resource"
+PROVIDER_KEY = "__provider"
+NO_RETRY = Retry(NoBackoff(), 0)
+
+# Every input this runner translates, by resource type and nested block; anything else is an error.
+CONTAINER_INPUTS = {
+    "name",
+    "hostname",
+    "image",
+    "user",
+    "entrypoints",
+    "envs",
+    "uploads",
+    "volumes",
+    "networksAdvanced",
+    "ports",
+    "healthcheck",
+    "restart",
+    "memory",
+    "start",
+    "mustRun",
+    "stopTimeout",
+    "destroyGraceSeconds",
+}
+BLOCK_INPUTS = {
+    "uploads": {"file", "content", "executable", "owner", "group", "permissions"},
+    "volumes": {"volumeName", "containerPath", "readOnly"},
+    "networksAdvanced": {"name", "aliases"},
+    "ports": {"internal", "external", "ip"},
+    "healthcheck": {"tests", "interval", "timeout", "retries", "startPeriod"},
+}
+NETWORK_INPUTS = {"name", "driver"}
+VOLUME_INPUTS = {"name"}
+IMAGE_INPUTS = {"name", "keepLocally"}
+
+
+class UntranslatedInput(Exception):
+    """The program declares something this runner does not know how to create."""
+
+
+class NotOurs(Exception):
+    """A Docker object this runner did not create: never touched."""
+
+
+class NatSentinel(Sentinel):
+    """Maps the announced (in-network) addresses the Sentinels return to the ports published on 127.0.0.1
+    (the stack's natMap output), as the README tells users to."""
+
+    def __init__(self, sentinels, nat_map: dict[str, dict], **kwargs):
+        super().__init__(sentinels, **kwargs)
+        self.nat_map = nat_map
+
+    def _translate(self, host, port):
+        mapped = self.nat_map.get(f"{host}:{port}")
+        return (mapped["host"], mapped["port"]) if mapped else (host, port)
+
+    def discover_master(self, service_name):
+        return self._translate(*super().discover_master(service_name))
+
+    def discover_slaves(self, service_name):
+        return [self._translate(host, port) for host, port in super().discover_slaves(service_name)]
+
+
+def free_port_run(count: int, avoid: set[int] = frozenset()) -> int:
+    """The first of `count` consecutive ports that are free on 127.0.0.1 (below the ephemeral range)."""
+    for _ in range(200):
+        base = secrets.randbelow(30000 - 20000 - count) + 20000
+        ports = range(base, base + count)
+        if avoid & set(ports):
+            continue
+        sockets = []
+        try:
+            for port in ports:
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def duration_ns(text: str) -> int:
+    """A Go duration as pulumi-docker takes it ("10s", "1m30s", "500ms") in nanoseconds."""
+    units = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration: {text!r}")
+    return int(sum(float(n) * units[u] for n, u in parts))
+
+
+def deployment_overrides(**overrides: Any) -> dict[str, Any]:
+    """A unique namePrefix, free host ports and short Sentinel timings, for a deployment that clashes with nothing."""
+    config = {**_dev_config(), **overrides}
+    redis_port = free_port_run(int(config["replicaCount"]) + 1)
+    sentinel_port = free_port_run(int(config["sentinelCount"]), avoid=set(range(redis_port, redis_port + 10)))
+    return {
+        "redisImage": REDIS_IMAGE,
+        "namePrefix": "frt" + secrets.token_hex(3),
+        "devRedisPort": redis_port,
+        "devSentinelPort": sentinel_port,
+        "downAfterMilliseconds": 1000,
+        "failoverTimeout": 5000,
+        **overrides,
+    }
+
+
+def _dev_config() -> dict[str, Any]:
+    return {key.split(":", 1)[1]: value for key, value in stack_config("dev").items()}
+
+
+class DockerDeployment:
+    """The dev stack's declaration, on the engine. Not started until deploy()."""
+
+    def __init__(self, **overrides: Any):
+        self.overrides = deployment_overrides(**overrides)
+        self.prefix = self.overrides["namePrefix"]
+        self.labels = {LABEL: self.prefix}
+        self.engine = docker.from_env(timeout=60)
+        self.program = run_program("dev", self.overrides)
+        self.plan = self._translate(self.program)
+        self.check_result: dict | None = None
+        self.healthy_seconds: float | None = None
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.program.outputs
+
+    # --- declared program -> engine ----------------------------------------------------------------------
+    def _translate(self, program: Program) -> dict[str, list[Recorded]]:
+        plan, self.images = translate(program)
+        return plan
+
+    def deploy(self) -> dict:
+        """Create every declared object (images checked, network, volumes, containers in declaration order),
+        then run the declared ReplicationCheck's provider, as the end of `pulumi up` does. Its outputs."""
+        started = time.monotonic()
+        for image in self.plan[IMAGE]:
+            self._image(image)
+        for network in self.plan[NETWORK]:
+            self._network(network)
+        for volume in self.plan[VOLUME]:
+            self._volume(volume.plain["name"])
+        for container in self.plan[CONTAINER]:
+            self._create_container(container)
+        self.check_result = self.run_checks()
+        self.wait_docker_healthy()
+        self.healthy_seconds = time.monotonic() - started
+        return self.check_result
+
+    def run_checks(self) -> dict:
+        """The declared dynamic resource's provider (deserialized from the declaration) creates it."""
+        results = {}
+        for resource in self.plan[DYNAMIC]:
+            props = reveal(resource.inputs)
+            provider = dill.loads(base64.b64decode(props.pop(PROVIDER_KEY)))
+            if not isinstance(provider, ResourceProvider):
+                raise UntranslatedInput(f"{resource.name}: {PROVIDER_KEY} is not a dynamic provider")
+            results[resource.name] = provider.create(props).outs
+        return results
+
+    def _image(self, resource: Recorded) -> None:
+        inputs = resource.plain
+        if inputs.get("keepLocally") is not True:
+            raise UntranslatedInput(f"{resource.name}: keepLocally must be true (this runner never removes images)")
+        try:
+            self.engine.images.get(inputs["name"])
+        except docker.errors.ImageNotFound as error:
+            raise RuntimeError(f"image {inputs['name']} is not present locally (images/build redis)") from error
+
+    def _network(self, resource: Recorded) -> None:
+        inputs = resource.plain
+        self._refuse_existing(self.engine.networks.list(names=[inputs["name"]]), inputs["name"])
+        self.engine.networks.create(inputs["name"], driver=inputs.get("driver", "bridge"), labels=self.labels)
+
+    def _volume(self, name: str) -> None:
+        try:
+            existing = [self.engine.volumes.get(name)]
+        except NotFound:
+            existing = []
+        self._refuse_existing(existing, name)
+        self.engine.volumes.create(name, labels=self.labels)
+
+    def _refuse_existing(self, found: list, name: str) -> None:
+        for obj in found:
+            if obj.name == name:
+                owner = (obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}).get(LABEL)
+                raise NotOurs(f"{name} exists already ({'created by ' + owner if owner else 'not created by us'})")
+
+    def _create_container(self, resource: Recorded) -> None:
+        """As pulumi-docker does: create (not started), copy each upload in as a tar archive with the declared
+        owner, group and mode, then start."""
+        d = resource.plain
+        name = d["name"]
+        try:
+            self._refuse_existing([self.engine.containers.get(name)], name)
+        except NotFound:
+            pass
+        api = self.engine.api
+        networks = d.get("networksAdvanced", [])
+        ports = d.get("ports", [])
+        healthcheck = d.get("healthcheck")
+        host_config = api.create_host_config(
+            binds={
+                v["volumeName"]: {"bind": v["containerPath"], "mode": "ro" if v.get("readOnly") else "rw"}
+                for v in d.get("volumes", [])
+            },
+            port_bindings={f"{int(p['internal'])}/tcp": (p.get("ip", "0.0.0.0"), int(p["external"])) for p in ports},
+            restart_policy={"Name": d["restart"]} if "restart" in d else None,
+            mem_limit=int(d["memory"]) * 1024 * 1024 if "memory" in d else None,
+        )
+        networking_config = None
+        if networks:
+            first = networks[0]
+            endpoint = api.create_endpoint_config(aliases=first.get("aliases"))
+            networking_config = api.create_networking_config({first["name"]: endpoint})
+        created = api.create_container(
+            image=self._image_name(resource, d["image"]),
+            name=name,
+            hostname=d.get("hostname"),
+            user=d.get("user"),
+            entrypoint=d.get("entrypoints"),
+            environment=d.get("envs"),
+            ports=[(int(p["internal"]), "tcp") for p in ports],
+            healthcheck=_healthcheck(healthcheck) if healthcheck else None,
+            stop_timeout=int(d["stopTimeout"]) if "stopTimeout" in d else None,
+            labels=self.labels,
+            host_config=host_config,
+            networking_config=networking_config,
+            detach=True,
+        )
+        for extra in networks[1:]:
+            self.engine.networks.get(extra["name"]).connect(created["Id"], aliases=extra.get("aliases"))
+        for upload in d.get("uploads", []):
+            api.put_archive(created["Id"], "/", _archive(upload))
+        if d.get("start", True):
+            api.start(created["Id"])
+            if d.get("mustRun", True) and not self.container(name).attrs["State"]["Running"]:
+                raise RuntimeError(f"{name} is not running after its start (mustRun)")
+
+    def _image_name(self, resource: Recorded, image: str) -> str:
+        if image not in self.images:
+            raise UntranslatedInput(f"{resource.name}: image {image!r} is not a declared RemoteImage's id")
+        return self.images[image]
+
+    def declared(self, name: str) -> Recorded:
+        """The container declared with that name."""
+        for resource in self.plan[CONTAINER]:
+            if resource.plain["name"] == name:
+                return resource
+        raise KeyError(f"no container {name} declared")
+
+    # --- teardown ----------------------------------------------------------------------------------------
+    def teardown(self) -> None:
+        """Remove every container, volume and network carrying this deployment's label (nothing else)."""
+        only_ours = {"label": f"{LABEL}={self.prefix}"}
+        for container in self.engine.containers.list(all=True, filters=only_ours):
+            if container.status == "paused":
+                container.unpause()
+            container.remove(force=True, v=True)
+        for volume in self.engine.volumes.list(filters=only_ours):
+            volume.remove(force=True)
+        for network in self.engine.networks.list(filters=only_ours):
+            network.remove()
+
+    def leftovers(self) -> list[str]:
+        only_ours = {"label": f"{LABEL}={self.prefix}"}
+        return [
+            f"{kind} {obj.name}"
+            for kind, objs in (
+                ("container", self.engine.containers.list(all=True, filters=only_ours)),
+                ("volume", self.engine.volumes.list(filters=only_ours)),
+                ("network", self.engine.networks.list(filters=only_ours)),
+            )
+            for obj in objs
+        ]
+
+    # --- faults --------------------------------------------------------------------------------------------
+    def container(self, name: str):
+        """One of this deployment's containers (refusing any other)."""
+        container = self.engine.containers.get(name)
+        if container.labels.get(LABEL) != self.prefix:
+            raise NotOurs(f"container {name} was not created by this deployment")
+        return container
+
+    @property
+    def network(self):
+        network = self.engine.networks.get(self.outputs["networkName"])
+        if network.attrs.get("Labels", {}).get(LABEL) != self.prefix:
+            raise NotOurs(f"network {network.name} was not created by this deployment")
+        return network
+
+    def kill(self, name: str) -> None:
+        self.container(name).kill()
+
+    def start(self, name: str) -> None:
+        self.container(name).start()
+
+    def stop(self, name: str, timeout: int = 10) -> None:
+        self.container(name).stop(timeout=timeout)
+
+    def restart(self, name: str, timeout: int = 10) -> None:
+        self.container(name).restart(timeout=timeout)
+
+    def pause(self, name: str) -> None:
+        self.container(name).pause()
+
+    def unpause(self, name: str) -> None:
+        self.container(name).unpause()
+
+    def disconnect(self, name: str) -> None:
+        self.network.disconnect(self.container(name))
+
+    def connect(self, name: str) -> None:
+        """Back on the network with its declared aliases."""
+        networks = self.declared(name).plain.get("networksAdvanced", [])
+        aliases = next(n.get("aliases") for n in networks if n["name"] == self.network.name)
+        self.network.connect(self.container(name), aliases=aliases)
+
+    def remove(self, name: str) -> None:
+        """pulumi-docker's delete: with destroy_grace_seconds declared, a stop (SIGTERM, SIGKILL after that long),
+        then a forced removal with the anonymous volumes; named volumes stay."""
+        grace = self.declared(name).plain.get("destroyGraceSeconds")
+        container = self.container(name)
+        if grace:
+            container.stop(timeout=int(grace))
+        container.remove(force=True, v=True)
+
+    def remove_with_volume(self, name: str) -> None:
+        """A lost disk: the container and its own volumes (not those other containers mount, like the secrets)."""
+        others = {
+            m["volumeName"] for r in self.plan[CONTAINER] if r.plain["name"] != name for m in r.plain.get("volumes", [])
+        }
+        self.container(name).remove(force=True, v=True)  # the disk is gone: no stop, no hand-over
+        for mount in self.declared(name).plain.get("volumes", []):
+            if mount["volumeName"] in others:
+                continue
+            volume = self.engine.volumes.get(mount["volumeName"])
+            if volume.attrs.get("Labels", {}).get(LABEL) != self.prefix:
+                raise NotOurs(f"volume {volume.name} was not created by this deployment")
+            volume.remove()
+
+    def recreate(self, name: str) -> None:
+        """From the same declaration: its missing volumes, then the container."""
+        declared = self.declared(name)
+        for mount in declared.plain.get("volumes", []):
+            try:
+                self.engine.volumes.get(mount["volumeName"])
+            except NotFound:
+                self._volume(mount["volumeName"])
+        self._create_container(declared)
+
+    def replace_changed(self, program: Program) -> list[str]:
+        """Apply a new run of the program: every container whose declared inputs changed is deleted, then
+        created (delete-before-replace: fixed names and host ports), in declaration order; then the checks."""
+        new_plan = self._translate(program)
+        for kind in (IMAGE, NETWORK, VOLUME):
+            if {r.name: r.plain for r in new_plan[kind]} != {r.name: r.plain for r in self.plan[kind]}:
+                raise UntranslatedInput(f"a change to a {kind} is not supported by replace_changed")
+        old = {r.plain["name"]: r.plain for r in self.plan[CONTAINER]}
+        changed = [r for r in new_plan[CONTAINER] if old.get(r.plain["name"]) != r.plain]
+        for resource in changed:
+            options = program.options.get(resource.name)
+            if not (options and options.delete_before_replace):
+                raise UntranslatedInput(f"{resource.name}: a replacement needs delete_before_replace")
+        self.program, self.plan = program, new_plan
+        for resource in changed:
+            self.remove(resource.plain["name"])
+            self._create_container(resource)
+        self.check_result = self.run_checks()
+        return [r.plain["name"] for r in changed]
+
+    # --- observing -------------------------------------------------------------------------------------------
+    def container_names(self) -> list[str]:
+        """The containers the declaration starts (not those only created, like the secrets holder)."""
+        return [r.plain["name"] for r in self.plan[CONTAINER] if r.plain.get("start", True)]
+
+    def redis_names(self) -> list[str]:
+        return [self.outputs["bootstrapMasterEndpoint"].split(":")[0]] + [
+            e.split(":")[0] for e in self.outputs["replicaEndpoints"]
+        ]
+
+    def sentinel_names(self) -> list[str]:
+        return [e.split(":")[0] for e in self.outputs["sentinelEndpoints"]]
+
+    def health(self, name: str) -> str | None:
+        state = self.container(name).attrs["State"]
+        return state.get("Health", {}).get("Status") if state["Running"] else state["Status"]
+
+    def wait_docker_healthy(self, names: list[str] | None = None, timeout: float = 90) -> None:
+        names = names or self.container_names()
+
+        def all_healthy():
+            return all(self.health(name) == "healthy" for name in names)
+
+        try:
+            wait_until(all_healthy, timeout, interval=0.5, what=f"Docker to report {', '.join(names)} healthy")
+        except TimeoutError as error:
+            states = {name: self.health(name) for name in names}
+            raise TimeoutError(f"{error}; states: {states}\n{self.logs()}") from error
+
+    def target(self, **overrides: Any) -> Target:
+        """What the checks verify, reached from the host through the natMap output."""
+        outputs = self.outputs
+        check = reveal(self.plan[DYNAMIC][0].inputs)
+        nat = {announced: f"{a['host']}:{a['port']}" for announced, a in outputs["natMap"].items()}
+        values = dict(
+            master_name=outputs["masterName"],
+            redis_nodes=tuple([outputs["bootstrapMasterEndpoint"], *outputs["replicaEndpoints"]]),
+            sentinels=tuple(outputs["sentinelEndpoints"]),
+            redis_password=outputs["redisPassword"],
+            sentinel_password=outputs["sentinelPassword"],
+            max_lag_seconds=int(check["max_lag_seconds"]),
+            nat_map=nat,
+        )
+        return Target(**{**values, **overrides})
+
+    def wait_healthy(self, timeout: float = 60) -> Report:
+        """The replication checks pass (one master, every replica linked, every Sentinel agreeing)."""
+        report = check_deployment(self.target(), settle_seconds=timeout)
+        if report.status != HEALTHY:
+            raise TimeoutError(f"not healthy after {timeout}s: {report.summary()}\n{self.logs()}")
+        return report
+
+    def client(self, name: str, **kwargs) -> redis.Redis:
+        """A client of one node through its published port, with that node's password."""
+        is_sentinel = name in self.sentinel_names()
+        announced = f"{name}:{26379 if is_sentinel else 6379}"
+        mapped = self.outputs["natMap"][announced]
+        password = self.outputs["sentinelPassword" if is_sentinel else "redisPassword"]
+        options = dict(password=password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+        return redis.Redis(host=mapped["host"], port=mapped["port"], retry=NO_RETRY, **{**options, **kwargs})
+
+    def role(self, name: str) -> str:
+        return self.client(name).info("replication")["role"]
+
+    def sentinel_masters(self) -> dict[str, str | None]:
+        """What each answering Sentinel names master (the node's container name), by Sentinel name."""
+        answers = {}
+        for name in self.sentinel_names():
+            try:
+                addr = self.client(name).execute_command(
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.outputs["masterName"]
+                )
+                answers[name] = addr[0] if addr else None
+            except (redis.RedisError, OSError):
+                answers[name] = None
+        return answers
+
+    def master(self) -> str:
+        """The container every answering Sentinel names master."""
+        answers = {a for a in self.sentinel_masters().values() if a}
+        if len(answers) != 1:
+            raise RuntimeError(f"the Sentinels do not agree on a master: {self.sentinel_masters()}")
+        return answers.pop()
+
+    def wait_for_new_master(self, old: str, timeout: float = 30) -> str:
+        def agreed_new_master():
+            answers = {a for a in self.sentinel_masters().values() if a}
+            return answers.pop() if len(answers) == 1 and old not in answers else None
+
+        return wait_until(agreed_new_master, timeout, interval=0.2, what=f"the Sentinels to fail over from {old}")
+
+    def nat_sentinel(self) -> NatSentinel:
+        """A Sentinel-aware client on the host, built from the stack outputs as the README says (with the
+        timeouts harness.writer.sentinel_client uses)."""
+        sentinels = [(h, int(p)) for h, p in (e.rsplit(":", 1) for e in self.outputs["sentinelHostEndpoints"])]
+        return NatSentinel(
+            sentinels,
+            self.outputs["natMap"],
+            sentinel_kwargs={
+                "password": self.outputs["sentinelPassword"],
+                "socket_timeout": writer_module.SENTINEL_TIMEOUT,
+                "socket_connect_timeout": writer_module.SENTINEL_TIMEOUT,
+            },
+            password=self.outputs["redisPassword"],
+            socket_timeout=writer_module.SOCKET_TIMEOUT,
+            socket_connect_timeout=writer_module.SOCKET_TIMEOUT,
+        )
+
+    def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
+        """A Sentinel-aware writer (not started) on the host, from the stack outputs."""
+        sentinels = [(h, int(p)) for h, p in (e.rsplit(":", 1) for e in self.outputs["sentinelHostEndpoints"])]
+        outputs = self.outputs
+        writer = Writer(
+            sentinels,
+            outputs["masterName"],
+            outputs["redisPassword"],
+            outputs["sentinelPassword"],
+            wait_replicas=wait_replicas,
+            threads=threads,
+        )
+        # Writer builds a plain Sentinel, which cannot reach the announced names from the host: rebuild its
+        # streams on a NatSentinel (until Writer takes a `sentinel` argument).
+        writer.sentinel = self.nat_sentinel()
+        writer.plain = writer_module._Stream(writer.client(), "w:", threads, 0)
+        if wait_replicas:
+            writer.waiting = writer_module._Stream(writer.client(), "r:", threads, wait_replicas)
+        return writer
+
+    def exec(self, name: str, command: str, **kwargs) -> tuple[int, str]:
+        result = self.container(name).exec_run(["sh", "-c", command], **kwargs)
+        output = result.output.decode(errors="replace") if isinstance(result.output, bytes) else result.output
+        return result.exit_code, output
+
+    def logs(self, tail: int = 40) -> str:
+        parts = []
+        for name in self.container_names():
+            try:
+                text = self.container(name).logs(tail=tail).decode(errors="replace")
+            except NotFound:
+                text = "(no container)"
+            parts.append(f"--- {name} ---\n{text}")
+        return "\n".join(parts)
+
+
+def translate(program: Program) -> tuple[dict[str, list[Recorded]], dict[str, str]]:
+    """Every declared resource sorted by kind, each input checked against what this runner translates; and the
+    image names by the image id the mocks gave each declared RemoteImage."""
+    plan: dict[str, list[Recorded]] = {IMAGE: [], NETWORK: [], VOLUME: [], CONTAINER: [], DYNAMIC: []}
+    known = {IMAGE: IMAGE_INPUTS, NETWORK: NETWORK_INPUTS, VOLUME: VOLUME_INPUTS, CONTAINER: CONTAINER_INPUTS}
+    for resource in program.resources:
+        if resource.type in known:
+            _only(resource, "", resource.inputs, known[resource.type])
+            if resource.type == CONTAINER:
+                for key, allowed in BLOCK_INPUTS.items():
+                    value = reveal(resource.inputs.get(key))
+                    for i, block in enumerate([value] if isinstance(value, dict) else value or []):
+                        _only(resource, f"{key}[{i}].", block, allowed)
+        elif resource.type.startswith(("docker:", "pulumi:providers:")):
+            raise UntranslatedInput(f"{resource.type} {resource.name}: resource type not translated")
+        elif resource.type == DYNAMIC:
+            if PROVIDER_KEY not in resource.inputs:
+                raise UntranslatedInput(f"{resource.name}: dynamic resource without {PROVIDER_KEY}")
+        else:
+            continue  # random passwords (resolved by the mocks) and component resources
+        plan[resource.type].append(resource)
+    images = {MOCK_IMAGE_ID_PREFIX + r.plain["name"]: r.plain["name"] for r in plan[IMAGE]}
+    return plan, images
+
+
+def _only(resource: Recorded, where: str, inputs: Any, allowed: set[str]) -> None:
+    if isinstance(inputs, dict):
+        unknown = sorted(set(inputs) - allowed)
+        if unknown:
+            raise UntranslatedInput(f"{resource.type} {resource.name}: input {where}{unknown[0]} is not translated")
+
+
+def _healthcheck(h: dict) -> dict:
+    return {
+        "test": h["tests"],
+        "interval": duration_ns(h["interval"]) if "interval" in h else None,
+        "timeout": duration_ns(h["timeout"]) if "timeout" in h else None,
+        "retries": int(h["retries"]) if "retries" in h else None,
+        "start_period": duration_ns(h["startPeriod"]) if "startPeriod" in h else None,
+    }
+
+
+def _archive(upload: dict) -> bytes:
+    """One file in a tar archive, with the declared owner, group and mode (pulumi-docker's defaults otherwise)."""
+    data = upload["content"].encode()
+    default_mode = "0744" if upload.get("executable") else "0644"
+    info = tarfile.TarInfo(upload["file"].lstrip("/"))
+    info.size = len(data)
+    info.mode = int(upload.get("permissions") or default_mode, 8)
+    info.uid = int(upload.get("owner") or 0)
+    info.gid = int(upload.get("group") or 0)
+    info.mtime = int(time.time())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
