@@ -27,7 +27,7 @@ def test_a_maxmemory_change_replaces_the_redis_nodes_and_keeps_every_write(deplo
     for name in replaced:
         code, conf = deployment.exec(name, "cat /etc/festival/redis.conf")
         assert code == 0 and "maxmemory 256mb" in conf, name
-        assert deployment.container(name).attrs["HostConfig"]["Memory"] == 448 * 1024**2  # 1.5 x 256 MiB + 64 MiB
+        assert deployment.container(name).attrs["HostConfig"]["Memory"] == 576 * 1024**2  # 2 x 256 MiB + 64 MiB
     figures = {**writer.counts(), "outage_s": round(writer.longest_gap(fault_at), 2)}
     figures["wait_outage_s"] = round(writer.longest_replicated_gap(fault_at), 2)
     print(f"\nupdate (maxmemory 512mb -> 256mb): replaced {replaced}; {figures}")

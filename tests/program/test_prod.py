@@ -438,7 +438,7 @@ def test_requests_and_limits_with_fork_headroom_for_redis(prod):
             assert resources["requests"] == resources["limits"], (name, container["name"])
     redis = prod.named("StatefulSet", "redis-master")["spec"]["template"]["spec"]["containers"][0]
     limit = prod.settings.redis_memory_limit_bytes
-    assert redis["resources"]["limits"]["memory"] == f"{limit // 1024**2}Mi" == "832Mi"
+    assert redis["resources"]["limits"]["memory"] == f"{limit // 1024**2}Mi" == "1088Mi"
     assert limit > prod.settings.maxmemory_bytes * 1.4
 
 
