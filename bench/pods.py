@@ -1,0 +1,72 @@
+"""bench/pods: the prod pods on the local Docker engine (harness/pod_runner.py): pod start to ready, and the
+write gap when the master pod is deleted as the kubelet deletes it (preStop hand-over), over several runs.
+
+    venv/bin/python -m bench.pods            # 5 deletions, about 2 minutes on 2 cores
+    venv/bin/python -m bench.pods --runs 3
+
+The writer is harness/writer.py (Sentinel-aware redis-py, 2 threads, no WAIT) on the host, through the ports the
+pods publish on 127.0.0.1. Everything is removed at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from harness.pod_runner import HEALTHY, PodCluster
+
+TARGET_GAP = 1.5  # seconds, median: bench/failover.py's TARGET_PLANNED_GAP
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    cluster = PodCluster()
+    try:
+        started = time.monotonic()
+        ready = cluster.deploy(timeout=120)
+        print(f"deployed in {time.monotonic() - started:.1f} s; pod start to ready (s):")
+        for pod, seconds in ready.items():
+            print(f"  {pod:18} {seconds:5.1f}")
+        gaps, lost, acknowledged = [], 0, 0
+        for run in range(1, args.runs + 1):
+            report = cluster.check(settle_seconds=60)
+            if report.status != HEALTHY:
+                raise RuntimeError(f"not healthy before run {run}: {report.summary()}")
+            master = cluster.master()
+            writer = cluster.writer(threads=2).start()
+            try:
+                writer.wait_for_writes(100)
+                deleted_at = time.monotonic()
+                deletion = cluster.delete_pod(master)
+                recreated = cluster.recreate_pod(master)
+                writer.wait_for_writes(100)
+            finally:
+                writer.stop()
+            gap = writer.longest_gap(after=deleted_at)
+            run_lost = len(writer.lost())
+            gaps.append(gap)
+            lost += run_lost
+            acknowledged += len(writer.acknowledged)
+            writer.delete_keys()
+            print(
+                f"run {run}: deleted {master}: write gap {gap:.2f} s, deletion {deletion:.2f} s, lost {run_lost}, "
+                f"recreated pod ready {recreated.wait_ready(120):.1f} s"
+            )
+        median = statistics.median(gaps)
+        verdict = "yes" if median <= TARGET_GAP else "NO"
+        print(
+            f"write gap on master pod deletion: median {median:.2f} s (min {min(gaps):.2f}, max {max(gaps):.2f}, "
+            f"n={len(gaps)}), target <= {TARGET_GAP} s: {verdict}; lost {lost} of {acknowledged}"
+        )
+    finally:
+        cluster.teardown()
+        left = cluster.leftovers()
+        if left:
+            print(f"teardown left {left}")
+
+
+if __name__ == "__main__":
+    main()
