@@ -28,15 +28,13 @@ from docker.errors import NotFound
 from pulumi.dynamic import ResourceProvider
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel
 
 from components.checks import HEALTHY, Report, Target, check_deployment
-from harness import writer as writer_module
+from harness.engine import LABEL, leftovers, remove_labelled
 from harness.local import wait_until
-from harness.writer import Writer
+from harness.writer import NatSentinel, Writer, sentinel_client
 from tests.program.pulumi_program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
 
-LABEL = "festival-redis.test"
 REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -84,25 +82,6 @@ class UntranslatedInput(Exception):
 
 class NotOurs(Exception):
     """A Docker object this runner did not create: never touched."""
-
-
-class NatSentinel(Sentinel):
-    """Maps the announced (in-network) addresses the Sentinels return to the ports published on 127.0.0.1
-    (the stack's natMap output), as the README tells users to."""
-
-    def __init__(self, sentinels, nat_map: dict[str, dict], **kwargs):
-        super().__init__(sentinels, **kwargs)
-        self.nat_map = nat_map
-
-    def _translate(self, host, port):
-        mapped = self.nat_map.get(f"{host}:{port}")
-        return (mapped["host"], mapped["port"]) if mapped else (host, port)
-
-    def discover_master(self, service_name):
-        return self._translate(*super().discover_master(service_name))
-
-    def discover_slaves(self, service_name):
-        return [self._translate(host, port) for host, port in super().discover_slaves(service_name)]
 
 
 def free_port_run(count: int, avoid: set[int] = frozenset()) -> int:
@@ -300,27 +279,10 @@ class DockerDeployment:
     # --- teardown ----------------------------------------------------------------------------------------
     def teardown(self) -> None:
         """Remove every container, volume and network carrying this deployment's label (nothing else)."""
-        only_ours = {"label": f"{LABEL}={self.prefix}"}
-        for container in self.engine.containers.list(all=True, filters=only_ours):
-            if container.status == "paused":
-                container.unpause()
-            container.remove(force=True, v=True)
-        for volume in self.engine.volumes.list(filters=only_ours):
-            volume.remove(force=True)
-        for network in self.engine.networks.list(filters=only_ours):
-            network.remove()
+        remove_labelled(self.engine, self.prefix)
 
     def leftovers(self) -> list[str]:
-        only_ours = {"label": f"{LABEL}={self.prefix}"}
-        return [
-            f"{kind} {obj.name}"
-            for kind, objs in (
-                ("container", self.engine.containers.list(all=True, filters=only_ours)),
-                ("volume", self.engine.volumes.list(filters=only_ours)),
-                ("network", self.engine.networks.list(filters=only_ours)),
-            )
-            for obj in objs
-        ]
+        return leftovers(self.engine, self.prefix)
 
     # --- faults --------------------------------------------------------------------------------------------
     def container(self, name: str):
@@ -508,42 +470,28 @@ class DockerDeployment:
 
         return wait_until(agreed_new_master, timeout, interval=0.2, what=f"the Sentinels to fail over from {old}")
 
+    def _sentinels(self) -> list[tuple[str, int]]:
+        return [(h, int(p)) for h, p in (e.rsplit(":", 1) for e in self.outputs["sentinelHostEndpoints"])]
+
     def nat_sentinel(self) -> NatSentinel:
-        """A Sentinel-aware client on the host, built from the stack outputs as the README says (with the
-        timeouts harness.writer.sentinel_client uses)."""
-        sentinels = [(h, int(p)) for h, p in (e.rsplit(":", 1) for e in self.outputs["sentinelHostEndpoints"])]
-        return NatSentinel(
-            sentinels,
-            self.outputs["natMap"],
-            sentinel_kwargs={
-                "password": self.outputs["sentinelPassword"],
-                "socket_timeout": writer_module.SENTINEL_TIMEOUT,
-                "socket_connect_timeout": writer_module.SENTINEL_TIMEOUT,
-            },
-            password=self.outputs["redisPassword"],
-            socket_timeout=writer_module.SOCKET_TIMEOUT,
-            socket_connect_timeout=writer_module.SOCKET_TIMEOUT,
+        """A Sentinel-aware client on the host, built from the stack outputs as docs/clients.md says."""
+        outputs = self.outputs
+        return sentinel_client(
+            self._sentinels(), outputs["redisPassword"], outputs["sentinelPassword"], nat_map=outputs["natMap"]
         )
 
     def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
         """A Sentinel-aware writer (not started) on the host, from the stack outputs."""
-        sentinels = [(h, int(p)) for h, p in (e.rsplit(":", 1) for e in self.outputs["sentinelHostEndpoints"])]
         outputs = self.outputs
-        writer = Writer(
-            sentinels,
+        return Writer(
+            self._sentinels(),
             outputs["masterName"],
             outputs["redisPassword"],
             outputs["sentinelPassword"],
             wait_replicas=wait_replicas,
             threads=threads,
+            nat_map=outputs["natMap"],
         )
-        # Writer builds a plain Sentinel, which cannot reach the announced names from the host: rebuild its
-        # streams on a NatSentinel (until Writer takes a `sentinel` argument).
-        writer.sentinel = self.nat_sentinel()
-        writer.plain = writer_module._Stream(writer.client(), "w:", threads, 0)
-        if wait_replicas:
-            writer.waiting = writer_module._Stream(writer.client(), "r:", threads, wait_replicas)
-        return writer
 
     def exec(self, name: str, command: str, **kwargs) -> tuple[int, str]:
         result = self.container(name).exec_run(["sh", "-c", command], **kwargs)

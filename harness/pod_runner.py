@@ -48,13 +48,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components.checks import HEALTHY, Report, Target, check_deployment
-from harness import writer as writer_module
-from harness.docker_runner import NatSentinel
+from harness.engine import LABEL, leftovers, remove_labelled
 from harness.local import wait_until
-from harness.writer import Writer
-from tests.program.pulumi_program import Program, run_program
+from harness.writer import NatSentinel, Writer, sentinel_client
+from tests.program.pulumi_program import Program, as_ints, run_program
 
-LABEL = "festival-redis.test"
 REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
 EXPORTER_IMAGE = "festival-local/redis-exporter:bookworm"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -187,17 +185,6 @@ def check_fields(value: Any, spec: Any, path: str) -> None:
         if key not in spec:
             raise UnimplementedField(f"{path}.{key}: field not implemented by harness/pod_runner.py")
         check_fields(item, spec[key], f"{path}.{key}")
-
-
-def as_ints(value: Any) -> Any:
-    """Mocks deliver numbers as floats; the API server would get the integers the program declared."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: as_ints(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_ints(item) for item in value]
-    return value
 
 
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -924,38 +911,24 @@ class PodCluster:
     def check(self, settle_seconds: float = 0) -> Report:
         return check_deployment(self.target(), settle_seconds=settle_seconds)
 
+    def _sentinels(self) -> list[tuple[str, int]]:
+        return [("127.0.0.1", self.host_port(p, 26379)) for p in self.sentinel_pods()]
+
     def nat_sentinel(self) -> NatSentinel:
-        sentinels = [("127.0.0.1", self.host_port(p, 26379)) for p in self.sentinel_pods()]
-        return NatSentinel(
-            sentinels,
-            self.nat_map,  # the same dict: a recreated pod's entries are seen at once
-            sentinel_kwargs={
-                "password": self.sentinel_password,
-                "socket_timeout": writer_module.SENTINEL_TIMEOUT,
-                "socket_connect_timeout": writer_module.SENTINEL_TIMEOUT,
-                "retry": NO_RETRY,
-            },
-            password=self.redis_password,
-            socket_timeout=writer_module.SOCKET_TIMEOUT,
-            socket_connect_timeout=writer_module.SOCKET_TIMEOUT,
-        )
+        # self.nat_map by reference: a recreated pod's entries are seen at once
+        return sentinel_client(self._sentinels(), self.redis_password, self.sentinel_password, nat_map=self.nat_map)
 
     def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
         """harness.writer.Writer (not started), on a NatSentinel from the host (as harness/docker_runner.py does)."""
-        sentinels = [("127.0.0.1", self.host_port(p, 26379)) for p in self.sentinel_pods()]
-        writer = Writer(
-            sentinels,
+        return Writer(
+            self._sentinels(),
             self.outputs["masterName"],
             self.redis_password,
             self.sentinel_password,
             wait_replicas=wait_replicas,
             threads=threads,
+            nat_map=self.nat_map,
         )
-        writer.sentinel = self.nat_sentinel()
-        writer.plain = writer_module._Stream(writer.client(), "w:", threads, 0)
-        if wait_replicas:
-            writer.waiting = writer_module._Stream(writer.client(), "r:", threads, wait_replicas)
-        return writer
 
     def exec(self, pod: str, container: str, command: str, timeout: float = 20) -> tuple[int | None, str]:
         return self.pods[pod].exec(container, ["sh", "-c", command], timeout)
@@ -973,22 +946,7 @@ class PodCluster:
         for pod in self.pods.values():
             pod._stop.set()
             pod._executor.shutdown(wait=False, cancel_futures=True)
-        only_ours = {"label": f"{LABEL}={self.run_id}"}
-        for container in self.engine.containers.list(all=True, filters=only_ours):
-            container.remove(force=True, v=True)
-        for volume in self.engine.volumes.list(filters=only_ours):
-            volume.remove(force=True)
-        for network in self.engine.networks.list(filters=only_ours):
-            network.remove()
+        remove_labelled(self.engine, self.run_id)
 
     def leftovers(self) -> list[str]:
-        only_ours = {"label": f"{LABEL}={self.run_id}"}
-        return [
-            f"{kind} {obj.name}"
-            for kind, objs in (
-                ("container", self.engine.containers.list(all=True, filters=only_ours)),
-                ("volume", self.engine.volumes.list(filters=only_ours)),
-                ("network", self.engine.networks.list(filters=only_ours)),
-            )
-            for obj in objs
-        ]
+        return leftovers(self.engine, self.run_id)

@@ -49,11 +49,35 @@ class FollowingConnection(SentinelManagedConnection):
             raise
 
 
+class NatSentinel(Sentinel):
+    """Maps the announced (in-network) addresses the Sentinels return to reachable ones (the dev stack's natMap
+    output: announced host:port -> {host, port} published on 127.0.0.1), as docs/clients.md shows."""
+
+    def __init__(self, sentinels, nat_map: dict[str, dict], **kwargs):
+        super().__init__(sentinels, **kwargs)
+        self.nat_map = nat_map  # kept by reference: an entry added later is seen at once
+
+    def _translate(self, host, port):
+        mapped = self.nat_map.get(f"{host}:{port}")
+        return (mapped["host"], mapped["port"]) if mapped else (host, port)
+
+    def discover_master(self, service_name):
+        return self._translate(*super().discover_master(service_name))
+
+    def discover_slaves(self, service_name):
+        return [self._translate(host, port) for host, port in super().discover_slaves(service_name)]
+
+
 def sentinel_client(
-    sentinels: list[tuple[str, int]], redis_password: str, sentinel_password: str, timeout: float = SOCKET_TIMEOUT
+    sentinels: list[tuple[str, int]],
+    redis_password: str,
+    sentinel_password: str,
+    timeout: float = SOCKET_TIMEOUT,
+    nat_map: dict[str, dict] | None = None,
 ) -> Sentinel:
-    """A redis-py Sentinel configured as docs/clients.md recommends."""
-    return Sentinel(
+    """A redis-py Sentinel configured as docs/clients.md recommends; with `nat_map`, one that translates the
+    announced addresses."""
+    return (NatSentinel if nat_map is not None else Sentinel)(
         sentinels,
         sentinel_kwargs={
             "password": sentinel_password,
@@ -64,6 +88,7 @@ def sentinel_client(
         password=redis_password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        **({"nat_map": nat_map} if nat_map is not None else {}),
     )
 
 
@@ -159,8 +184,9 @@ class Writer:
         wait_replicas: int = 0,
         timeout: float = SOCKET_TIMEOUT,
         threads: int = THREADS,
+        nat_map: dict[str, dict] | None = None,
     ):
-        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout)
+        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map)
         self.master_name = master_name
         self.wait_replicas = wait_replicas
         self.plain = _Stream(self.client(), "w:", threads, 0)

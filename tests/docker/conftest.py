@@ -6,27 +6,9 @@ down when its fixture ends, also after a failing test, and the teardown is check
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _engine_or_skip():
-    try:
-        import docker
-
-        engine = docker.from_env(timeout=10)
-        engine.ping()
-        return engine
-    except Exception as error:  # no SDK, no socket, no daemon: all mean "no engine here"
-        reason = f"no Docker engine ({type(error).__name__}: {error})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI is set, so the docker tests must run")
-        pytest.skip(reason)
+from harness.engine import engine_or_skip, ensure_images
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +16,8 @@ def docker_engine():
     """The engine, with the Redis image present (built by images/build, never pulled)."""
     from harness.docker_runner import REDIS_IMAGE
 
-    engine = _engine_or_skip()
-    if not engine.images.list(name=REDIS_IMAGE):
-        subprocess.run([str(ROOT / "images" / "build"), "redis"], check=True, timeout=900)
+    engine = engine_or_skip("docker tests")
+    ensure_images(engine, {REDIS_IMAGE: "redis"})
     return engine
 
 

@@ -8,28 +8,11 @@ when the session ends, also after a failing test, and the teardown is checked to
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness.engine import engine_or_skip, ensure_images
+
 FIGURES: dict[str, object] = {}  # measured figures, printed at the end of the session
-
-
-def _engine_or_skip():
-    try:
-        import docker
-
-        engine = docker.from_env(timeout=10)
-        engine.ping()
-        return engine
-    except Exception as error:  # no SDK, no socket, no daemon: all mean "no engine here"
-        reason = f"no Docker engine ({type(error).__name__}: {error})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI is set, so the pods tests must run")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +20,8 @@ def pod_engine():
     """The engine, with the Redis and exporter images present (built by images/build, never pulled)."""
     from harness.pod_runner import EXPORTER_IMAGE, REDIS_IMAGE
 
-    engine = _engine_or_skip()
-    if not engine.images.list(name=REDIS_IMAGE) or not engine.images.list(name=EXPORTER_IMAGE):
-        subprocess.run([str(ROOT / "images" / "build"), "redis", "exporter"], check=True, timeout=1800)
+    engine = engine_or_skip("pods tests")
+    ensure_images(engine, {REDIS_IMAGE: "redis", EXPORTER_IMAGE: "exporter"})
     return engine
 
 

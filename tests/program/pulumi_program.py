@@ -50,6 +50,32 @@ def reveal(value: Any) -> Any:
     return value
 
 
+def strings(value: Any, in_secret: bool = False):
+    """Every string inside value (Secret markers kept), with whether a Secret marker encloses it."""
+    if isinstance(value, Secret):
+        yield from strings(value.value, True)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(key, in_secret)
+            yield from strings(item, in_secret)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item, in_secret)
+    elif isinstance(value, str):
+        yield value, in_secret
+
+
+def as_ints(value: Any) -> Any:
+    """Mocks deliver numbers as floats; the engine would send the integers the program declared."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_ints(item) for item in value]
+    return value
+
+
 @dataclass
 class Recorded:
     type: str

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import math
 import re
-from typing import Any
 
 import pulumi
 import pytest
@@ -32,10 +31,10 @@ from tests.program.pulumi_program import (
     ROOT,
     Program,
     RecordingMocks,
-    Secret,
     reveal,
     run_program,
     stack_config,
+    strings,
 )
 
 CONTAINER = "docker:index/container:Container"
@@ -76,21 +75,6 @@ def containers(program: Program) -> dict[str, dict]:
 def secrets_holder(program: Program):
     [holder] = [r for r in program.of_type(CONTAINER) if r.inputs["name"] == "festival-redis-secrets"]
     return holder
-
-
-def strings(value: Any, in_secret: bool = False):
-    """Every string inside value, with whether a Secret marker encloses it."""
-    if isinstance(value, Secret):
-        yield from strings(value.value, True)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from strings(key, in_secret)
-            yield from strings(item, in_secret)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item, in_secret)
-    elif isinstance(value, str):
-        yield value, in_secret
 
 
 def uploads(container: dict) -> dict[str, dict]:

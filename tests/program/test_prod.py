@@ -17,7 +17,15 @@ from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
 from components.settings import Settings
-from tests.program.pulumi_program import MOCK_PASSWORD_PREFIX, ROOT, Secret, reveal, run_program, stack_config
+from tests.program.pulumi_program import (
+    MOCK_PASSWORD_PREFIX,
+    ROOT,
+    Secret,
+    as_ints,
+    reveal,
+    run_program,
+    stack_config,
+)
 
 PROVIDER = "pulumi:providers:kubernetes"
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
@@ -38,17 +46,6 @@ API_VERSIONS_IN_1_21 = {"v1", "apps/v1", "batch/v1", "policy/v1", "networking.k8
 def settings_of(stack: str, **overrides) -> Settings:
     values = {key.partition(":")[2]: value for key, value in stack_config(stack).items()}
     return Settings.from_config({**values, **overrides})
-
-
-def as_ints(value):
-    """Mocks deliver numbers as floats; the API server would get the integers the program declared."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: as_ints(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_ints(item) for item in value]
-    return value
 
 
 class Cluster:

@@ -12,7 +12,7 @@ from unittest import mock
 import pulumi
 import yaml
 
-from tests.workflow.mocked import Secret, unwrap
+from tests.workflow.mocked import unwrap
 
 APP_DIR = Path(__file__).resolve().parents[2] / "examples" / "app-stack"
 APP_PROJECT = "festival-app"
@@ -91,18 +91,3 @@ def run_app(
 
     run()
     return app
-
-
-def strings(value: Any, in_secret: bool = False):
-    """Every string inside value, with whether a Secret marker encloses it."""
-    if isinstance(value, Secret):
-        yield from strings(value.value, True)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from strings(key, in_secret)
-            yield from strings(item, in_secret)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item, in_secret)
-    elif isinstance(value, str):
-        yield value, in_secret

@@ -19,6 +19,7 @@ from tests.program.pulumi_program import (  # noqa: F401  (re-exported for the w
     Secret,
     reveal,
     run_program,
+    strings,
     unwrap,
 )
 

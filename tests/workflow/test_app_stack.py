@@ -7,9 +7,9 @@ import ast
 import pytest
 
 from policy import festival_policies as fp
-from tests.workflow.app_stack import APP_DIR, AppRun, run_app, strings
+from tests.workflow.app_stack import APP_DIR, AppRun, run_app
 from tests.workflow.contract import load_contract
-from tests.workflow.mocked import Secret, reveal, run
+from tests.workflow.mocked import Secret, reveal, run, strings
 
 CONTAINER, DEPLOYMENT, SECRET = fp.CONTAINER, "kubernetes:apps/v1:Deployment", fp.SECRET
 PASSWORD_OUTPUTS = ("redisPassword", "sentinelPassword")

@@ -1,0 +1,60 @@
+"""What the tests that run containers share: the local Docker engine (or why there is none), the local images,
+and the label every object they create carries, by which alone they remove it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+LABEL = "festival-redis.test"
+IMAGES_BUILD = Path(__file__).resolve().parents[1] / "images" / "build"
+
+
+def engine_or_skip(what: str) -> docker.DockerClient:
+    """The engine; without one, fail when CI is set (CI must run `what`), skip saying why otherwise."""
+    try:
+        engine = docker.from_env(timeout=10)
+        engine.ping()
+        return engine
+    except Exception as error:  # no socket, no daemon: both mean "no engine here"
+        reason = f"no Docker engine ({type(error).__name__}: {error})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI is set, so the {what} must run")
+        pytest.skip(reason)
+
+
+def ensure_images(engine: docker.DockerClient, images: dict[str, str]) -> None:
+    """Build (images/build, never pull) those of `images` (tag -> images/build target) that are missing."""
+    missing = [target for tag, target in images.items() if not engine.images.list(name=tag)]
+    if missing:
+        subprocess.run([str(IMAGES_BUILD), *missing], check=True, timeout=1800)
+
+
+def _labelled(engine: docker.DockerClient, value: str) -> list[tuple[str, object]]:
+    only_ours = {"label": f"{LABEL}={value}"}
+    return [
+        *(("container", c) for c in engine.containers.list(all=True, filters=only_ours)),
+        *(("volume", v) for v in engine.volumes.list(filters=only_ours)),
+        *(("network", n) for n in engine.networks.list(filters=only_ours)),
+    ]
+
+
+def remove_labelled(engine: docker.DockerClient, value: str) -> None:
+    """Remove every container (with its anonymous volumes), volume and network labelled `value`: nothing else."""
+    for kind, obj in _labelled(engine, value):
+        if kind == "container":
+            if obj.status == "paused":
+                obj.unpause()
+            obj.remove(force=True, v=True)
+        elif kind == "volume":
+            obj.remove(force=True)
+        else:
+            obj.remove()
+
+
+def leftovers(engine: docker.DockerClient, value: str) -> list[str]:
+    return [f"{kind} {obj.name}" for kind, obj in _labelled(engine, value)]
