@@ -93,6 +93,9 @@ class Settings:
     debug_ui: bool = False
     debug_ui_port: int = 8081
     debug_ui_image: str = "ghcr.io/joeferner/redis-commander:0.9.0"
+    dev_keep_volumes: bool = True  # pulumi destroy keeps the data volumes (retain_on_delete)
+    dev_exporters: bool = False  # a redis_exporter container beside every node
+    dev_exporter_port: int = 9121
     # Kubernetes (prod stack)
     namespace: str = "festival"
     create_namespace: bool = True
@@ -177,6 +180,10 @@ class Settings:
         ports.update({f"sentinel {i}": self.dev_sentinel_port + i - 1 for i in range(1, self.sentinel_count + 1)})
         if self.debug_ui:
             ports["debug UI"] = self.debug_ui_port
+        if self.dev_exporters:
+            nodes = ["redis master", *(f"redis replica {i}" for i in range(1, self.replica_count + 1))]
+            nodes += [f"sentinel {i}" for i in range(1, self.sentinel_count + 1)]
+            ports.update({f"exporter of {node}": self.dev_exporter_port + i for i, node in enumerate(nodes)})
         return ports
 
     @classmethod
@@ -317,23 +324,26 @@ def _server(s: Settings) -> None:
 
 
 def _ports(s: Settings) -> None:
-    for name in ("dev_redis_port", "dev_sentinel_port", "debug_ui_port"):
+    for name in ("dev_redis_port", "dev_sentinel_port", "debug_ui_port", "dev_exporter_port"):
         if not 1024 <= getattr(s, name) <= 65535:
             _fail(s, name, "must be an unprivileged port between 1024 and 65535")
     seen: dict[int, str] = {}
     for user, port in s.dev_host_ports().items():
         if port > 65535:
-            _fail(
-                s,
-                "dev_redis_port" if user.startswith("redis") else "dev_sentinel_port",
-                f"{user} would get port {port}, above 65535",
-            )
+            _fail(s, _port_key(user), f"{user} would get port {port}, above 65535")
         if port in seen:
-            key = {"debug UI": "debug_ui_port"}.get(
-                user, "dev_sentinel_port" if user.startswith("sentinel") else "dev_redis_port"
-            )
+            key = _port_key(user)
             _fail(s, key, f"{user} would get host port {port}, already used by {seen[port]}")
         seen[port] = user
+
+
+def _port_key(user: str) -> str:
+    """The setting that gives this user of a dev host port its port."""
+    if user.startswith("exporter"):
+        return "dev_exporter_port"
+    if user == "debug UI":
+        return "debug_ui_port"
+    return "dev_sentinel_port" if user.startswith("sentinel") else "dev_redis_port"
 
 
 # Names of the keys, for docs and error messages.

@@ -397,7 +397,10 @@ class DockerDeployment:
         return state.get("Health", {}).get("Status") if state["Running"] else state["Status"]
 
     def wait_docker_healthy(self, names: list[str] | None = None, timeout: float = 90) -> None:
-        names = names or self.container_names()
+        """Every started container that declares a healthcheck (the nodes) reports healthy; the others (exporters,
+        which have nothing to probe with) run."""
+        probed = [r.plain["name"] for r in self.plan[CONTAINER] if "healthcheck" in r.plain]
+        names = names or probed
 
         def all_healthy():
             return all(self.health(name) == "healthy" for name in names)
@@ -407,6 +410,9 @@ class DockerDeployment:
         except TimeoutError as error:
             states = {name: self.health(name) for name in names}
             raise TimeoutError(f"{error}; states: {states}\n{self.logs()}") from error
+        stopped = [n for n in self.container_names() if n not in probed and self.health(n) is not None]
+        if stopped:
+            raise RuntimeError(f"not running: {stopped}\n{self.logs()}")
 
     def target(self, **overrides: Any) -> Target:
         """What the checks verify, reached from the host through the natMap output."""

@@ -72,6 +72,14 @@ class RedisHAArgs(TypedDict, total=False):
     """Host port (127.0.0.1) of the Redis Commander web UI."""
     debug_ui_image: str
     """Redis Commander image, pinned to a tag other than latest."""
+    dev_keep_volumes: bool
+    """Dev stack: pulumi destroy keeps the nodes' data volumes (a later deploy of the stack finds the data again); false
+    deletes them with the stack."""
+    dev_exporters: bool
+    """Dev stack: run a redis_exporter container (exporterImage) beside every Redis node and Sentinel."""
+    dev_exporter_port: int
+    """Host port (127.0.0.1) of the master's exporter; the replicas' and then the Sentinels' exporters get the next
+    ports."""
     namespace: str
     """Kubernetes namespace of every object."""
     create_namespace: bool

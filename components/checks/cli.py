@@ -4,6 +4,12 @@ or bad usage.
 Either from a stack (`--stack dev`: its settings from `pulumi config`, its passwords and host addresses from
 `pulumi stack output --show-secrets`), or from explicit endpoints. Passwords never come on the command line:
 from the stack, or from the environment variables REDIS_PASSWORD / SENTINEL_PASSWORD, or from files.
+
+A prod (Kubernetes) stack's nodes announce in-cluster DNS names that a laptop cannot resolve or reach. With
+`--stack prod --port-forward` the CLI starts one `kubectl --context <kubeContext> port-forward` per pod (to
+127.0.0.1, ports from --local-port, default 16379 onwards), maps every announced name to its forwarded port, runs
+the checks and stops the port-forwards. A port-forward reaches the pod's own loopback, so the NetworkPolicy does not
+apply to it. With `--forwarded` it assumes you started those port-forwards yourself (`--print-port-forwards`).
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 
 from components.checks.invariants import EXIT_CODES, UNREACHABLE, Report
 from components.checks.observe import Target, check_deployment
@@ -21,6 +30,8 @@ from components.platform import topology_for
 from components.settings import Settings, SettingsError
 
 USAGE_ERROR = EXIT_CODES[UNREACHABLE]
+LOCAL_PORT_BASE = 16379
+PORT_FORWARD_WAIT_SECONDS = 20
 
 
 class UsageError(Exception):
@@ -50,6 +61,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--wait", type=float, default=0, metavar="SECONDS", help="re-check until healthy for up to this long"
     )
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    prod = parser.add_argument_group("prod (Kubernetes) stacks")
+    prod.add_argument(
+        "--port-forward", action="store_true", help="start a kubectl port-forward per pod for the check, then stop it"
+    )
+    prod.add_argument("--forwarded", action="store_true", help="the port-forwards run already (--print-port-forwards)")
+    prod.add_argument(
+        "--print-port-forwards", action="store_true", help="print the kubectl port-forward commands and exit"
+    )
+    prod.add_argument(
+        "--local-port",
+        type=int,
+        default=LOCAL_PORT_BASE,
+        metavar="PORT",
+        help=f"first local port of the port-forwards (default {LOCAL_PORT_BASE})",
+    )
+    prod.add_argument("--kubectl", default="kubectl", help="the kubectl binary (default: kubectl on PATH)")
     return parser.parse_args(argv)
 
 
@@ -79,20 +106,73 @@ def _pulumi_json(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def target_from_stack(stack: str, timeout: float) -> Target:
+def stack_settings(stack: str) -> Settings:
     config = _pulumi_json("config", "--stack", stack)
-    outputs = _pulumi_json("stack", "output", "--show-secrets", "--stack", stack)
     prefix = f"{CONFIG_NAMESPACE}:"
     values = {key[len(prefix) :]: entry.get("value") for key, entry in config.items() if key.startswith(prefix)}
-    return target_from_outputs(outputs, Settings.from_config(values), timeout)
+    return Settings.from_config(values)
 
 
-def target_from_outputs(outputs: dict, settings: Settings, timeout: float) -> Target:
-    """A Target for a dev stack: its settings, and from its outputs the passwords and natMap (host addresses)."""
-    if settings.platform != "docker":
+def target_from_stack(stack: str, timeout: float, local_port_base: int | None = None) -> Target:
+    settings = stack_settings(stack)
+    outputs = _pulumi_json("stack", "output", "--show-secrets", "--stack", stack)
+    return target_from_outputs(outputs, settings, timeout, local_port_base)
+
+
+def port_forwards(settings: Settings, base: int, kubectl: str = "kubectl") -> list[tuple[str, list[str]]]:
+    """(announced address, kubectl command) of every pod of a prod stack, forwarded to 127.0.0.1:base, base+1, ..."""
+    topology = topology_for(settings)
+    return [
+        (
+            str(node.address),
+            [
+                kubectl,
+                "--context",
+                settings.kube_context,
+                "--namespace",
+                settings.namespace,
+                "port-forward",
+                "--address",
+                "127.0.0.1",
+                f"pod/{node.name}",
+                f"{base + i}:{node.address.port}",
+            ],
+        )
+        for i, node in enumerate(topology.nodes)
+    ]
+
+
+def _kubernetes_nat_map(settings: Settings, local_port_base: int | None) -> dict[str, str]:
+    if local_port_base is None:
+        commands = "\n".join("  " + " ".join(cmd) for _, cmd in port_forwards(settings, LOCAL_PORT_BASE))
         raise UsageError(
-            "--stack reads dev (Docker) stacks: inside a cluster the check Job runs the same checks; "
-            "from outside, pass --redis/--sentinel/--nat for port-forwarded nodes"
+            "a prod (Kubernetes) stack's nodes announce in-cluster DNS names, unreachable from here. Inside the "
+            "cluster the check Job runs the same checks on every `pulumi up`. From here, add --port-forward (this "
+            "tool starts and stops one kubectl port-forward per pod), or start these yourself and add --forwarded:\n"
+            + commands
+        )
+    return {
+        announced: f"127.0.0.1:{cmd[-1].split(':')[0]}" for announced, cmd in port_forwards(settings, local_port_base)
+    }
+
+
+def target_from_outputs(
+    outputs: dict, settings: Settings, timeout: float, local_port_base: int | None = None
+) -> Target:
+    """A Target for a stack: its settings, the passwords from its outputs, and how to reach the announced names:
+    a dev stack's natMap output (published host ports), or a prod stack's port-forwards from local_port_base."""
+    if settings.platform != "docker":
+        nat_map = _kubernetes_nat_map(settings, local_port_base)
+        missing = [k for k in ("redisPassword", "sentinelPassword") if k not in outputs]
+        if missing:
+            raise UsageError(f"the stack has no output {', '.join(missing)}")
+        return Target.for_deployment(
+            settings,
+            topology_for(settings),
+            outputs["redisPassword"],
+            outputs["sentinelPassword"],
+            nat_map,
+            timeout=timeout,
         )
     missing = [k for k in ("natMap", "redisPassword", "sentinelPassword") if k not in outputs]
     if missing:
@@ -150,14 +230,81 @@ def format_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def running_port_forwards(commands: list[list[str]], wait: float = PORT_FORWARD_WAIT_SECONDS):
+    """Start every kubectl port-forward, wait until each local port accepts connections, and stop them all
+    (the processes this started, by their handles) on the way out, whatever happens."""
+    processes: list[subprocess.Popen] = []
+    try:
+        for command in commands:
+            try:
+                processes.append(
+                    subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                )
+            except FileNotFoundError:
+                raise UsageError(f"--port-forward needs {command[0]} on PATH") from None
+        deadline = time.monotonic() + wait
+        for command, process in zip(commands, processes):
+            port = int(command[-1].split(":")[0])
+            while not _listening(port):
+                if process.poll() is not None:
+                    error = (process.stderr.read() if process.stderr else "").strip()
+                    raise UsageError(f"{' '.join(command)} exited {process.returncode}: {error}")
+                if time.monotonic() > deadline:
+                    raise UsageError(f"{' '.join(command)}: 127.0.0.1:{port} not listening after {wait:g} s")
+                time.sleep(0.1)
+        yield
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    forwarding = args.port_forward or args.forwarded
     try:
-        target = target_from_stack(args.stack, args.timeout) if args.stack else target_from_args(args)
+        if args.print_port_forwards:
+            if not args.stack:
+                raise UsageError("--print-port-forwards needs --stack")
+            for _, command in port_forwards(stack_settings(args.stack), args.local_port, args.kubectl):
+                print(" ".join(command) + " &")
+            return 0
+        if forwarding and not args.stack:
+            raise UsageError("--port-forward and --forwarded need --stack (a prod stack)")
+        if args.stack:
+            settings = stack_settings(args.stack)
+            if forwarding and settings.platform == "docker":
+                raise UsageError(
+                    "--port-forward and --forwarded are for prod (Kubernetes) stacks: dev publishes its ports"
+                )
+            outputs = _pulumi_json("stack", "output", "--show-secrets", "--stack", args.stack)
+            target = target_from_outputs(outputs, settings, args.timeout, args.local_port if forwarding else None)
+        else:
+            target = target_from_args(args)
+        if args.port_forward:
+            commands = [command for _, command in port_forwards(settings, args.local_port, args.kubectl)]
+            with running_port_forwards(commands):
+                report = check_deployment(target, settle_seconds=args.wait)
+        else:
+            report = check_deployment(target, settle_seconds=args.wait)
     except (UsageError, SettingsError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    report = check_deployment(target, settle_seconds=args.wait)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
     return report.exit_code
 

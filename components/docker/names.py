@@ -18,6 +18,11 @@ def volume_name(node: Node) -> str:
     return f"{node.name}-data"
 
 
+def exporter_name(node: Node) -> str:
+    """The redis_exporter container beside a node (devExporters)."""
+    return f"{node.name}-exporter"
+
+
 def secrets_volume_name(settings: Settings) -> str:
     return f"{settings.name_prefix}-redis-secrets"
 

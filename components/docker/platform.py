@@ -14,6 +14,7 @@ provider change lose the default; delete_before_replace is therefore explicit on
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 
@@ -48,6 +49,9 @@ HEALTHCHECK_TIMEOUT = "5s"  # a probe makes up to two redis-cli calls of render.
 HEALTHCHECK_RETRIES = 3
 ENTRYPOINTS = {"master": "redis-entrypoint.sh", "replica": "redis-entrypoint.sh", "sentinel": "sentinel-entrypoint.sh"}
 READY_CHECKS = {"master": "redis-ready", "replica": "redis-ready", "sentinel": "sentinel-ready"}
+EXPORTER_PORT = 9121
+EXPORTER_MEMORY_MB = 64
+EXPORTER_AUTH_KEY = "exporter-auth.json"  # in the secrets volume: redis_exporter's --redis.password-file
 
 
 class DockerPlatform(Platform):
@@ -65,10 +69,20 @@ class DockerPlatform(Platform):
         self.secrets_volume = docker.Volume(f"{name}-secrets", name=names.secrets_volume_name(settings), opts=children)
         self.secrets = self._secrets_holder(name)
         self.debug_ui = self._debug_ui(name, children) if settings.debug_ui else None
+        self.exporter_image = (
+            docker.RemoteImage(f"{name}-exporter-image", name=settings.exporter_image, keep_locally=True, opts=children)
+            if settings.dev_exporters
+            else None
+        )
         return {"network": self.network.name}
 
     def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
-        return [self._container(owner, name, node, group) for node in group.nodes]
+        containers = [self._container(owner, name, node, group) for node in group.nodes]
+        if self.settings.dev_exporters:
+            containers += [
+                self._exporter(owner, name, node, container) for node, container in zip(group.nodes, containers)
+            ]
+        return containers
 
     def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
         target = Target.for_deployment(
@@ -97,6 +111,11 @@ class DockerPlatform(Platform):
             "connectionEnv": _connection_env(first_sentinel.address.host, first_sentinel.address.port, settings),
             "hostConnectionEnv": _connection_env(LOOPBACK, first_sentinel.host_port, settings),
         }
+        if settings.dev_exporters:
+            outputs["metricsEndpoints"] = {
+                node.name: f"http://{LOOPBACK}:{_exporter_host_port(settings, topology, node)}/metrics"
+                for node in topology.nodes
+            }
         if settings.debug_ui:
             outputs["debugUiUrl"] = f"http://{LOOPBACK}:{settings.debug_ui_port}"
             outputs["debugUiUser"] = debug_ui.USER
@@ -108,7 +127,12 @@ class DockerPlatform(Platform):
         # No rollout order on Docker: every container starts at once (roles are decided at boot), and a replaced or
         # deleted master hands its role over when it is stopped.
         replace = pulumi.ResourceOptions(delete_before_replace=True, depends_on=[self.secrets])
-        volume = docker.Volume(f"{name}-{node.name}-data", name=names.volume_name(node), opts=opts)
+        # devKeepVolumes: `pulumi destroy` forgets the data volume instead of deleting it; the next deploy of the
+        # stack creates a volume of the same name, which Docker hands back with its data.
+        volume_opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(retain_on_delete=self.settings.dev_keep_volumes)
+        )
+        volume = docker.Volume(f"{name}-{node.name}-data", name=names.volume_name(node), opts=volume_opts)
         settings, role = self.settings, group.role
         sentinel = role == "sentinel"
         memory_mb = SENTINEL_MEMORY_MB if sentinel else math.ceil(settings.redis_memory_limit_bytes / 1024**2)
@@ -147,15 +171,60 @@ class DockerPlatform(Platform):
             opts=pulumi.ResourceOptions.merge(opts, replace),
         )
 
+    def _exporter(self, owner: pulumi.Resource, name: str, node: Node, container: docker.Container) -> docker.Container:
+        """redis_exporter for one node (devExporters), as on the prod stack: its password from the mounted JSON file
+        in the secrets volume (REDIS_PASSWORD_FILE names the file, never the password), :9121 on 127.0.0.1."""
+        exporter_name = names.exporter_name(node)
+        return docker.Container(
+            f"{name}-{node.name}-exporter",
+            name=exporter_name,
+            hostname=exporter_name,
+            image=self.exporter_image.image_id,
+            user=REDIS_USER,
+            envs=[
+                f"REDIS_ADDR=redis://{node.address.host}:{node.address.port}",
+                f"REDIS_PASSWORD_FILE={SECRETS_DIR}/{EXPORTER_AUTH_KEY}",
+                f"REDIS_EXPORTER_WEB_LISTEN_ADDRESS=:{EXPORTER_PORT}",
+            ],
+            volumes=[
+                docker.ContainerVolumeArgs(
+                    volume_name=self.secrets_volume.name, container_path=SECRETS_DIR, read_only=True
+                )
+            ],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[exporter_name])],
+            ports=[
+                docker.ContainerPortArgs(
+                    internal=EXPORTER_PORT,
+                    external=_exporter_host_port(self.settings, self.topology, node),
+                    ip=LOOPBACK,
+                )
+            ],
+            restart="unless-stopped",
+            memory=EXPORTER_MEMORY_MB,
+            opts=pulumi.ResourceOptions(parent=owner, delete_before_replace=True, depends_on=[self.secrets, container]),
+        )
+
     def _secrets_holder(self, name: str) -> docker.Container:
         """Created, never started: uploading both passwords into it fills the secrets volume the nodes mount.
 
-        Both passwords on every node: Sentinels authenticate to Redis, Redis nodes ask the Sentinels at boot.
+        Both passwords on every node: Sentinels authenticate to Redis, Redis nodes ask the Sentinels at boot. With
+        devExporters, also the exporters' password file (JSON: scraped address -> password).
         """
-        secrets = (
+        secrets = [
             (REDIS_PASSWORD_KEY, self.credentials.redis_password),
             (SENTINEL_PASSWORD_KEY, self.credentials.sentinel_password),
-        )
+        ]
+        if self.settings.dev_exporters:
+            topology = self.topology
+            auth = pulumi.Output.all(self.credentials.redis_password, self.credentials.sentinel_password).apply(
+                lambda passwords: json.dumps(
+                    {
+                        f"redis://{node.address}": passwords[1 if node.role == "sentinel" else 0]
+                        for node in topology.nodes
+                    }
+                )
+            )
+            secrets.append((EXPORTER_AUTH_KEY, auth))
         return docker.Container(
             f"{name}-secrets-holder",
             name=names.secrets_holder_name(self.settings),
@@ -220,6 +289,11 @@ def _conf_upload(file: str, text: str) -> docker.ContainerUploadArgs:
         group=REDIS_UID,
         permissions="0555" if executable else "0444",
     )
+
+
+def _exporter_host_port(settings: Settings, topology, node: Node) -> int:
+    """devExporterPort for the master's exporter, then the replicas', then the Sentinels' (settings.dev_host_ports)."""
+    return settings.dev_exporter_port + [n.name for n in topology.nodes].index(node.name)
 
 
 def _host_endpoint(node: Node) -> str:

@@ -13,7 +13,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from components.settings import Settings
 
 GUARDED = ("storageClass", "storageSize")
-PROCEDURE = 'README.md, "Change the storage of a running prod stack"'
+PROCEDURE = 'docs/prod.md, "Change the storage of a running prod stack"'
 
 
 class StorageGuardProvider(ResourceProvider):

@@ -185,7 +185,7 @@ EXPORTER_METRICS = {
     "redis_connected_clients", "redis_rejected_connections_total", "redis_instance_info",
     "redis_sentinel_master_status", "redis_sentinel_master_ok_slaves", "redis_sentinel_master_ckquorum_status",
     "redis_sentinel_master_sentinels", "redis_rdb_last_bgsave_status", "redis_aof_last_bgrewrite_status",
-    "redis_aof_last_write_status",
+    "redis_aof_last_write_status", "redis_connected_slave_lag_seconds",
 }  # fmt: skip
 
 

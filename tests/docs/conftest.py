@@ -1,0 +1,33 @@
+"""One deployment of the dev stack's declaration on Docker for the docs tests (runbook, monitoring), with the
+exporters on: deployed once per session, always torn down (tests/docker's fixtures and rules)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.engine import ensure_images
+from tests.docker.conftest import Deployments, docker_engine  # noqa: F401  (the session fixture, reused)
+
+LOCAL_EXPORTER_IMAGE = "festival-local/redis-exporter:bookworm"
+
+
+@pytest.fixture(scope="session")
+def docs_deployments(docker_engine):  # noqa: F811
+    ensure_images(docker_engine, {LOCAL_EXPORTER_IMAGE: "exporter"})
+    made = Deployments()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="session")
+def docker_stack(docs_deployments):
+    """The dev stack as the runbook knows it, plus redis_exporter beside every node (local image)."""
+    from harness.docker_runner import free_port_run
+
+    return docs_deployments.new(
+        devExporters=True,
+        exporterImage=LOCAL_EXPORTER_IMAGE,
+        devExporterPort=free_port_run(6, avoid=set(range(26379, 26400))),
+    )

@@ -1,0 +1,328 @@
+"""The runbook (docs/operations.md, and the lifecycle one-liners of docs/dev.md) works as written.
+
+- Every `dev` block runs, line by line in order, against a deployment of the dev stack's declaration on Docker,
+  then every `dev-drill` block (they move the master), then the `dev-lifecycle` block (stop and start, keeping the
+  data). Two substitutions, both explicit: container names get the test deployment's namePrefix
+  (`festival-redis-master` -> `<prefix>-redis-master`), and the host ports of `-h 127.0.0.1 -p <port>` become the
+  test deployment's published ports. `pulumi stack output` is answered from the deployment's outputs by a stand-in
+  `pulumi` on PATH, which refuses anything else (and a secret output without --show-secrets).
+- The host `redis-cli` lines of the `dev` blocks also run against loopback redis-server / redis-sentinel processes.
+- A line fails on a non-zero exit (bash -e -o pipefail) and, when it runs redis-cli, on any error reply in its output.
+- Every `kubectl` line of the `prod` blocks names a namespace, pods, containers, labels, Services and files that the
+  prod stack declares.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.docs.markdown import ROOT, blocks
+
+OPERATIONS = ROOT / "docs" / "operations.md"
+DEV = ROOT / "docs" / "dev.md"
+ERROR_REPLY = re.compile(
+    r"^(\(error\) )?(ERR|NOAUTH|WRONGPASS|NOPERM|READONLY|NOREPLICAS|MASTERDOWN|LOADING|BUSY|NOQUORUM|WRONGTYPE|"
+    r"EXECABORT|MISCONF|NOSCRIPT|OOM|IDONTKNOW|INVALIDPASSWORD)\b|Could not connect to Redis|AUTH failed",
+    re.M,
+)
+# The dev stack's default host ports, as the runbook writes them, by node (docs/dev.md's table).
+DEFAULT_PORTS = {
+    6379: "redis-master",
+    6380: "redis-replica-1",
+    6381: "redis-replica-2",
+    26379: "sentinel-1",
+    26380: "sentinel-2",
+    26381: "sentinel-3",
+}
+HOST_PORT = re.compile(r"(-h 127\.0\.0\.1 -p )(\d+)")
+NODE_NAME = re.compile(r"\bfestival-(?=redis-|sentinel-)")
+SECRET_OUTPUTS = {"redisPassword", "sentinelPassword", "debugUiPassword"}
+
+FAKE_PULUMI = '''#!{python}
+"""Stand-in for `pulumi stack output -s <stack> [--show-secrets] [--json] NAME` in the runbook tests."""
+import json, os, sys
+args = sys.argv[1:]
+if args[:2] != ["stack", "output"]:
+    sys.exit("test pulumi: only `pulumi stack output` is available here, not: " + " ".join(args))
+rest, stack, show, as_json, names = args[2:], None, False, False, []
+while rest:
+    arg = rest.pop(0)
+    if arg in ("-s", "--stack"):
+        stack = rest.pop(0)
+    elif arg == "--show-secrets":
+        show = True
+    elif arg == "--json":
+        as_json = True
+    else:
+        names.append(arg)
+if stack != os.environ["FESTIVAL_TEST_STACK"] or len(names) != 1:
+    sys.exit("test pulumi: expected -s STACK and one output name: " + " ".join(args))
+outputs = json.load(open(os.environ["FESTIVAL_TEST_OUTPUTS"]))
+value = outputs[names[0]]
+if names[0] in {secrets} and not show:
+    value = "[secret]"
+print(json.dumps(value) if as_json or not isinstance(value, str) else value)
+'''
+
+
+def tagged(path: Path, tag: str):
+    return [block for block in blocks(path) if block.tag == tag]
+
+
+def make_tools(directory: Path, outputs: dict, stack: str = "dev") -> dict[str, str]:
+    """A bin directory with the stand-in pulumi, and the environment that selects it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pulumi = directory / "pulumi"
+    pulumi.write_text(FAKE_PULUMI.format(python=sys.executable, secrets=sorted(SECRET_OUTPUTS)))
+    pulumi.chmod(stat.S_IRWXU)
+    values = directory / "outputs.json"
+    values.touch(mode=0o600)
+    values.write_text(json.dumps(outputs))
+    env = {k: v for k, v in os.environ.items() if k != "REDISCLI_AUTH"}
+    env.update(
+        PATH=f"{directory}{os.pathsep}{env['PATH']}", FESTIVAL_TEST_OUTPUTS=str(values), FESTIVAL_TEST_STACK=stack
+    )
+    return env
+
+
+def run_block(commands: list[tuple[int, str]], env: dict, where: str, substitute, only_host_cli: bool = False) -> list:
+    """Run each command of a block in order, each with the block's earlier `export` lines before it.
+    Returns (line, command, output) of every command run."""
+    exports: list[str] = []
+    ran = []
+    for line, command in commands:
+        command = substitute(command)
+        if command.startswith("export "):
+            exports.append(command)
+            continue
+        if only_host_cli and not command.startswith("redis-cli "):
+            continue
+        script = "\n".join(["set -e -o pipefail", *exports, command])
+        result = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{where}:{line}: `{command}` exited {result.returncode}:\n{output}"
+        if "redis-cli" in command:
+            error = ERROR_REPLY.search(output)
+            assert not error, f"{where}:{line}: `{command}` answered an error ({error.group(0)!r}):\n{output}"
+        ran.append((line, command, output))
+    return ran
+
+
+# --- dev, on Docker ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def docker_env(docker_stack, tmp_path_factory):
+    return make_tools(tmp_path_factory.mktemp("runbook-docker"), docker_stack.outputs)
+
+
+def docker_substitution(deployment):
+    """namePrefix into container names; the published host ports into `-h 127.0.0.1 -p <port>`."""
+    prefix = deployment.prefix
+    nat = deployment.outputs["natMap"]
+    by_node = {}
+    for announced, mapped in nat.items():
+        name = announced.rsplit(":", 1)[0]
+        by_node[name[len(prefix) + 1 :]] = mapped["port"]
+    ports = {default: by_node[node] for default, node in DEFAULT_PORTS.items()}
+
+    def substitute(command: str) -> str:
+        command = NODE_NAME.sub(f"{prefix}-", command)
+        return HOST_PORT.sub(lambda m: m.group(1) + str(ports[int(m.group(2))]), command)
+
+    return substitute
+
+
+def test_the_runbook_has_dev_prod_and_drill_blocks():
+    assert len(tagged(OPERATIONS, "dev")) >= 10
+    assert len(tagged(OPERATIONS, "prod")) >= 10
+    assert tagged(OPERATIONS, "dev-drill") and tagged(DEV, "dev-lifecycle")
+    every_cli = [c for b in tagged(OPERATIONS, "dev") for _, c in b.commands() if "redis-cli" in c]
+    assert all("-a " not in c for c in every_cli), "passwords go through REDISCLI_AUTH, never -a"
+    for seed_command in (
+        "SENTINEL master",
+        "SENTINEL replicas",
+        "SENTINEL sentinels",
+        "INFO persistence",
+        "SLOWLOG GET 10",
+        "CLIENT LIST",
+        "CONFIG GET maxmemory",
+        "DBSIZE",
+        "INFO keyspace",
+        "MEMORY DOCTOR",
+        "--bigkeys",
+        "MEMORY PURGE",
+        "--scan",
+    ):
+        assert any(seed_command in c for c in every_cli), f"the runbook lost {seed_command!r}"
+
+
+def test_every_dev_command_of_the_runbook_runs_on_docker(docker_stack, docker_env):
+    substitute = docker_substitution(docker_stack)
+    ran = []
+    for block in tagged(OPERATIONS, "dev"):
+        ran += run_block(block.commands(), docker_env, f"operations.md:{block.line}", substitute)
+    assert sum("redis-cli" in command for _, command, _ in ran) >= 40
+    # What the runbook says a healthy answer looks like, on this deployment.
+    text = "\n".join(output for _, command, output in ran if "SENTINEL ckquorum" in command)
+    assert "OK 3 usable Sentinels" in text
+    outputs = docker_stack.outputs
+    master_port = outputs["natMap"][outputs["bootstrapMasterEndpoint"]]["port"]
+    replication = next(o for _, c, o in ran if c.endswith(f"-p {master_port} INFO replication"))
+    assert "role:master" in replication and "connected_slaves:2" in replication
+
+
+def test_the_failover_drills_and_the_lifecycle_one_liners_run_on_docker(docker_stack, docker_env):
+    substitute = docker_substitution(docker_stack)
+    for block in tagged(OPERATIONS, "dev-drill"):
+        first = docker_stack.master()
+        ran = run_block(block.commands(), docker_env, f"operations.md:{block.line}", substitute)
+        answers = [
+            o.split()[0] for _, c, o in ran if "get-master-addr-by-name" in c and not c.startswith('docker exec "')
+        ]
+        assert answers[-1] != first, f"the drill did not move the master from {first}: {answers}"
+        if len(answers) > 1:
+            assert answers[0] == first, f"the drill's first answer is not the master before it: {answers}"
+        docker_stack.wait_healthy(timeout=60)
+    master = docker_stack.master()
+    docker_stack.client(master).set("festival:runbook:kept", "yes")
+    docker_stack.wait_healthy(timeout=30)
+    (lifecycle,) = tagged(DEV, "dev-lifecycle")
+    stop, start = (command for _, command in lifecycle.commands())
+    run_block([(lifecycle.line, stop)], docker_env, "dev.md", substitute)
+    assert all(
+        docker_stack.health(name) == "exited" for name in docker_stack.redis_names() + docker_stack.sentinel_names()
+    )
+    run_block([(lifecycle.line, start)], docker_env, "dev.md", substitute)
+    docker_stack.wait_healthy(timeout=90)
+    assert docker_stack.client(docker_stack.master()).get("festival:runbook:kept") == "yes"
+
+
+# --- the host redis-cli forms, on loopback processes -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def loopback(tmp_path_factory):
+    from components.settings import Settings
+    from harness.local import LocalDeployment, require_binaries
+
+    require_binaries()
+    deployment = LocalDeployment(
+        Settings(down_after_milliseconds=1000, failover_timeout=5000), tmp_path_factory.mktemp("runbook-loopback")
+    )
+    try:
+        deployment.start_all()
+        yield deployment
+    finally:
+        deployment.stop_all()
+
+
+def test_every_host_redis_cli_command_runs_on_loopback_processes(loopback, tmp_path):
+    outputs = {"redisPassword": loopback.redis_password, "sentinelPassword": loopback.sentinel_password}
+    env = make_tools(tmp_path / "bin", outputs)
+    ports = {default: loopback.nodes[node].port for default, node in DEFAULT_PORTS.items()}
+
+    def substitute(command: str) -> str:
+        return HOST_PORT.sub(lambda m: m.group(1) + str(ports[int(m.group(2))]), command)
+
+    ran = []
+    for block in tagged(OPERATIONS, "dev"):
+        ran += run_block(block.commands(), env, f"operations.md:{block.line}", substitute, only_host_cli=True)
+    assert len(ran) >= 40
+
+
+# --- prod: the names the kubectl commands use ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def prod_cluster():
+    from tests.program.test_prod import Cluster
+
+    return Cluster()
+
+
+def kubectl_lines():
+    for block in tagged(OPERATIONS, "prod"):
+        for line, command in block.commands():
+            if command.startswith("kubectl "):
+                yield f"operations.md:{line}", command
+
+
+@pytest.mark.parametrize("where, command", list(kubectl_lines()))
+def test_every_kubectl_command_names_declared_objects(prod_cluster, where, command):
+    cluster = prod_cluster
+    settings = cluster.settings
+    words = shlex.split(command.rstrip("&").strip())
+    pods = dict(cluster.statefulset_pods())
+    options, positional = {}, []
+    i = 1
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            positional.append(words[i + 1 :])
+            break
+        if word in ("-n", "--namespace", "-c", "--container", "-l", "--selector", "-L", "--tail", "--sort-by"):
+            options.setdefault(word.lstrip("-")[0] if word != "--sort-by" else "sort", []).append(words[i + 1])
+            i += 2
+            continue
+        positional.append(word)
+        i += 1
+    inner = positional.pop() if positional and isinstance(positional[-1], list) else []
+    assert options.get("n") == [settings.namespace], f"{where}: namespace"
+    verb = positional[0]
+    targets = [w for w in positional[1:] if isinstance(w, str) and not w.startswith("-")]
+    pod = None
+    if verb in ("exec", "logs", "describe", "delete") and targets:
+        name = targets[-1].removeprefix("pod/")
+        if verb in ("describe", "delete"):
+            assert targets[0] == "pod", f"{where}: {verb} {targets}"
+        assert name in pods, f"{where}: no pod {name} (declared: {sorted(pods)})"
+        pod = pods[name]
+    if verb == "port-forward":
+        kind, name = targets[0].split("/", 1)
+        if kind == "svc":
+            assert name in {o["metadata"]["name"] for o in cluster.of_kind("Service")}, f"{where}: no Service {name}"
+        else:
+            assert name in pods, f"{where}: no pod {name}"
+    for selector in options.get("l", []):
+        key, value = selector.split("=", 1)
+        assert any(t["metadata"]["labels"].get(key) == value for t in pods.values()), f"{where}: no pod has {selector}"
+    for column in options.get("L", []):
+        assert any(column in t["metadata"]["labels"] for t in pods.values()), f"{where}: no pod label {column}"
+    if pod is not None:
+        containers = {c["name"]: c for c in pod["spec"]["containers"]}
+        if verb in ("exec", "logs"):
+            (container_name,) = options.get("c", [None])
+            assert container_name in containers, f"{where}: pod has no container {container_name}"
+            container = containers[container_name]
+            mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
+            for path in re.findall(r"(/(?:etc|data)/[\w./-]+)", " ".join(inner)):
+                assert any(path.startswith(m.rstrip("/") + "/") for m in mounts), f"{where}: {path} is not mounted"
+                if path.startswith("/etc/festival-secrets/"):
+                    secret = next(o for o in cluster.of_kind("Secret") if o["metadata"]["name"] == "redis-secret")
+                    keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
+                    assert path.rsplit("/", 1)[1] in keys, f"{where}: redis-secret has no key for {path}"
+            script = " ".join(inner)
+            if "redis-cli" in script:
+                check_redis_cli(where, script, container_name, settings)
+
+
+def check_redis_cli(where: str, script: str, container: str, settings) -> None:
+    """The node a redis-cli inside a pod talks to exists, on its port, with the password file of its kind."""
+    from components.kubernetes.names import topology
+
+    host = re.search(r"-h (\S+)", script)
+    port = int((re.search(r"-p (\d+)", script) or re.match(r"()", "")).group(1) or 6379)
+    if host:
+        addresses = {str(node.address) for node in topology(settings).nodes}
+        assert f"{host.group(1)}:{port}" in addresses, f"{where}: {host.group(1)}:{port} is no node's address"
+    else:
+        expected = {"sentinel": 26379, "redis": 6379}[container]
+        assert port == expected, f"{where}: the {container} container listens on {expected}, not {port}"
+    secret = "sentinel-password" if port == 26379 else "redis-password"
+    assert f"/etc/festival-secrets/{secret}" in script, f"{where}: port {port} needs {secret}"
