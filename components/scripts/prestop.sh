@@ -17,10 +17,12 @@ reversed=
 for _s in $SENTINELS; do reversed="$_s $reversed"; done
 
 cli redis "$LOCAL" CLIENT PAUSE $((PRESTOP_WAIT_SECONDS * 1000)) WRITE >/dev/null
-# Every write acknowledged before the pause reaches the replicas before one of them is promoted (bounded: 1 s).
+# Every write acknowledged before the pause reaches the replicas before one of them is promoted. Bounded at 5 s:
+# a replica that lags longer (a loaded host, or one still in its full sync) is left behind, and Sentinel promotes
+# one that caught up.
 cli redis "$LOCAL" INFO replication >/dev/null
 offset=$(info_field master_repl_offset)
-tries=50
+tries=250
 for _r in $(replica_lags | awk '{ print $1 }'); do
   until [ "$(redis_info_field "$_r" slave_repl_offset)" -ge "$offset" ] 2>/dev/null || [ "$tries" -le 0 ]; do
     tries=$((tries - 1))
