@@ -162,30 +162,15 @@ def target_from_outputs(
     """A Target for a stack: its settings, the passwords from its outputs, and how to reach the announced names:
     a dev stack's natMap output (published host ports), or a prod stack's port-forwards from local_port_base."""
     if settings.platform != "docker":
-        nat_map = _kubernetes_nat_map(settings, local_port_base)
-        missing = [k for k in ("redisPassword", "sentinelPassword") if k not in outputs]
-        if missing:
-            raise UsageError(f"the stack has no output {', '.join(missing)}")
-        return Target.for_deployment(
-            settings,
-            topology_for(settings),
-            outputs["redisPassword"],
-            outputs["sentinelPassword"],
-            nat_map,
-            timeout=timeout,
-        )
-    missing = [k for k in ("natMap", "redisPassword", "sentinelPassword") if k not in outputs]
+        nat_map = _kubernetes_nat_map(settings, local_port_base)  # says what to do when there are no forwards
+    needed = ["redisPassword", "sentinelPassword"] + (["natMap"] if settings.platform == "docker" else [])
+    missing = [key for key in needed if key not in outputs]
     if missing:
         raise UsageError(f"the stack has no output {', '.join(missing)}")
-    nat_map = {announced: f"{to['host']}:{to['port']}" for announced, to in outputs["natMap"].items()}
-    return Target.for_deployment(
-        settings,
-        topology_for(settings),
-        outputs["redisPassword"],
-        outputs["sentinelPassword"],
-        nat_map,
-        timeout=timeout,
-    )
+    if settings.platform == "docker":
+        nat_map = {announced: f"{to['host']}:{to['port']}" for announced, to in outputs["natMap"].items()}
+    passwords = outputs["redisPassword"], outputs["sentinelPassword"]
+    return Target.for_deployment(settings, topology_for(settings), *passwords, nat_map, timeout=timeout)
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
