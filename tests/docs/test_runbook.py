@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from components.render import REDIS_STOP_GRACE_SECONDS
 from tests.docs.markdown import ROOT, blocks
 
 OPERATIONS = ROOT / "docs" / "operations.md"
@@ -94,6 +95,10 @@ def make_tools(directory: Path, outputs: dict, stack: str = "dev") -> dict[str, 
     return env
 
 
+# A `docker stop` may take the container's whole stop timeout (a master hands its role over, then saves).
+COMMAND_TIMEOUT = REDIS_STOP_GRACE_SECONDS + 30
+
+
 def run_block(commands: list[tuple[int, str]], env: dict, where: str, substitute, only_host_cli: bool = False) -> list:
     """Run each command of a block in order, each with the block's earlier `export` lines before it.
     Returns (line, command, output) of every command run."""
@@ -108,7 +113,13 @@ def run_block(commands: list[tuple[int, str]], env: dict, where: str, substitute
             continue
         script = "\n".join(["set -e -o pipefail", *exports, command])
         result = subprocess.run(
-            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+            ["bash", "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            cwd=ROOT,
+            check=False,
         )
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{where}:{line}: `{command}` exited {result.returncode}:\n{output}"
