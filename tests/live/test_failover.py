@@ -13,7 +13,7 @@ import pytest
 
 from components import checks, render
 from harness.local import LocalDeployment, wait_until
-from harness.writer import Writer
+from harness.writer import CRASH_WINDOW, Writer
 
 pytestmark = pytest.mark.integration
 
@@ -26,17 +26,22 @@ def start_writer(deployment: LocalDeployment, wait_replicas: int = 1) -> Writer:
 
 @pytest.fixture
 def finish(request, record_property):
-    """finish(writer, **figures): stop the writer, print and record both counts (and any figures), and assert
-    that no acknowledged write was lost, with or without WAIT."""
+    """finish(writer, crashed_at=None, **figures): stop the writer, print and record both counts (and any
+    figures), and assert that no acknowledged write was lost, with or without WAIT; after a crash, none but those
+    of its last instant (harness.writer.CRASH_WINDOW)."""
 
-    def finish(writer: Writer, **figures) -> dict:
+    def finish(writer: Writer, crashed_at: float | None = None, **figures) -> dict:
         writer.stop()
         counts = writer.counts() | figures
         for key, value in counts.items():
             record_property(key, value)
         print(f"\n{request.node.name}: {counts}")
-        assert counts["lost"] == 0, f"acknowledged writes lost without WAIT: {counts}"
-        assert counts.get("wait_lost", 0) == 0, f"WAIT-confirmed writes lost: {counts}"
+        if crashed_at is None:
+            assert counts["lost"] == 0, f"acknowledged writes lost without WAIT: {counts}"
+            assert counts.get("wait_lost", 0) == 0, f"WAIT-confirmed writes lost: {counts}"
+        else:
+            older = writer.lost_before(crashed_at - CRASH_WINDOW)
+            assert not any(older.values()), f"writes acknowledged before the crash's last instant lost: {older}"
         return counts
 
     return finish
@@ -73,7 +78,7 @@ def test_master_sigkill_fails_over_and_the_old_master_rejoins_as_replica(deploym
     assert deployment.role("redis-master") == "slave"
     assert deployment.role(new_master) == "master"
     assert report.status == checks.HEALTHY
-    finish(writer, outage_s=round(outage, 2))
+    finish(writer, crashed_at=killed, outage_s=round(outage, 2))
 
 
 def test_master_paused_past_down_after_loses_nothing_and_costs_no_more_than_the_pause(deployment, finish):
@@ -127,7 +132,7 @@ def test_master_restarted_empty_before_down_after_loses_nothing(deployment, fini
     report = deployment.wait_healthy()
     assert report.status == checks.HEALTHY
     assert deployment.role("redis-master") == "slave"
-    finish(writer, outage_s=round(outage, 2))
+    finish(writer, crashed_at=killed, outage_s=round(outage, 2))
     for name in ("redis-master", "redis-replica-1", "redis-replica-2"):
         assert deployment.client(name).dbsize() >= acknowledged_before
     assert (
@@ -147,7 +152,7 @@ def test_one_sentinel_down_still_fails_over(deployment, finish):
     deployment.kill("redis-master")
     wait_for_new_master(deployment, old)
     writer.wait_for_writes(20)
-    finish(writer, outage_s=round(writer.longest_gap(after=killed), 2))
+    finish(writer, crashed_at=killed, outage_s=round(writer.longest_gap(after=killed), 2))
 
 
 def test_master_killed_and_restarted_at_once_with_its_data_loses_nothing(deployment, finish):
@@ -169,7 +174,7 @@ def test_master_killed_and_restarted_at_once_with_its_data_loses_nothing(deploym
     report = deployment.wait_healthy()
     assert report.status == checks.HEALTHY
     masters = {a for a in deployment.sentinel_masters().values() if a}
-    counts = finish(writer, outage_s=round(outage, 2), failed_over=masters != {old})
+    counts = finish(writer, crashed_at=killed, outage_s=round(outage, 2), failed_over=masters != {old})
     assert masters == {old}, counts
 
 
