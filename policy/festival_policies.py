@@ -476,43 +476,44 @@ def _sentinel_quorum(args: StackValidationArgs, report: ReportViolation) -> None
                 )
 
 
-def _disruption_budgets(args: StackValidationArgs, report: ReportViolation) -> None:
-    resources = _resources(args)
-    budgets = [(_namespace(props), _get(props, "spec", "selector")) for kind, _, props in resources if kind == PDB]
+def _uncovered_pods(resources: list, selectors: list, wanted) -> list[tuple[str, dict, str]]:
+    """(label, pod labels) of every pod template `wanted` keeps that no (namespace, selector) of `selectors`
+    selects in its own namespace."""
+    uncovered = []
     for resource_type, name, props in resources:
         template = pod_template(resource_type, props)
-        if resource_type not in LONG_RUNNING or template is None:
+        if template is None or not wanted(resource_type, template):
             continue
         labels = _get(template, "metadata", "labels", default={}) or {}
         namespace = _namespace(props)
-        if not any(ns == namespace and selects(selector, labels) for ns, selector in budgets):
-            report(
-                f"{_label(resource_type, _object_name(props, name))} has no PodDisruptionBudget: add one in "
-                f"namespace {namespace} selecting {labels} (maxUnavailable 1 for Redis, sentinelCount - quorum for "
-                "Sentinels), or a node drain can stop every replica at once"
-            )
+        if not any(ns == namespace and selects(selector, labels) for ns, selector in selectors):
+            uncovered.append((_label(resource_type, _object_name(props, name)), labels, namespace))
+    return uncovered
+
+
+def _disruption_budgets(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = _resources(args)
+    budgets = [(_namespace(props), _get(props, "spec", "selector")) for kind, _, props in resources if kind == PDB]
+    for label, labels, namespace in _uncovered_pods(resources, budgets, lambda kind, _: kind in LONG_RUNNING):
+        report(
+            f"{label} has no PodDisruptionBudget: add one in namespace {namespace} selecting {labels} "
+            "(maxUnavailable 1 for Redis, sentinelCount - quorum for Sentinels), or a node drain can stop every "
+            "replica at once"
+        )
 
 
 def _network_policies(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = _resources(args)
-    policies = []
-    for kind, _, props in resources:
-        if kind == NETWORK_POLICY:
-            types = _get(props, "spec", "policyTypes") or ["Ingress"]
-            if "Ingress" in types:
-                policies.append((_namespace(props), _get(props, "spec", "podSelector")))
-    for resource_type, name, props in resources:
-        template = pod_template(resource_type, props)
-        if template is None or not serves_redis(template):
-            continue
-        labels = _get(template, "metadata", "labels", default={}) or {}
-        namespace = _namespace(props)
-        if not any(ns == namespace and selects(selector, labels) for ns, selector in policies):
-            report(
-                f"{_label(resource_type, _object_name(props, name))} serves Redis but no NetworkPolicy with Ingress "
-                f"rules selects its pods {labels}: add one that admits only labelled clients and the deployment's "
-                "own pods, or every pod in the cluster can reach Redis"
-            )
+    policies = [
+        (_namespace(props), _get(props, "spec", "podSelector"))
+        for kind, _, props in resources
+        if kind == NETWORK_POLICY and "Ingress" in (_get(props, "spec", "policyTypes") or ["Ingress"])
+    ]
+    for label, labels, _namespace_name in _uncovered_pods(resources, policies, lambda _, t: serves_redis(t)):
+        report(
+            f"{label} serves Redis but no NetworkPolicy with Ingress rules selects its pods {labels}: add one that "
+            "admits only labelled clients and the deployment's own pods, or every pod in the cluster can reach Redis"
+        )
 
 
 def _allowed_password_field(resource_type: str, path: str) -> bool:
