@@ -1,8 +1,9 @@
-"""bench/pods: the prod pods on the local Docker engine (harness/pod_runner.py): pod start to ready, and the
-write gap when the master pod is deleted as the kubelet deletes it (preStop hand-over), over several runs.
+"""bench/pods: the prod pods on the local Docker engine (harness/pod_runner.py): pod start to ready, the write
+gap when the master pod is deleted as the kubelet deletes it (preStop hand-over), over several runs, and
+configuration rollouts as `pulumi up` runs them (Sentinels, then RedisRollout): failovers, outage, lost writes.
 
-    venv/bin/python -m bench.pods            # 5 deletions, about 2 minutes on 2 cores
-    venv/bin/python -m bench.pods --runs 3
+    venv/bin/python -m bench.pods            # 5 deletions and 2 rollouts, about 6 minutes on 2 cores
+    venv/bin/python -m bench.pods --runs 3 --rollouts 1
 
 The writer is harness/writer.py (Sentinel-aware redis-py, 2 threads, no WAIT) on the host, through the ports the
 pods publish on 127.0.0.1. Everything is removed at the end, also on failure.
@@ -15,13 +16,16 @@ import statistics
 import time
 
 from harness.pod_runner import HEALTHY, PodCluster
+from tests.program.pulumi_program import run_program
 
 TARGET_GAP = 1.5  # seconds, median: bench/failover.py's TARGET_PLANNED_GAP
+OUTAGE_GAP = 0.3  # seconds between two acknowledged writes that count as an outage (tests/pods)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rollouts", type=int, default=2, help="configuration changes rolled out (maxclients)")
     args = parser.parse_args()
     cluster = PodCluster()
     try:
@@ -61,11 +65,40 @@ def main() -> None:
             f"write gap on master pod deletion: median {median:.2f} s (min {min(gaps):.2f}, max {max(gaps):.2f}, "
             f"n={len(gaps)}), target <= {TARGET_GAP} s: {verdict}; lost {lost} of {acknowledged}"
         )
+        for run in range(1, args.rollouts + 1):
+            rollout(cluster, f"rollout {run} (maxclients {9000 + run})", {"maxclients": 9000 + run})
     finally:
         cluster.teardown()
         left = cluster.leftovers()
         if left:
             print(f"teardown left {left}")
+
+
+def rollout(cluster: PodCluster, what: str, changes: dict) -> None:
+    """Roll `changes` out under a writer; print the failovers (Sentinel config epochs), outages and lost writes."""
+    report = cluster.check(settle_seconds=60)
+    if report.status != HEALTHY:
+        raise RuntimeError(f"not healthy before {what}: {report.summary()}")
+    program = run_program("prod", {**cluster.overrides, **changes})
+    master, epoch = cluster.master(), cluster.config_epoch()
+    writer = cluster.writer(threads=2).start()
+    try:
+        writer.wait_for_writes(100)
+        started = time.monotonic()
+        done = cluster.rolling_update(program, timeout=120)
+        seconds = time.monotonic() - started
+        writer.wait_for_writes(100)
+    finally:
+        writer.stop()
+    times = sorted(t for t in writer.successes if t >= started)
+    outages = [round(b - a, 2) for a, b in zip(times, times[1:]) if b - a > OUTAGE_GAP]
+    cluster.overrides.update(changes)
+    writer.delete_keys()
+    print(
+        f"{what}: {seconds:.0f} s, pods {' '.join(done.pods)}; master {master} -> {cluster.master()}; "
+        f"failovers {cluster.config_epoch() - epoch}; write outages > {OUTAGE_GAP} s: {outages}; "
+        f"lost {len(writer.lost())} of {len(writer.acknowledged)}"
+    )
 
 
 if __name__ == "__main__":

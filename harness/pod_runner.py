@@ -48,14 +48,17 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components.checks import HEALTHY, Report, Target, check_deployment
+from components.kubernetes import rollout as redis_rollout
 from harness.engine import LABEL, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 from tests.program.pulumi_program import Program, as_ints, run_program
 
-REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
 EXPORTER_IMAGE = "festival-local/redis-exporter:bookworm"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
+DYNAMIC = "pulumi-python:dynamic:Resource"
+REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
+ROLLOUT_SUFFIX = "-redis-rollout"  # components/kubernetes/platform.py's RedisRollout
 JOB = "kubernetes:batch/v1:Job"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
@@ -150,7 +153,7 @@ REQUIRED_VALUES = [
     (r".*\.enableServiceLinks", {False}),  # no Service environment variables are injected
     (r".*\.seccompProfile\.type", {"RuntimeDefault"}),  # Docker's default profile
     (r".*\.emptyDir\.medium", {"Memory"}),
-    (r".*\.updateStrategy\.type", {"RollingUpdate"}),
+    (r".*\.updateStrategy\.type", {"RollingUpdate", "OnDelete"}),
     (r".*\.podManagementPolicy", {"Parallel"}),
     (r".*\.ports\[\d+\]\.protocol", {"TCP"}),
     (r".*\.fsGroupChangePolicy", {"Always", "OnRootMismatch"}),
@@ -237,6 +240,7 @@ class Declared:
     config_maps: dict[str, dict[str, str]]
     secrets: dict[str, dict[str, str]]
     services: dict[str, dict]
+    rollout: dict | None  # RedisRollout's inputs
 
     @classmethod
     def of(cls, program: Program) -> Declared:
@@ -259,6 +263,10 @@ class Declared:
             config_maps={o["metadata"]["name"]: o["data"] for o in objects[CONFIG_MAP]},
             secrets={o["metadata"]["name"]: o["stringData"] for o in objects[SECRET]},
             services={o["metadata"]["name"]: o["spec"] for o in objects[SERVICE]},
+            rollout=next(
+                (as_ints(r.plain) for r in program.resources if r.type == DYNAMIC and r.name.endswith(ROLLOUT_SUFFIX)),
+                None,
+            ),
         )
 
     def statefulset(self, name: str) -> Workload:
@@ -305,6 +313,11 @@ class Pod:
         self.holder = None
 
     # --- names ------------------------------------------------------------------------------------------------
+    @property
+    def holder_id(self) -> str:
+        """Unique to this pod (a recreated pod of the same name has another), as a pod's uid."""
+        return self.holder.id if self.holder is not None else ""
+
     @property
     def holder_name(self) -> str:
         return f"{self.cluster.run_id}-{self.name}"
@@ -788,15 +801,17 @@ class PodCluster:
         return self.create_pod(workload, name)
 
     def rolling_update(self, program: Program, timeout: float = 120) -> Rollout:
-        """Apply a new run of the program as `pulumi up` and the controller do: StatefulSets in declaration order,
-        each whose pod template changed rolled one pod at a time from the highest ordinal down (delete, recreate
-        with the new template, wait until ready), after the deployment checked healthy before each pod."""
+        """Apply a new run of the program as `pulumi up` and the controller do: StatefulSets in declaration order;
+        each `RollingUpdate` one whose pod template changed rolled one pod at a time from the highest ordinal down
+        (delete, recreate with the new template, wait until ready), after the deployment checked healthy before
+        each pod; `OnDelete` ones left to the RedisRollout declared after them, which runs here as in `pulumi up`."""
         new = Declared.of(program)
         rollout = Rollout()
         old_templates = {w.name: w.template for w in self.declared.statefulsets}
         self.program, self.declared = program, new
         for workload in new.statefulsets:
-            if old_templates[workload.name] == workload.template:
+            on_delete = workload.spec["updateStrategy"]["type"] == "OnDelete"
+            if on_delete or old_templates[workload.name] == workload.template:
                 continue
             for pod in reversed(self.pod_names(workload)):
                 report = self.check(settle_seconds=30)
@@ -807,7 +822,21 @@ class PodCluster:
                 self.create_pod(workload, pod).wait_ready(timeout)
                 rollout.pods.append(pod)
                 rollout.seconds[pod] = time.monotonic() - started
+        if new.rollout:
+            self.redis_rollout(rollout)
         return rollout
+
+    def redis_rollout(self, rollout: Rollout) -> None:
+        """RedisRollout's update, with its declared inputs, on these pods; adds what it replaced to `rollout` (the
+        seconds of a pod: from its deletion to the next deletion, or to the end of the rollout)."""
+        inputs = self.declared.rollout
+        pods = RunnerPods(self, inputs["statefulsets"])
+        replaced = redis_rollout.roll(
+            pods, inputs["pods"], inputs["pod_timeout_seconds"], inputs["settle_seconds"], log=print
+        )
+        ends = [*pods.deleted_at[1:], time.monotonic()]
+        rollout.pods.extend(replaced)
+        rollout.seconds.update({pod: end - start for pod, start, end in zip(replaced, pods.deleted_at, ends)})
 
     # --- the check Job ------------------------------------------------------------------------------------------
     def run_job(self) -> JobRun:
@@ -890,6 +919,17 @@ class PodCluster:
                 answers[pod] = None
         return answers
 
+    def config_epoch(self) -> int:
+        """The Sentinels' config epoch of the master: one more after each failover."""
+        epochs = set()
+        for pod in self.sentinel_pods():
+            state = self.client(pod).execute_command("SENTINEL", "MASTER", self.outputs["masterName"])
+            state = dict(zip(state[::2], state[1::2])) if isinstance(state, list) else state
+            epochs.add(int(state["config-epoch"]))
+        if len(epochs) != 1:
+            raise RuntimeError(f"the Sentinels disagree on the config epoch: {epochs}")
+        return epochs.pop()
+
     def master(self) -> str:
         answers = set(self.sentinel_masters().values()) - {None}
         if len(answers) != 1:
@@ -950,3 +990,32 @@ class PodCluster:
 
     def leftovers(self) -> list[str]:
         return leftovers(self.engine, self.run_id)
+
+
+class RunnerPods:
+    """The Redis pods of `statefulsets` as the API server shows them to RedisRollout (rollout.Pods); a deleted
+    pod is recreated at once from its StatefulSet's current template, as the controller does."""
+
+    def __init__(self, cluster: PodCluster, statefulsets: list[str]):
+        self.cluster, self.statefulsets = cluster, statefulsets
+        self.deleted_at: list[float] = []
+
+    def list(self) -> list[redis_rollout.PodState]:
+        states = []
+        for name in self.statefulsets:
+            workload = self.cluster.declared.statefulset(name)
+            for pod_name in self.cluster.pod_names(workload):
+                pod = self.cluster.pods.get(pod_name)
+                if pod is not None:
+                    up_to_date = pod.template == workload.template
+                    states.append(redis_rollout.PodState(pod_name, up_to_date, pod.ready, pod.holder_id))
+        return states
+
+    def role(self, pod: str) -> str:
+        code, output = self.cluster.pods[pod].exec(redis_rollout.REDIS_CONTAINER, redis_rollout.ROLE_COMMAND, 10)
+        return output.strip() if code == 0 else ""
+
+    def delete(self, pod: str) -> None:
+        self.deleted_at.append(time.monotonic())
+        self.cluster.delete_pod(pod)
+        self.cluster.recreate_pod(pod)

@@ -308,7 +308,8 @@ def statefulset(
             "replicas": replicas,
             # Sentinels are ready only with quorum, so they must start together; Redis nodes too (faster).
             "podManagementPolicy": "Parallel",
-            "updateStrategy": {"type": "RollingUpdate"},
+            # Redis pods are replaced by RedisRollout (rollout.py) in the order their roles ask for.
+            "updateStrategy": {"type": "RollingUpdate" if role == "sentinel" else "OnDelete"},
             "selector": {"matchLabels": selector(role)},
             "template": pod_template(settings, role, config_name, config_sum, secret_sum),
             "volumeClaimTemplates": [

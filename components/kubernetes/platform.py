@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import render
 from components.kubernetes import manifests, monitoring, names
+from components.kubernetes.rollout import RedisRollout
 from components.kubernetes.storage_guard import StorageGuard
 from components.platform import NodeGroup, Platform
 from components.settings import Settings
@@ -169,21 +170,33 @@ class KubernetesPlatform(Platform):
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata=cm["metadata"], data=cm["data"], immutable=True, opts=self._opts()
         )
-        rollouts = [
-            manifests.rollout_checksum(settings, role, len(topology.of_role(role)), files.for_role(role))
+        rollouts = {
+            role: manifests.rollout_checksum(settings, role, len(topology.of_role(role)), files.for_role(role))
             for role in ("master", "replica", "sentinel")
             if topology.of_role(role)
-        ]
+        }
         check_sum = manifests.checksum(files.check)
         job_name = self.secret_checksum.apply(
-            lambda secret_sum: names.check_job_name(manifests.checksum(*rollouts, check_sum, secret_sum))
+            lambda secret_sum: names.check_job_name(manifests.checksum(*rollouts.values(), check_sum, secret_sum))
+        )
+        redis_roles = [role for role in rollouts if role != "sentinel"]
+        # After the Sentinels' own rolling update: the Redis pods' hand-over goes through the new Sentinels.
+        rollout = RedisRollout(
+            f"{settings.name_prefix}-redis-rollout",
+            context=settings.kube_context,
+            namespace=settings.namespace,
+            statefulsets=[names.workload_name(role) for role in redis_roles],
+            pods=len(topology.redis_nodes),
+            pod_timeout_seconds=60 * manifests.rollout_timeout_minutes(settings, 1),
+            revision=manifests.checksum(*(rollouts[role] for role in redis_roles)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)),
         )
         job = manifests.check_job(settings, job_name, cm["metadata"]["name"])
         created = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=job["metadata"],
             spec=job["spec"],
-            opts=self._opts(depends_on=[config_map, self.secret, *groups]),
+            opts=self._opts(depends_on=[config_map, self.secret, rollout, *groups]),
         )
         return pulumi.Output.all(created.metadata.namespace, created.metadata.name, created.status).apply(
             lambda args: _job_summary(*args)
