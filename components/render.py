@@ -25,6 +25,9 @@ SENTINEL_PASSWORD_KEY = "sentinel-password"
 
 # Commands disabled on every node: the platform's security guidance keeps them away from applications.
 DISABLED_COMMANDS = ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS")
+# Server-side scripting (Lua scripts and functions), disabled too unless allowScripting: Lua is where Redis' remote
+# code execution bugs keep turning up (CVE-2025-49844 and its siblings), and no festival client needs it.
+SCRIPTING_COMMANDS = ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION", "FCALL", "FCALL_RO")
 CLI_TIMEOUT_SECONDS = 2
 # Shortest master-reboot-down-after-period rendered (ms): 3 of Sentinel's PING periods (sentinel_conf).
 REBOOT_FLOOR_MS = 3000
@@ -34,6 +37,12 @@ PRESTOP_WAIT_SECONDS = 20
 # maxmemory). The Kubernetes grace period and Docker's stop timeout.
 REDIS_STOP_GRACE_SECONDS = PRESTOP_WAIT_SECONDS + 40
 SENTINEL_STOP_GRACE_SECONDS = 30
+# A Sentinel resets itself (SENTINEL RESET) to forget a removed replica or peer only in the first RESET_WINDOW_SECONDS
+# of its own slot of RESET_SPACING + RESET_WINDOW seconds, by its index among the declared Sentinels: two Sentinels
+# never reset within RESET_SPACING seconds of each other (the Sentinel docs ask for 30 s). The spacing can be
+# shortened through FESTIVAL_RESET_SPACING_SECONDS in the environment (tests only).
+SENTINEL_RESET_SPACING_SECONDS = 30
+SENTINEL_RESET_WINDOW_SECONDS = 2
 
 PATH_VARIABLES = {
     "CONF_DIR": f"${{FESTIVAL_CONF_DIR:-{CONF_DIR}}}",
@@ -52,6 +61,11 @@ class DeploymentFiles:
 
     def for_role(self, role: str) -> Mapping[str, str]:
         return {"master": self.redis, "replica": self.redis, "sentinel": self.sentinel, "check": self.check}[role]
+
+
+def disabled_commands(settings: Settings) -> tuple[str, ...]:
+    """The commands no client may run on a Redis node of this deployment."""
+    return DISABLED_COMMANDS + (() if settings.allow_scripting else SCRIPTING_COMMANDS)
 
 
 def redis_conf(settings: Settings) -> str:
@@ -75,7 +89,7 @@ def redis_conf(settings: Settings) -> str:
         "repl-diskless-sync-delay 0",
         f"min-replicas-to-write {settings.min_replicas_to_write}",
         f"min-replicas-max-lag {settings.min_replicas_max_lag}",
-        *(f'rename-command {command} ""' for command in DISABLED_COMMANDS),
+        *(f'rename-command {command} ""' for command in disabled_commands(settings)),
     ]
     return "\n".join(lines) + "\n"
 
@@ -122,6 +136,8 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "ROLE_WAIT_SECONDS": literal(settings.role_wait_seconds),
         "DNS_WAIT_SECONDS": literal(settings.dns_wait_seconds),
         "PRESTOP_WAIT_SECONDS": literal(PRESTOP_WAIT_SECONDS),
+        "RESET_SPACING_SECONDS": f"${{FESTIVAL_RESET_SPACING_SECONDS:-{SENTINEL_RESET_SPACING_SECONDS}}}",
+        "RESET_WINDOW_SECONDS": literal(SENTINEL_RESET_WINDOW_SECONDS),
         "NODE_HOST": "${FESTIVAL_NODE_HOST:-$(hostname)}",
         "NODE_PORT": f"${{FESTIVAL_NODE_PORT:-{default_port}}}",
         "BIND_ADDRESS": "${FESTIVAL_BIND_ADDRESS:-* -::*}",

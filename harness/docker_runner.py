@@ -30,12 +30,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components.checks import HEALTHY, Report, Target, check_deployment
-from harness.engine import LABEL, leftovers, remove_labelled
+from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 from tests.program.pulumi_program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
 
-REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
@@ -326,10 +325,10 @@ class DockerDeployment:
         aliases = next(n.get("aliases") for n in networks if n["name"] == self.network.name)
         self.network.connect(self.container(name), aliases=aliases)
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str, grace: int | None = None) -> None:
         """pulumi-docker's delete: with destroy_grace_seconds declared, a stop (SIGTERM, SIGKILL after that long),
         then a forced removal with the anonymous volumes; named volumes stay."""
-        grace = self.declared(name).plain.get("destroyGraceSeconds")
+        grace = grace if grace is not None else self.declared(name).plain.get("destroyGraceSeconds")
         container = self.container(name)
         if grace:
             container.stop(timeout=int(grace))
@@ -360,24 +359,67 @@ class DockerDeployment:
         self._create_container(declared)
 
     def replace_changed(self, program: Program) -> list[str]:
-        """Apply a new run of the program: every container whose declared inputs changed is deleted, then
-        created (delete-before-replace: fixed names and host ports), in declaration order; then the checks."""
+        """apply(), returning the names of the replaced containers."""
+        return self.apply(program)["replaced"]
+
+    def apply(self, program: Program) -> dict[str, list[str]]:
+        """Apply a new run of the program as `pulumi up` does: in declaration order, create the new volumes and
+        containers and replace every container whose declared inputs changed (delete, then create: fixed names and
+        host ports); then the checks (the ReplicationCheck depends on every node); then, last, delete the containers
+        no longer declared (reverse declaration order, each stopped with its declared grace) and their volumes
+        unless retained (retain_on_delete). The names created, replaced and deleted."""
         new_plan = self._translate(program)
-        for kind in (IMAGE, NETWORK, VOLUME):
-            if {r.name: r.plain for r in new_plan[kind]} != {r.name: r.plain for r in self.plan[kind]}:
-                raise UntranslatedInput(f"a change to a {kind} is not supported by replace_changed")
-        old = {r.plain["name"]: r.plain for r in self.plan[CONTAINER]}
-        changed = [r for r in new_plan[CONTAINER] if old.get(r.plain["name"]) != r.plain]
+        if {r.name: r.plain for r in new_plan[NETWORK]} != {r.name: r.plain for r in self.plan[NETWORK]}:
+            raise UntranslatedInput(f"a change to a {NETWORK} is not supported by apply")
+        for image in new_plan[IMAGE]:  # a changed RemoteImage is pulled (here: present); keepLocally keeps the old
+            self._image(image)
+        old_program, old_plan = self.program, self.plan
+        old = {r.plain["name"]: r.plain for r in old_plan[CONTAINER]}
+        new_names = {r.plain["name"] for r in new_plan[CONTAINER]}
+        changed = [r for r in new_plan[CONTAINER] if r.plain["name"] in old and old[r.plain["name"]] != r.plain]
         for resource in changed:
             options = program.options.get(resource.name)
             if not (options and options.delete_before_replace):
                 raise UntranslatedInput(f"{resource.name}: a replacement needs delete_before_replace")
+        # An already running writer keeps the natMap it was given: it sees the new nodes' entries too.
+        nat_map = old_program.outputs.get("natMap")
+        if isinstance(nat_map, dict):
+            nat_map.clear()
+            nat_map.update(program.outputs["natMap"])
+            program.outputs["natMap"] = nat_map
         self.program, self.plan = program, new_plan
-        for resource in changed:
-            self.remove(resource.plain["name"])
-            self._create_container(resource)
+        old_volumes = {r.plain["name"] for r in old_plan[VOLUME]}
+        for volume in new_plan[VOLUME]:
+            if volume.plain["name"] not in old_volumes:
+                self._volume(volume.plain["name"])
+        done: dict[str, list[str]] = {"created": [], "replaced": [], "deleted": []}
+        for resource in new_plan[CONTAINER]:
+            name = resource.plain["name"]
+            if name not in old:
+                self._create_container(resource)
+                done["created"].append(name)
+            elif name in {r.plain["name"] for r in changed}:
+                self.remove(name, old[name].get("destroyGraceSeconds"))
+                self._create_container(resource)
+                done["replaced"].append(name)
         self.check_result = self.run_checks()
-        return [r.plain["name"] for r in changed]
+        for resource in reversed(old_plan[CONTAINER]):
+            name = resource.plain["name"]
+            if name not in new_names:
+                self.remove(name, resource.plain.get("destroyGraceSeconds"))
+                done["deleted"].append(name)
+        new_volumes = {r.plain["name"] for r in new_plan[VOLUME]}
+        for volume in old_plan[VOLUME]:
+            options = old_program.options.get(volume.name)
+            if volume.plain["name"] not in new_volumes and not (options and options.retain_on_delete):
+                self._remove_volume(volume.plain["name"])
+        return done
+
+    def _remove_volume(self, name: str) -> None:
+        volume = self.engine.volumes.get(name)
+        if volume.attrs.get("Labels", {}).get(LABEL) != self.prefix:
+            raise NotOurs(f"volume {name} was not created by this deployment")
+        volume.remove()
 
     # --- observing -------------------------------------------------------------------------------------------
     def container_names(self) -> list[str]:

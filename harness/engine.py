@@ -11,6 +11,10 @@ import docker
 import pytest
 
 LABEL = "festival-redis.test"
+# The local Redis images (images/build): the one every container test runs, Debian trixie's Redis 8.0 with Debian's
+# security fixes, and the previous default, Redis 7.0.15 from bookworm, which the upgrade tests start from.
+REDIS_IMAGE = "festival-local/redis:8.0-trixie"
+OLD_REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
 IMAGES_BUILD = Path(__file__).resolve().parents[1] / "images" / "build"
 
 

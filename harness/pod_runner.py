@@ -49,7 +49,7 @@ from redis.retry import Retry
 
 from components.checks import HEALTHY, Report, Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
-from harness.engine import LABEL, leftovers, remove_labelled
+from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 from tests.program.pulumi_program import Program, as_ints, run_program
@@ -57,7 +57,6 @@ from tests.program.pulumi_program import Program, as_ints, run_program
 EXPORTER_IMAGE = "festival-local/redis-exporter:bookworm"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 DYNAMIC = "pulumi-python:dynamic:Resource"
-REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
 ROLLOUT_SUFFIX = "-redis-rollout"  # components/kubernetes/platform.py's RedisRollout
 JOB = "kubernetes:batch/v1:Job"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -692,6 +691,8 @@ class Rollout:
     pods: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     unhealthy_before: dict[str, str] = field(default_factory=dict)  # pod -> why the deployment was not healthy
+    added: list[str] = field(default_factory=list)  # pods a scale-up created
+    removed: list[str] = field(default_factory=list)  # pods a scale-down deleted
 
 
 def default_overrides(**overrides: Any) -> dict[str, Any]:
@@ -801,19 +802,28 @@ class PodCluster:
         return self.create_pod(workload, name)
 
     def rolling_update(self, program: Program, timeout: float = 120) -> Rollout:
-        """Apply a new run of the program as `pulumi up` and the controller do: StatefulSets in declaration order;
-        each `RollingUpdate` one whose pod template changed rolled one pod at a time from the highest ordinal down
-        (delete, recreate with the new template, wait until ready), after the deployment checked healthy before
-        each pod; `OnDelete` ones left to the RedisRollout declared after them, which runs here as in `pulumi up`."""
+        """Apply a new run of the program as `pulumi up` and the controller do: StatefulSets in declaration order,
+        each scaled first (`Parallel`: pods above the new count deleted together, missing ones created together,
+        awaited ready as Pulumi awaits the StatefulSet); then a `RollingUpdate` one whose pod template changed rolled
+        one pod at a time from the highest ordinal down (delete, recreate with the new template, wait until ready),
+        after the deployment checked healthy before each pod; `OnDelete` ones are left to the RedisRollout declared
+        after them, which runs here as in `pulumi up`."""
         new = Declared.of(program)
         rollout = Rollout()
-        old_templates = {w.name: w.template for w in self.declared.statefulsets}
         self.program, self.declared = program, new
         for workload in new.statefulsets:
-            on_delete = workload.spec["updateStrategy"]["type"] == "OnDelete"
-            if on_delete or old_templates[workload.name] == workload.template:
+            wanted = self.pod_names(workload)
+            for pod in [p for p, made in self.pods.items() if made.workload.name == workload.name and p not in wanted]:
+                self.delete_pod(pod)
+                rollout.removed.append(pod)
+            for created in [self.create_pod(workload, pod) for pod in wanted if pod not in self.pods]:
+                created.wait_ready(timeout)
+                rollout.added.append(created.name)
+            if workload.spec["updateStrategy"]["type"] == "OnDelete":
                 continue
-            for pod in reversed(self.pod_names(workload)):
+            for pod in reversed(wanted):
+                if self.pods[pod].template == workload.template:
+                    continue
                 report = self.check(settle_seconds=30)
                 if report.status != HEALTHY:
                     rollout.unhealthy_before[pod] = report.summary()

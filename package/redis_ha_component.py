@@ -58,6 +58,9 @@ class RedisHAArgs(TypedDict, total=False):
     """The master refuses writes with fewer connected replicas than this (0 to replicaCount)."""
     min_replicas_max_lag: int
     """Seconds of lag after which a replica stops counting for minReplicasToWrite (1 to 3600)."""
+    allow_scripting: bool
+    """Whether applications may run Lua scripts and functions (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION,
+    FCALL, FCALL_RO); false disables these commands on every node, like KEYS and FLUSHALL."""
     redis_image: str
     """Redis image, pinned to a tag other than latest."""
     role_wait_seconds: int

@@ -23,6 +23,11 @@ SENTINEL_PEERS = "sentinel-peers"
 SENTINEL_QUORUM = "sentinel-quorum"
 CANARY = "canary"
 
+# A node that Sentinels or the master still know but that is not declared (a replica or Sentinel removed by a scale
+# down): tolerated, and reported in these words, until the Sentinels reset (sentinel-entrypoint.sh) and the platform
+# deletes it. check-job.sh prints "REMOVED <kind> <address> seen-by=<nodes>".
+REMOVED_NOTE = "removed, awaiting reset/deletion"
+
 # Why a node did not answer, in the words check-job.sh uses too.
 TIMEOUT, UNANSWERED, AUTH_FAILED = "timeout", "unreachable", "auth-failed"
 
@@ -56,6 +61,9 @@ class SentinelView:
     num_slaves: int | None = None
     num_other_sentinels: int | None = None
     ckquorum: str | None = None
+    # SENTINEL REPLICAS / SENTINEL SENTINELS: host:port -> flags. None when not asked (then the counts above count).
+    replicas: dict[str, str] | None = None
+    peers: dict[str, str] | None = None
 
 
 @dataclass
@@ -81,6 +89,7 @@ class Report:
     status: str
     failures: list[Failure]
     observation: Observation
+    removed: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (kind, address) -> seen by
 
     @property
     def exit_code(self) -> int:
@@ -90,15 +99,24 @@ class Report:
         """(invariant, node) of every failure."""
         return {(failure.invariant, failure.node) for failure in self.failures}
 
+    def removed_text(self) -> str:
+        """'; removed, awaiting reset/deletion: replica h:p (seen by a, b), ...', or '' when there is none."""
+        if not self.removed:
+            return ""
+        nodes = ", ".join(
+            f"{kind} {address} (seen by {', '.join(seen)})" for (kind, address), seen in self.removed.items()
+        )
+        return f"; {REMOVED_NOTE}: {nodes}"
+
     def summary(self) -> str:
         if self.status == HEALTHY:
             obs = self.observation
             master = next(v.address for v in obs.redis if v.role == "master")
             return (
                 f"healthy: master {master}, {len(obs.redis) - 1} replicas linked, "
-                f"{len(obs.sentinels)} Sentinels agree, canary replicated"
+                f"{len(obs.sentinels)} Sentinels agree, canary replicated" + self.removed_text()
             )
-        return f"{self.status}: " + "; ".join(str(failure) for failure in self.failures)
+        return f"{self.status}: " + "; ".join(str(failure) for failure in self.failures) + self.removed_text()
 
     def to_dict(self) -> dict:
         return {
@@ -107,6 +125,9 @@ class Report:
             "redis": [asdict(v) for v in self.observation.redis],
             "sentinels": [asdict(v) for v in self.observation.sentinels],
             "canary": self.observation.canary,
+            "removed": [
+                {"kind": kind, "address": address, "seen_by": seen} for (kind, address), seen in self.removed.items()
+            ],
         }
 
 
@@ -114,7 +135,26 @@ def verdict(observation: Observation, expected_replicas: int, expected_sentinels
     failures = evaluate(observation, expected_replicas, expected_sentinels, max_lag)
     answered = [v for v in (*observation.redis, *observation.sentinels) if v.error is None]
     status = HEALTHY if not failures else UNHEALTHY if answered else UNREACHABLE
-    return Report(status, failures, observation)
+    return Report(status, failures, observation, removed_nodes(observation))
+
+
+def removed_nodes(observation: Observation) -> dict[tuple[str, str], list[str]]:
+    """Replicas and Sentinels that the master or a Sentinel knows but the deployment does not declare (the observed
+    nodes are the declared ones): (kind, address) -> the nodes that know it, sorted."""
+    declared_redis = {v.address for v in observation.redis}
+    declared_sentinels = {v.address for v in observation.sentinels}
+    seen: dict[tuple[str, str], set[str]] = {}
+    for view in observation.redis:
+        if view.error is None and view.role == "master":
+            for address in set(view.replica_lags) - declared_redis:
+                seen.setdefault(("replica", address), set()).add(view.address)
+    for view in observation.sentinels:
+        if view.error is None:
+            for address in set(view.replicas or {}) - declared_redis:
+                seen.setdefault(("replica", address), set()).add(view.address)
+            for address in set(view.peers or {}) - declared_sentinels:
+                seen.setdefault(("sentinel", address), set()).add(view.address)
+    return {key: sorted(seen[key]) for key in sorted(seen)}
 
 
 def evaluate(observation: Observation, expected_replicas: int, expected_sentinels: int, max_lag: int) -> list[Failure]:
@@ -147,13 +187,14 @@ def evaluate(observation: Observation, expected_replicas: int, expected_sentinel
             elif masters[0].replica_lags.get(view.address, 0) > max_lag:
                 lag = masters[0].replica_lags[view.address]
                 failures.append(Failure(REPLICA_LAG, view.address, f"lag at most {max_lag}s", f"{lag}s"))
-        if masters[0].connected_slaves != expected_replicas:
-            failures.append(
-                Failure(
-                    REPLICA_COUNT, master, f"{expected_replicas} connected replicas", str(masters[0].connected_slaves)
-                )
-            )
+        # Replicas removed from the declaration but still connected (deleted at the end of the update) do not count.
+        undeclared = set(masters[0].replica_lags) - {v.address for v in observation.redis}
+        connected = masters[0].connected_slaves - len(undeclared)
+        if connected != expected_replicas:
+            failures.append(Failure(REPLICA_COUNT, master, f"{expected_replicas} connected replicas", str(connected)))
 
+    declared_redis = {v.address for v in observation.redis}
+    declared_sentinels = {v.address for v in observation.sentinels}
     answered = [v for v in observation.sentinels if v.error is None]
     named = master or (Counter(v.master for v in answered).most_common(1) or [(None, 0)])[0][0]
     for view in observation.sentinels:
@@ -162,18 +203,14 @@ def evaluate(observation: Observation, expected_replicas: int, expected_sentinel
             continue
         if view.master != named:
             failures.append(Failure(SENTINEL_AGREEMENT, view.address, f"master {named}", f"master {view.master}"))
-        if view.num_slaves != expected_replicas:
+        # Only declared replicas and peers count: a removed one is known until this Sentinel resets.
+        replicas = view.num_slaves if view.replicas is None else len(set(view.replicas) & declared_redis)
+        peers = view.num_other_sentinels if view.peers is None else len(set(view.peers) & declared_sentinels)
+        if replicas != expected_replicas:
+            failures.append(Failure(SENTINEL_REPLICAS, view.address, f"{expected_replicas} replicas", str(replicas)))
+        if peers != expected_sentinels - 1:
             failures.append(
-                Failure(SENTINEL_REPLICAS, view.address, f"{expected_replicas} replicas", str(view.num_slaves))
-            )
-        if view.num_other_sentinels != expected_sentinels - 1:
-            failures.append(
-                Failure(
-                    SENTINEL_PEERS,
-                    view.address,
-                    f"{expected_sentinels - 1} other Sentinels",
-                    str(view.num_other_sentinels),
-                )
+                Failure(SENTINEL_PEERS, view.address, f"{expected_sentinels - 1} other Sentinels", str(peers))
             )
         if not (view.ckquorum or "").startswith("OK"):
             failures.append(Failure(SENTINEL_QUORUM, view.address, "CKQUORUM OK", str(view.ckquorum)))

@@ -156,6 +156,8 @@ def observe_sentinel(target: Target, address: str) -> SentinelView:
         state = dict(zip(state[::2], state[1::2], strict=True)) if isinstance(state, list) else state
         view.num_slaves = int(state.get("num-slaves", 0))
         view.num_other_sentinels = int(state.get("num-other-sentinels", 0))
+        view.replicas = _instances(client.execute_command("SENTINEL", "REPLICAS", target.master_name))
+        view.peers = _instances(client.execute_command("SENTINEL", "SENTINELS", target.master_name))
     except redis.RedisError as error:
         view.error = _describe(error)
         return view
@@ -166,6 +168,16 @@ def observe_sentinel(target: Target, address: str) -> SentinelView:
     except redis.RedisError as error:
         view.error = _describe(error)
     return view
+
+
+def _instances(reply: Any) -> dict[str, str]:
+    """SENTINEL REPLICAS / SENTINELS (flat name/value lists, or dicts) -> host:port -> flags."""
+    instances = {}
+    for item in reply or []:
+        fields = item if isinstance(item, dict) else dict(zip(item[::2], item[1::2], strict=True))
+        flags = fields.get("flags", "")
+        instances[f"{fields['ip']}:{fields['port']}"] = flags if isinstance(flags, str) else ",".join(flags)
+    return instances
 
 
 def write_canary(target: Target, master: str, replicas: list[str]) -> dict[str, str]:

@@ -1,6 +1,10 @@
 # check-job.sh: the post-deploy replication check, run by the Kubernetes Job after `pulumi up` with only the
 # redis image (sh + redis-cli). Same invariants and names as components/checks. Prints one line per failure,
 #   FAIL <invariant> <node> expected=<...> seen=<...>
+# then, for each replica or Sentinel that the master or a Sentinel knows but the deployment does not declare (removed
+# by a scale down: tolerated until the Sentinels reset and the platform deletes it, "removed, awaiting
+# reset/deletion"),
+#   REMOVED <replica|sentinel> <address> seen-by=<nodes>
 # then a summary line; exits 0 healthy, 1 unhealthy, 2 when no node answers. Re-checks until healthy for up
 # to SETTLE_SECONDS: right after a deploy, Sentinels take a few INFO periods to discover replicas and peers.
 # Overrides (for tests): FESTIVAL_CHECK_REDIS_NODES, FESTIVAL_CHECK_SENTINELS, FESTIVAL_CHECK_SETTLE_SECONDS.
@@ -12,9 +16,21 @@ fail() { failures="${failures}FAIL $1 $2 expected=$3 seen=$4
 "; }
 # shellcheck disable=SC2086
 count() { set -- $1; echo $#; }
+# tally LIST KIND SEER: count the instances of the last SENTINEL REPLICAS/SENTINELS reply that LIST declares into
+# $tally; note the others in $pending as "KIND address SEER".
+tally() {
+  tally=0
+  for _i in $(instances | awk '{ print $1 }'); do
+    case " $1 " in
+    *" $_i "*) tally=$((tally + 1)) ;;
+    *) pending="$pending$2 $_i $3
+" ;;
+    esac
+  done
+}
 
 check() {
-  failures='' answered=0 redis_table='' sentinel_table='' master='' lags=
+  failures='' answered=0 redis_table='' sentinel_table='' master='' lags='' removed=''
   expected_replicas=$(($(count "$REDIS_NODES") - 1))
   expected_sentinels=$(count "$SENTINELS")
 
@@ -56,6 +72,17 @@ check() {
 $redis_table
 EOF
     connected=$(printf '%s' "$redis_table" | awk -v m="$master" '$1 == m { print $5 }')
+    # replicas removed from the declaration but still connected (deleted at the end of the update) do not count
+    for _r in $(printf '%s\n' "$lags" | awk '{ print $1 }'); do
+      case " $REDIS_NODES " in
+      *" $_r "*) ;;
+      *)
+        connected=$((connected - 1))
+        removed="${removed}replica $_r $master
+"
+        ;;
+      esac
+    done
     [ "$connected" -eq "$expected_replicas" ] || fail replica-count "$master" "$expected_replicas" "$connected"
   fi
 
@@ -65,13 +92,19 @@ EOF
       ask sentinel "$sentinel" SENTINEL MASTER "$MASTER_NAME"
     # an error reply here (e.g. an unknown master set) means this Sentinel cannot be asked about it
     [ -z "$error" ] && case "$reply" in name*) ;; *) error="error:${reply%% *}" ;; esac
-    [ -z "$error" ] && slaves=$(pair_field num-slaves) && peers=$(pair_field num-other-sentinels) &&
+    # only declared replicas and peers count: a removed one is known until this Sentinel resets
+    pending=''
+    [ -z "$error" ] && ask sentinel "$sentinel" SENTINEL REPLICAS "$MASTER_NAME"
+    [ -z "$error" ] && tally "$REDIS_NODES" replica "$sentinel" && slaves=$tally &&
+      ask sentinel "$sentinel" SENTINEL SENTINELS "$MASTER_NAME"
+    [ -z "$error" ] && tally "$SENTINELS" sentinel "$sentinel" && peers=$tally &&
       ask sentinel "$sentinel" SENTINEL CKQUORUM "$MASTER_NAME"
     if [ -n "$error" ]; then
       fail sentinel-reachable "$sentinel" answers "$error"
       continue
     fi
     answered=$((answered + 1))
+    removed="$removed$pending"
     sentinel_table="$sentinel_table$sentinel ${named:--} ${slaves:--} ${peers:--} ${reply%% *}
 "
   done
@@ -120,6 +153,10 @@ while [ -n "$failures" ] && [ "$(date +%s)" -lt "$settle_deadline" ]; do
   check
 done
 
+# one line per removed node, with every node that knows it (sorted, as the Python checks list them)
+printf '%s' "$removed" | LC_ALL=C sort -u | awk '
+  { key = $1 " " $2; if (key in seen) seen[key] = seen[key] "," $3; else { seen[key] = $3; order[++n] = key } }
+  END { for (i = 1; i <= n; i++) print "REMOVED " order[i] " seen-by=" seen[order[i]] }'
 if [ -z "$failures" ]; then
   echo "healthy: master $master, $expected_replicas replicas linked, $expected_sentinels Sentinels agree, canary replicated"
   exit 0

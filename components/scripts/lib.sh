@@ -40,6 +40,13 @@ pair_field() { printf '%s\n' "$reply" | awk -v f="$1" 'prev == f { print; exit }
 # replica_lags: "host:port lag" for each slaveN:ip=<announced host>,port=N,...,lag=N line of the last INFO reply.
 replica_lags() { printf '%s\n' "$reply" | awk -F'[:,=]' '/^slave[0-9]+:/ { print $3 ":" $5, $11 }'; }
 
+# instances: "host:port flags" for each instance in the last SENTINEL REPLICAS / SENTINEL SENTINELS reply (redis-cli
+# prints every name and value on a line of its own).
+instances() {
+  printf '%s\n' "$reply" |
+    awk 'NR % 2 == 1 { k = $0; next } k == "ip" { ip = $0 } k == "port" { port = $0 } k == "flags" { print ip ":" port, $0 }'
+}
+
 # redis_info_field HOST:PORT NAME: a field of INFO replication on a Redis node.
 redis_info_field() { cli redis "$1" INFO replication >/dev/null && info_field "$2"; }
 

@@ -27,7 +27,19 @@ umask 077
   echo "requirepass \"$(cat "$SECRETS_DIR/$SENTINEL_SECRET")\""
   echo "sentinel sentinel-pass \"$(cat "$SECRETS_DIR/$SENTINEL_SECRET")\""
   echo "sentinel auth-pass $MASTER_NAME \"$(cat "$SECRETS_DIR/$REDIS_SECRET")\""
-  if [ -f "$RUNTIME_CONF" ]; then grep '^sentinel myid ' "$RUNTIME_CONF" || true; fi
+  if [ -f "$RUNTIME_CONF" ]; then
+    grep '^sentinel myid ' "$RUNTIME_CONF" || true
+    # The replicas and Sentinels it knew, so that a former master that comes back still acting as master (it was
+    # away while the Sentinels restarted) is known, and demoted, instead of left as a second master. Only names that
+    # resolve: Sentinel refuses to start on one that does not (a removed node); removed ones are reset away below.
+    awk -v n="$MASTER_NAME" -v m="${master%:*} ${master##*:}" '$1 == "sentinel" && $3 == n &&
+      ($2 == "known-sentinel" || ($2 == "known-replica" && $4 " " $5 != m)) { print }' "$RUNTIME_CONF" |
+      while read -r _line; do
+        # shellcheck disable=SC2086
+        set -- $_line
+        if getent hosts "$4" >/dev/null; then echo "$_line"; fi
+      done
+  fi
 } >"$RUNTIME_CONF.new"
 mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 
@@ -41,6 +53,54 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     [ "$tries" -ge 100 ]; do
     tries=$((tries + 1))
     sleep 0.2
+  done
+) &
+
+# Sentinel never forgets a replica or a peer Sentinel: after a scale down it keeps counting the removed ones (in
+# num-slaves, and as voters a failover needs a majority of) until SENTINEL RESET. This loop resets this Sentinel
+# when it knows a replica or Sentinel that is down (s_down or disconnected) and not declared ($REDIS_NODES and
+# $SENTINELS, rendered from the topology: a scale change also restarts the Sentinels with them). Never while its
+# master is down or failing over (flags other than "master"), never for a declared node that is merely down, and
+# only in the first RESET_WINDOW_SECONDS of this Sentinel's own slot (by its index among the declared Sentinels)
+# of RESET_SPACING_SECONDS + RESET_WINDOW_SECONDS: two Sentinels never reset within RESET_SPACING_SECONDS of each
+# other, so the others keep the quorum while one relearns its peers (hellos every 2 s). A Sentinel no longer
+# declared never resets.
+LOCAL=127.0.0.1:$NODE_PORT
+# The removed instances this Sentinel knows as down, space-separated; fails when it cannot tell or must not reset.
+removed_down() {
+  ask sentinel "$LOCAL" SENTINEL MASTER "$MASTER_NAME"
+  [ -z "$error" ] && [ "$(pair_field flags)" = master ] || return 1
+  _found=
+  for _kind in REPLICAS SENTINELS; do
+    ask sentinel "$LOCAL" SENTINEL "$_kind" "$MASTER_NAME"
+    [ -z "$error" ] || return 1
+    _declared=$REDIS_NODES
+    [ "$_kind" = SENTINELS ] && _declared=$SENTINELS
+    _found="$_found$(instances | awk -v d=" $_declared " '
+      index(d, " " $1 " ") == 0 && $2 ~ /(^|,)(s_down|disconnected)(,|$)/ { printf " %s", $1 }')"
+  done
+  echo "${_found# }"
+}
+(
+  index='' count=0
+  for _s in $SENTINELS; do
+    [ "$_s" = "$ME" ] && index=$count
+    count=$((count + 1))
+  done
+  [ -n "$index" ] || exit 0
+  spacing=$RESET_SPACING_SECONDS
+  slot=$((spacing + RESET_WINDOW_SECONDS))
+  in_window() {
+    _now=$(date +%s)
+    [ $((_now / slot % count)) -eq "$index" ] && [ $((_now % slot)) -lt "$RESET_WINDOW_SECONDS" ]
+  }
+  while sleep 1; do
+    in_window || continue
+    removed=$(removed_down) || continue
+    if [ -z "$removed" ] || ! in_window; then continue; fi
+    ask sentinel "$LOCAL" SENTINEL RESET "$MASTER_NAME"
+    [ -z "$error" ] && log "SENTINEL RESET $MASTER_NAME ($reply): forgets the removed $removed"
+    sleep "$RESET_WINDOW_SECONDS"
   done
 ) &
 exec redis-sentinel "$RUNTIME_CONF"

@@ -13,11 +13,12 @@ from harness.engine import engine_or_skip, ensure_images
 
 @pytest.fixture(scope="session")
 def docker_engine():
-    """The engine, with the Redis image present (built by images/build, never pulled)."""
-    from harness.docker_runner import REDIS_IMAGE
+    """The engine, with the Redis images present (built by images/build, never pulled): the current one, and the
+    previous default the upgrade test starts from."""
+    from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 
     engine = engine_or_skip("docker tests")
-    ensure_images(engine, {REDIS_IMAGE: "redis"})
+    ensure_images(engine, {REDIS_IMAGE: "redis", OLD_REDIS_IMAGE: "redis-7.0"})
     return engine
 
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from harness.docker_runner import LABEL, NotOurs, UntranslatedInput, translate
+from harness.docker_runner import LABEL, REDIS_IMAGE, NotOurs, UntranslatedInput, translate
 from harness.local import wait_until
 from tests.program.pulumi_program import Secret, run_program
 
@@ -117,7 +117,7 @@ def test_no_password_in_docker_inspect_or_logs(deployment):
 
 
 def test_an_input_the_runner_does_not_translate_fails_with_its_name():
-    program = run_program("dev", {"redisImage": "festival-local/redis:7.0.15-bookworm"})
+    program = run_program("dev", {"redisImage": REDIS_IMAGE})
     node = program.named("festival-redis-master-festival-redis-master")
     node.inputs["privileged"] = True
     with pytest.raises(UntranslatedInput, match=r"input privileged is not translated"):

@@ -67,3 +67,18 @@ def test_dangerous_commands_are_disabled(deployment):
     for command in ("FLUSHALL", "FLUSHDB", "KEYS *", "DEBUG SLEEP 0"):
         with pytest.raises(redis.ResponseError, match="unknown command"):
             deployment.client("redis-master").execute_command(*command.split())
+
+
+SCRIPTING = ("EVAL", "return 1", "0"), ("EVAL_RO", "return 1", "0"), ("SCRIPT", "LOAD", "return 1")
+SCRIPTING += (("FUNCTION", "LIST"), ("FCALL", "f", "0"), ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"))
+
+
+def test_scripting_is_refused_by_default_and_allowed_by_the_setting(deployment, make_deployment):
+    for name in ("redis-master", "redis-replica-1"):
+        for command in SCRIPTING:
+            with pytest.raises(redis.ResponseError, match="unknown command"):
+                deployment.client(name).execute_command(*command)
+    allowed = make_deployment(allow_scripting=True)
+    allowed.start_all()
+    assert allowed.client("redis-master").execute_command("EVAL", "return 1", "0") == 1
+    assert allowed.client("redis-master").execute_command("FUNCTION", "LIST") == []

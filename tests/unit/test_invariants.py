@@ -1,6 +1,6 @@
 """The invariants of a healthy deployment, evaluated on plain Observations (no network)."""
 
-from components.checks.invariants import Observation, RedisView, SentinelView, evaluate
+from components.checks.invariants import Observation, RedisView, SentinelView, evaluate, verdict
 
 M, R1, R2 = "m:6379", "r1:6379", "r2:6379"
 S = ["s1:26379", "s2:26379", "s3:26379"]
@@ -82,3 +82,41 @@ def test_failure_names_invariant_node_expected_and_seen():
     obs.redis[0].connected_slaves = 1
     (failure,) = evaluate(obs, 2, 3, 10)
     assert str(failure) == "replica-count m:6379: expected 2 connected replicas, saw 1"
+
+
+R3, S4 = "r3:6379", "s4:26379"
+
+
+def scaled_down_observation() -> Observation:
+    """replicaCount 3 -> 2 and sentinelCount 5 -> 3, before the removed r3 and s4 are deleted and reset away: the
+    master still has r3 connected, and every Sentinel knows r3 and s4 (SENTINEL REPLICAS / SENTINELS)."""
+    obs = healthy_observation()
+    obs.redis[0].connected_slaves = 3
+    obs.redis[0].replica_lags[R3] = 0
+    for view in obs.sentinels:
+        view.num_slaves, view.num_other_sentinels = 3, 3
+        view.replicas = {R1: "slave", R2: "slave", R3: "s_down,slave,disconnected"}
+        view.peers = {s: "sentinel" for s in [*S, S4] if s != view.address}
+    return obs
+
+
+def test_a_removed_replica_or_sentinel_is_tolerated_and_reported():
+    report = verdict(scaled_down_observation(), 2, 3, max_lag=10)
+    assert report.failures == []
+    assert report.removed == {("replica", R3): [M, *S], ("sentinel", S4): S}
+    assert report.summary().endswith(
+        f"; removed, awaiting reset/deletion: replica {R3} (seen by {M}, {', '.join(S)}), "
+        f"sentinel {S4} (seen by {', '.join(S)})"
+    )
+    assert report.to_dict()["removed"][1] == {"kind": "sentinel", "address": S4, "seen_by": S}
+
+
+def test_a_missing_declared_replica_or_sentinel_still_fails_beside_a_removed_one():
+    obs = scaled_down_observation()
+    obs.redis[0].connected_slaves = 2  # r2 dropped off the master; the removed r3 is still connected
+    del obs.redis[0].replica_lags[R2]
+    del obs.sentinels[0].replicas[R2]  # s1 forgot r2
+    del obs.sentinels[1].peers[S[2]]  # s2 does not know s3
+    assert found(obs) == {("replica-count", M), ("sentinel-replicas", S[0]), ("sentinel-peers", S[1])}
+    (failure,) = [f for f in evaluate(obs, 2, 3, 10) if f.invariant == "replica-count"]
+    assert failure.seen == "1"

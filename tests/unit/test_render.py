@@ -3,6 +3,8 @@
 import shutil
 import subprocess
 
+import pytest
+
 from components import render
 from components.docker import topology as docker_topology
 from components.kubernetes import topology as kubernetes_topology
@@ -84,6 +86,33 @@ def test_kubernetes_scripts_name_pods_by_stable_dns():
     assert "redis-sentinel-2.redis-sentinel-headless.festival.svc.cluster.local:26379'" in script
 
 
+def test_a_scale_change_changes_the_sentinel_files_so_the_sentinels_restart():
+    """The Sentinel's reset watcher reads the declared Redis nodes and Sentinels, so they are rendered into its
+    entrypoint: a replicaCount change restarts (Docker: replaces; Kubernetes: rolls) the Sentinels and no Redis
+    node; a sentinelCount change restarts both (the Redis nodes ask the Sentinels)."""
+    base = render.deployment_files(SETTINGS, TOPOLOGY)
+    more_replicas = Settings(replica_count=3)
+    scaled = render.deployment_files(more_replicas, docker_topology(more_replicas))
+    assert scaled.redis == base.redis
+    assert scaled.sentinel["sentinel-entrypoint.sh"] != base.sentinel["sentinel-entrypoint.sh"]
+    assert "festival-redis-replica-3:6379'" in scaled.sentinel["sentinel-entrypoint.sh"]
+    more_sentinels = Settings(sentinel_count=5, quorum=3)
+    scaled = render.deployment_files(more_sentinels, docker_topology(more_sentinels))
+    assert scaled.sentinel["sentinel-entrypoint.sh"] != base.sentinel["sentinel-entrypoint.sh"]
+    assert scaled.redis["redis-entrypoint.sh"] != base.redis["redis-entrypoint.sh"]
+
+
+def test_the_sentinel_resets_itself_30_s_apart_from_its_peers_unless_the_environment_says_otherwise():
+    script = render.sentinel_files(SETTINGS, TOPOLOGY)["sentinel-entrypoint.sh"]
+    assert render.SENTINEL_RESET_SPACING_SECONDS == 30
+    assert "RESET_SPACING_SECONDS=${FESTIVAL_RESET_SPACING_SECONDS:-30}" in script
+    assert "RESET_WINDOW_SECONDS='2'" in script
+    assert "REDIS_NODES='festival-redis-master:6379 festival-redis-replica-1:6379 festival-redis-replica-2:6379'" in (
+        script
+    )
+    assert 'SENTINEL RESET "$MASTER_NAME"' in script
+
+
 def rendered_scripts() -> dict[str, str]:
     files = render.deployment_files(SETTINGS, TOPOLOGY)
     return {
@@ -112,3 +141,31 @@ def test_every_script_passes_shellcheck():
             check=False,
         )
         assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+
+SCRIPTING = ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION", "FCALL", "FCALL_RO")
+
+
+def rendered_redis_confs(stack: str, overrides: dict) -> list[list[str]]:
+    """The redis.conf text of every Redis node the stack's program declares (dev: container uploads; prod: the
+    ConfigMap), found by its first line."""
+    from tests.program.pulumi_program import run_program, strings
+
+    program = run_program(stack, overrides)
+    texts = {
+        text
+        for resource in program.resources
+        for text, _ in strings(resource.inputs)
+        if text.startswith("# festival-redis: Redis node of")
+    }
+    return [lines(text) for text in texts]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_scripting_is_disabled_unless_allowed(stack):
+    (default,) = rendered_redis_confs(stack, {})
+    for command in SCRIPTING:
+        assert f'rename-command {command} ""' in default, command
+    (allowed,) = rendered_redis_confs(stack, {"allowScripting": True})
+    assert [line for line in allowed if line.startswith("rename-command") and line.split()[1] in SCRIPTING] == []
+    assert {f'rename-command {c} ""' for c in ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS")} <= set(allowed)

@@ -1,0 +1,120 @@
+"""Scaling the running dev stack: replicaCount 2 -> 3 -> 1 and sentinelCount 3 -> 5 -> 3, each step applied as
+`pulumi up` applies it (new containers created and changed ones replaced, the replication check, then the removed
+containers deleted), with a Sentinel-aware writer running through all of it. Every step's check must pass, no
+acknowledged write may be lost, and in the end every Sentinel has reset itself (30 s apart) and forgotten the removed
+nodes. Figures are printed (pytest -s) and recorded as properties.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+from components import checks
+from harness.docker_runner import free_port_run
+from harness.engine import LABEL
+from harness.local import wait_until
+from tests.program.pulumi_program import run_program
+
+pytestmark = pytest.mark.docker
+
+# Each step changes one count; sentinelCount 5 needs quorum 3 (a majority).
+STEPS = [
+    {"replicaCount": 3},
+    {"replicaCount": 1},
+    {"sentinelCount": 5, "quorum": 3},
+    {"sentinelCount": 3, "quorum": 2},
+]
+RESET_LOG = re.compile(r"^(\d\d):(\d\d):(\d\d) festival sentinel-entrypoint\.sh: SENTINEL RESET", re.M)
+
+
+class MasterWatch:
+    """Counts master changes (failovers and hand-overs) as the Sentinels a majority of which answer name them."""
+
+    def __init__(self, deployment):
+        self.deployment, self.changes, self.master = deployment, 0, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.25):
+            answers = [a for a in self.deployment.sentinel_masters().values() if a]
+            named = max(set(answers), key=answers.count) if answers else None
+            if named and named != self.master:
+                self.changes += self.master is not None
+                self.master = named
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+
+def running_names(deployment) -> set[str]:
+    only_ours = {"label": f"{LABEL}={deployment.prefix}", "status": "running"}
+    return {c.name for c in deployment.engine.containers.list(filters=only_ours)}
+
+
+def test_replicas_and_sentinels_scale_up_and_down_without_losing_a_write(deployments, record_property):
+    redis_port = free_port_run(4)  # host ports for up to 3 replicas and 5 Sentinels
+    sentinel_port = free_port_run(5, avoid=set(range(redis_port, redis_port + 10)))
+    deployment = deployments.new(devRedisPort=redis_port, devSentinelPort=sentinel_port)
+    writer = deployment.writer(wait_replicas=1).start()
+    writer.wait_for_writes(20)
+    config, figures = {}, []
+    with MasterWatch(deployment) as watch:
+        for step in STEPS:
+            config.update(step)
+            program = run_program("dev", {**deployment.overrides, **config})
+            changes_before, started = watch.changes, time.monotonic()
+            done = deployment.apply(program)
+            applied = time.monotonic() - started
+            summary = next(iter(deployment.check_result.values()))["summary"]
+            assert summary.startswith("healthy:"), summary
+            deployment.wait_docker_healthy()
+            assert running_names(deployment) == set(deployment.container_names())
+            assert len(deployment.redis_names()) == config.get("replicaCount", 2) + 1
+            writer.wait_for_writes(20)
+            figures.append(
+                {
+                    "step": ", ".join(f"{k} {v}" for k, v in step.items()),
+                    "seconds": round(applied, 1),
+                    "failovers": watch.changes - changes_before,
+                    **{key: len(names) for key, names in done.items()},
+                    "check": summary,
+                }
+            )
+            print(f"\n{figures[-1]}")
+
+    # sentinelCount 5 -> 3 left Sentinels 4 and 5 in the kept Sentinels' view: each resets itself, 30 s apart.
+    started = time.monotonic()
+    name = deployment.outputs["masterName"]
+
+    def peers_forgotten():
+        return all(
+            deployment.client(s).sentinel_master(name)["num-other-sentinels"] == 2 for s in deployment.sentinel_names()
+        )
+
+    wait_until(peers_forgotten, 3 * 32 + 40, interval=1, what="every Sentinel to reset and forget Sentinels 4 and 5")
+    forgot_in = time.monotonic() - started
+    times = []
+    for s in deployment.sentinel_names():
+        logs = deployment.container(s).logs().decode(errors="replace")
+        times += [int(h) * 3600 + int(m) * 60 + int(sec) for h, m, sec in RESET_LOG.findall(logs)]
+    times.sort()
+    assert len(times) >= 3 and all(b - a >= 30 for a, b in zip(times, times[1:])), times
+    assert deployment.wait_healthy().removed == {}
+
+    writer.wait_for_writes(20)
+    writer.stop()
+    totals = {**writer.counts(), "resets_done_s": round(forgot_in, 1), "reset_times": times}
+    print(f"\nscaling: {figures}\nwrites and resets: {totals}")
+    record_property("scaling", {"steps": figures, **totals})
+    assert totals["lost"] == 0 and totals.get("wait_lost", 0) == 0, totals
+    assert deployment.wait_healthy().status == checks.HEALTHY
