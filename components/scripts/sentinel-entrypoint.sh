@@ -29,6 +29,9 @@ umask 077
   echo "sentinel auth-pass $MASTER_NAME \"$(cat "$SECRETS_DIR/$REDIS_SECRET")\""
   if [ -f "$RUNTIME_CONF" ]; then
     grep '^sentinel myid ' "$RUNTIME_CONF" || true
+    # Its epoch: a failover it leads right after a restart (a preStop asks at once) must be newer than the config
+    # its peers hold, or they ignore the result and the Sentinels stay split.
+    grep '^sentinel current-epoch ' "$RUNTIME_CONF" || true
     # The replicas and Sentinels it knew, so that a former master that comes back still acting as master (it was
     # away while the Sentinels restarted) is known, and demoted, instead of left as a second master. Only names that
     # resolve: Sentinel refuses to start on one that does not (a removed node); removed ones are reset away below.
