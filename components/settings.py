@@ -85,7 +85,7 @@ class Settings:
     min_replicas_to_write: int = 1
     min_replicas_max_lag: int = 10
     allow_scripting: bool = False  # EVAL, SCRIPT, FUNCTION, FCALL and their variants; off: renamed away
-    redis_image: str = "redis:8.0.6-bookworm"
+    redis_image: str = "redis:8.2.9-bookworm"
     # How long a Redis node with data waits at boot for a Sentinel to name the master
     role_wait_seconds: int = 30
     # Docker (dev stack)
@@ -249,7 +249,7 @@ def _names(s: Settings) -> None:
     for name in ("redis_image", "debug_ui_image", "exporter_image"):
         value = getattr(s, name)
         if not IMAGE_REF.match(value) or ":" not in value.rsplit("/", 1)[-1] or value.endswith(":latest"):
-            _fail(s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:8.0.6-bookworm)")
+            _fail(s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:8.2.9-bookworm)")
     if not K8S_VERSION.match(s.kubernetes_version) or int(s.kubernetes_version.split(".")[1]) < 21:
         _fail(s, "kubernetes_version", "must be a Kubernetes minor version '1.NN', 1.21 or newer")
     if not K8S_QUANTITY.match(s.storage_size):

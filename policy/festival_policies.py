@@ -159,7 +159,7 @@ def _containers(spec: dict) -> list[dict]:
 
 
 def image_repository(image: str) -> str:
-    """`docker.io/library/redis:8.0.6@sha256:...` -> `redis`."""
+    """`docker.io/library/redis:8.2.9@sha256:...` -> `redis`."""
     last = image.split("@", 1)[0].rsplit("/", 1)[-1]
     return last.split(":", 1)[0]
 
@@ -324,7 +324,7 @@ def _images_pinned(args: ResourceValidationArgs, report: ReportViolation) -> Non
         if problem:
             report(
                 f"{_label(args.resource_type, args.name)}: {where} image {image} {problem}: pin it to a version tag "
-                "(e.g. redis:8.0.6-bookworm) or a digest, so every node runs the image that was reviewed"
+                "(e.g. redis:8.2.9-bookworm) or a digest, so every node runs the image that was reviewed"
             )
 
 

@@ -114,7 +114,7 @@ def test_one_container_and_one_volume_per_node_named_as_the_compose_setup_did(de
 
 def test_containers_run_the_pinned_redis_image_as_the_redis_user(dev):
     [image] = dev.of_type(IMAGE)
-    assert image.inputs["name"] == DEV_SETTINGS.redis_image == "redis:8.0.6-bookworm"
+    assert image.inputs["name"] == DEV_SETTINGS.redis_image == "redis:8.2.9-bookworm"
     assert image.inputs["keepLocally"] is True
     for container in containers(dev).values():
         assert container["image"] == MOCK_IMAGE_ID_PREFIX + DEV_SETTINGS.redis_image
