@@ -4,6 +4,7 @@ configuration rollouts as `pulumi up` runs them (Sentinels, then RedisRollout): 
 
     venv/bin/python -m bench.pods            # 5 deletions and 2 rollouts, about 6 minutes on 2 cores
     venv/bin/python -m bench.pods --runs 3 --rollouts 1
+    venv/bin/python -m bench.pods --upgrade  # first from the old default Redis (7.0.15) to the new line
 
 The writer is harness/writer.py (Sentinel-aware redis-py, 2 threads, no WAIT) on the host, through the ports the
 pods publish on 127.0.0.1. Everything is removed at the end, also on failure.
@@ -15,6 +16,7 @@ import argparse
 import statistics
 import time
 
+from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 from harness.pod_runner import HEALTHY, PodCluster
 from tests.program.pulumi_program import run_program
 
@@ -26,14 +28,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rollouts", type=int, default=2, help="configuration changes rolled out (maxclients)")
+    parser.add_argument("--upgrade", action="store_true", help="deploy the old default image, then roll out the new")
     args = parser.parse_args()
-    cluster = PodCluster()
+    cluster = PodCluster(**({"redisImage": OLD_REDIS_IMAGE} if args.upgrade else {}))
     try:
         started = time.monotonic()
         ready = cluster.deploy(timeout=120)
         print(f"deployed in {time.monotonic() - started:.1f} s; pod start to ready (s):")
         for pod, seconds in ready.items():
             print(f"  {pod:18} {seconds:5.1f}")
+        if args.upgrade:
+            rollout(cluster, f"upgrade {OLD_REDIS_IMAGE} -> {REDIS_IMAGE}", {"redisImage": REDIS_IMAGE})
         gaps, lost, acknowledged = [], 0, 0
         for run in range(1, args.runs + 1):
             report = cluster.check(settle_seconds=60)

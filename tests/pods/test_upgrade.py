@@ -66,6 +66,7 @@ def test_upgrading_from_the_old_default_costs_one_failover_and_loses_no_write(ol
         "acknowledged": len(writer.acknowledged),
         "lost": len(lost),
     }
+    print("\nfigures:", FIGURES["upgrade 7.0.15 -> 8.0"])
 
     assert len(set(after.values())) == 1 and next(iter(after.values())).startswith("8."), after
     assert rollout.pods[-1] == master_before, rollout.pods
