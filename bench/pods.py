@@ -98,11 +98,12 @@ def rollout(cluster: PodCluster, what: str, changes: dict) -> None:
     times = sorted(t for t in writer.successes if t >= started)
     outages = [round(b - a, 2) for a, b in zip(times, times[1:]) if b - a > OUTAGE_GAP]
     cluster.overrides.update(changes)
+    lost = len(writer.lost())
     writer.delete_keys()
     print(
         f"{what}: {seconds:.0f} s, pods {' '.join(done.pods)}; master {master} -> {cluster.master()}; "
         f"failovers {cluster.config_epoch() - epoch}; write outages > {OUTAGE_GAP} s: {outages}; "
-        f"lost {len(writer.lost())} of {len(writer.acknowledged)}"
+        f"lost {lost} of {len(writer.acknowledged)}"
     )
 
 
