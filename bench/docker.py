@@ -23,6 +23,7 @@ import time
 
 import redis
 
+from components import users
 from harness.docker_runner import DockerDeployment
 from harness.local import wait_until
 from tests.program.pulumi_program import run_program
@@ -144,7 +145,9 @@ def overwrite(deployment: DockerDeployment, keys: int, stop: threading.Event) ->
 
 def _master_connection(deployment: DockerDeployment) -> dict:
     mapped = deployment.outputs["natMap"][f"{deployment.master()}:6379"]
-    return {"host": mapped["host"], "port": mapped["port"], "password": deployment.outputs["redisPassword"]}
+    # the admin user: the bench also asks for AOF rewrites and full resyncs
+    admin = {"username": users.ADMIN.name, "password": deployment.password(users.ADMIN.key)}
+    return {"host": mapped["host"], "port": mapped["port"], **admin}
 
 
 def memory() -> None:

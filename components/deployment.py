@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import render
+from components import render, users
 from components.credentials import Credentials, generate_credentials
 from components.platform import Platform, platform_for, topology_for
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
@@ -27,10 +27,13 @@ class Deployment:
     replication_check: pulumi.Output[str]
 
     def outputs(self) -> dict[str, pulumi.Input]:
-        """The stack outputs application stacks consume (contract/outputs.yaml)."""
+        """The stack outputs application stacks consume (contract/outputs.yaml): the application users' names and
+        passwords, never another user's (docs/security.md: every stack that references this one can read them)."""
         return {
             "masterName": self.settings.master_name,
+            "redisUsername": users.APP.name,
             "redisPassword": self.credentials.redis_password,
+            "sentinelUsername": users.SENTINEL_CLIENT.name,
             "sentinelPassword": self.credentials.sentinel_password,
             **self.platform.stack_outputs(),
             "replicationCheck": self.replication_check,

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from components import users
 from components.checks import invariants
 from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
@@ -20,14 +21,10 @@ from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
 CONF_DIR = "/etc/festival"
 SECRETS_DIR = "/etc/festival-secrets"
 DATA_DIR = "/data"
-REDIS_PASSWORD_KEY = "redis-password"
-SENTINEL_PASSWORD_KEY = "sentinel-password"
+REDIS_PASSWORD_KEY = users.APP.key
+SENTINEL_PASSWORD_KEY = users.SENTINEL_CLIENT.key
+USERS_FILE = "users"  # a node's users, one per line (users.users_file), turned into `user` lines at boot
 
-# Commands disabled on every node: the platform's security guidance keeps them away from applications.
-DISABLED_COMMANDS = ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS")
-# Server-side scripting (Lua scripts and functions), disabled too unless allowScripting: Lua is where Redis' remote
-# code execution bugs keep turning up (CVE-2025-49844 and its siblings), and no festival client needs it.
-SCRIPTING_COMMANDS = ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION", "FCALL", "FCALL_RO")
 CLI_TIMEOUT_SECONDS = 2
 # Shortest master-reboot-down-after-period rendered (ms): 3 of Sentinel's PING periods (sentinel_conf).
 REBOOT_FLOOR_MS = 3000
@@ -63,17 +60,12 @@ class DeploymentFiles:
         return {"master": self.redis, "replica": self.redis, "sentinel": self.sentinel, "check": self.check}[role]
 
 
-def disabled_commands(settings: Settings) -> tuple[str, ...]:
-    """The commands no client may run on a Redis node of this deployment."""
-    return DISABLED_COMMANDS + (() if settings.allow_scripting else SCRIPTING_COMMANDS)
-
-
 def redis_conf(settings: Settings) -> str:
     """The static part of every Redis node's config; redis-entrypoint.sh adds identity, role and secrets."""
     save = " ".join(f"{seconds} {changes}" for seconds, changes in settings.save_point_pairs) or '""'
     lines = [
         f"# festival-redis: Redis node of {settings.master_name}. redis-entrypoint.sh appends port, bind,",
-        "# dir, replica-announce-ip/port, requirepass, masterauth and replicaof at boot.",
+        "# dir, replica-announce-ip/port, the users (default off), masteruser/masterauth and replicaof at boot.",
         "daemonize no",
         'logfile ""',
         f"maxmemory {settings.maxmemory}",
@@ -89,7 +81,9 @@ def redis_conf(settings: Settings) -> str:
         "repl-diskless-sync-delay 0",
         f"min-replicas-to-write {settings.min_replicas_to_write}",
         f"min-replicas-max-lag {settings.min_replicas_max_lag}",
-        *(f'rename-command {command} ""' for command in disabled_commands(settings)),
+        # DEBUG for the admin user (the runbook), from the node itself only (docker/kubectl exec); ACL rules decide
+        # who, this decides from where.
+        "enable-debug-command local",
     ]
     return "\n".join(lines) + "\n"
 
@@ -99,7 +93,8 @@ def sentinel_conf(settings: Settings) -> str:
     name = settings.master_name
     lines = [
         f"# festival-redis: Sentinel of {name}. sentinel-entrypoint.sh fills in the master it finds and",
-        "# appends port, bind, dir, announce-ip/port, requirepass, sentinel-pass, auth-pass and myid at boot.",
+        "# appends port, bind, dir, announce-ip/port, the users (default off), sentinel-user/pass, auth-user/pass",
+        "# and what it knew (myid, epoch, peers, replicas) at boot.",
         # Before the monitor line: the master is named by its stable hostname, never by a container IP.
         "sentinel resolve-hostnames yes",
         "sentinel announce-hostnames yes",
@@ -127,8 +122,17 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
     return {
         "SCRIPT": literal(name),
         **PATH_VARIABLES,
-        "REDIS_SECRET": literal(REDIS_PASSWORD_KEY),
-        "SENTINEL_SECRET": literal(SENTINEL_PASSWORD_KEY),
+        # Festival's own scripts log in as the admin users (probes, preStop, the watcher, the check Job).
+        "ADMIN_USER": literal(users.ADMIN.name),
+        "REDIS_SECRET": literal(users.ADMIN.key),
+        "SENTINEL_SECRET": literal(users.SENTINEL_ADMIN.key),
+        "USERS_FILE": literal(USERS_FILE),
+        "REPLICATION_USER": literal(users.REPLICATION.name),
+        "REPLICATION_SECRET": literal(users.REPLICATION.key),
+        "MONITOR_USER": literal(users.SENTINEL.name),
+        "MONITOR_SECRET": literal(users.SENTINEL.key),
+        "PEER_USER": literal(users.SENTINEL_PEER.name),
+        "PEER_SECRET": literal(users.SENTINEL_PEER.key),
         "CLI_TIMEOUT": literal(CLI_TIMEOUT_SECONDS),
         "MASTER_NAME": literal(settings.master_name),
         "SENTINELS": literal(" ".join(str(node.address) for node in topology.sentinels)),
@@ -167,6 +171,7 @@ def redis_files(settings: Settings, topology: Topology) -> dict[str, str]:
     """Every file a Redis node mounts under CONF_DIR, by file name."""
     return {
         "redis.conf": redis_conf(settings),
+        USERS_FILE: users.users_file("redis", settings.allow_scripting),
         **{name: script(name, settings, topology, REDIS_PORT) for name in REDIS_SCRIPTS},
     }
 
@@ -175,6 +180,7 @@ def sentinel_files(settings: Settings, topology: Topology) -> dict[str, str]:
     """Every file a Sentinel mounts under CONF_DIR, by file name."""
     return {
         "sentinel.conf": sentinel_conf(settings),
+        USERS_FILE: users.users_file("sentinel", settings.allow_scripting),
         "sentinel-entrypoint.sh": script("sentinel-entrypoint.sh", settings, topology, SENTINEL_PORT),
         "probe.sh": script("probe.sh", settings, topology, SENTINEL_PORT),
     }

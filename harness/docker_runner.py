@@ -29,7 +29,9 @@ from pulumi.dynamic import ResourceProvider
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components import users
 from components.checks import HEALTHY, Report, Target, check_deployment
+from components.render import SECRETS_DIR
 from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
@@ -465,8 +467,8 @@ class DockerDeployment:
             master_name=outputs["masterName"],
             redis_nodes=tuple([outputs["bootstrapMasterEndpoint"], *outputs["replicaEndpoints"]]),
             sentinels=tuple(outputs["sentinelEndpoints"]),
-            redis_password=outputs["redisPassword"],
-            sentinel_password=outputs["sentinelPassword"],
+            redis_password=self.password(users.ADMIN.key),
+            sentinel_password=self.password(users.SENTINEL_ADMIN.key),
             max_lag_seconds=int(check["max_lag_seconds"]),
             nat_map=nat,
         )
@@ -479,13 +481,30 @@ class DockerDeployment:
             raise TimeoutError(f"not healthy after {timeout}s: {report.summary()}\n{self.logs()}")
         return report
 
+    def password(self, key: str) -> str:
+        """A user's password (users.User.key) as declared: the secrets holder's upload of it (no stack output holds
+        the admin users' passwords)."""
+        file = f"{SECRETS_DIR}/{key}"
+        for container in self.plan[CONTAINER]:
+            for upload in container.plain.get("uploads", []):
+                if upload["file"] == file:
+                    return upload["content"]
+        raise KeyError(f"no container uploads {file}")
+
     def client(self, name: str, **kwargs) -> redis.Redis:
-        """A client of one node through its published port, with that node's password."""
-        is_sentinel = name in self.sentinel_names()
-        announced = f"{name}:{26379 if is_sentinel else 6379}"
-        mapped = self.outputs["natMap"][announced]
-        password = self.outputs["sentinelPassword" if is_sentinel else "redisPassword"]
-        options = dict(password=password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+        """A client of one node through its published port, as its admin user."""
+        nat = self.outputs["natMap"]
+        # by the natMap, not the declaration: a node being removed by a scale-down is still reachable
+        is_sentinel = f"{name}:26379" in nat
+        mapped = nat[f"{name}:{26379 if is_sentinel else 6379}"]
+        password = self.password((users.SENTINEL_ADMIN if is_sentinel else users.ADMIN).key)
+        options = dict(
+            username=users.ADMIN.name,
+            password=password,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            decode_responses=True,
+        )
         return redis.Redis(host=mapped["host"], port=mapped["port"], retry=NO_RETRY, **{**options, **kwargs})
 
     def role(self, name: str) -> str:
@@ -500,7 +519,7 @@ class DockerDeployment:
                     "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.outputs["masterName"]
                 )
                 answers[name] = addr[0] if addr else None
-            except (redis.RedisError, OSError):
+            except (redis.RedisError, OSError, KeyError):  # KeyError: removed by a scale-down meanwhile
                 answers[name] = None
         return answers
 

@@ -21,8 +21,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components import users
 from components.checks import HEALTHY, Report, Target, check_deployment
-from components.render import REDIS_PASSWORD_KEY, SENTINEL_PASSWORD_KEY, deployment_files
+from components.render import deployment_files
 from components.settings import Settings
 from components.topology import Endpoint, Node, Topology
 from harness.writer import Writer
@@ -117,8 +118,8 @@ class LocalDeployment:
 
     settings: Settings
     root: Path
-    redis_password: str = "test-redis-password-0123456789"
-    sentinel_password: str = "test-sentinel-password-0123456789"
+    # every user's password, by key (users.User.key)
+    passwords: dict[str, str] = field(default_factory=lambda: {u.key: f"test-{u.key}-0123456789" for u in users.USERS})
     topology: Topology = field(init=False)
     nodes: dict[str, LocalNode] = field(init=False)
 
@@ -136,8 +137,26 @@ class LocalDeployment:
             (local.root / sub).mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (local.root / "conf" / name).write_text(text)
-        (local.root / "secrets" / REDIS_PASSWORD_KEY).write_text(self.redis_password)
-        (local.root / "secrets" / SENTINEL_PASSWORD_KEY).write_text(self.sentinel_password)
+        for key, password in self.passwords.items():
+            (local.root / "secrets" / key).write_text(password)
+
+    @property
+    def redis_password(self) -> str:
+        """The application user's, on the Redis nodes."""
+        return self.passwords[users.APP.key]
+
+    @property
+    def sentinel_password(self) -> str:
+        """The application user's, on the Sentinels."""
+        return self.passwords[users.SENTINEL_CLIENT.key]
+
+    @property
+    def redis_admin_password(self) -> str:
+        return self.passwords[users.ADMIN.key]
+
+    @property
+    def sentinel_admin_password(self) -> str:
+        return self.passwords[users.SENTINEL_ADMIN.key]
 
     def env(self, local: LocalNode) -> dict[str, str]:
         return {
@@ -251,10 +270,16 @@ class LocalDeployment:
 
     # --- clients ---------------------------------------------------------------------------
     def client(self, name: str, **kwargs) -> redis.Redis:
-        """A client of one node, with that node's password (Redis or Sentinel)."""
+        """A client of one node as its admin user (Redis or Sentinel); `username`/`password` to log in as another."""
         local = self.nodes[name]
-        password = self.sentinel_password if local.is_sentinel else self.redis_password
-        options = dict(password=password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+        password = self.sentinel_admin_password if local.is_sentinel else self.redis_admin_password
+        options = dict(
+            username=users.ADMIN.name,
+            password=password,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            decode_responses=True,
+        )
         return redis.Redis(host="127.0.0.1", port=local.port, retry=NO_RETRY, **{**options, **kwargs})
 
     def address(self, name: str) -> str:
@@ -296,7 +321,9 @@ class LocalDeployment:
 
     def target(self, **overrides) -> Target:
         """What the replication checks need to verify this deployment."""
-        target = Target.for_deployment(self.settings, self.topology, self.redis_password, self.sentinel_password)
+        target = Target.for_deployment(
+            self.settings, self.topology, self.redis_admin_password, self.sentinel_admin_password
+        )
         return dataclasses.replace(target, **overrides)
 
     def wait_healthy(self, timeout: float = 30) -> Report:

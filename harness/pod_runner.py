@@ -47,8 +47,10 @@ from docker.errors import NotFound
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components import users
 from components.checks import HEALTHY, Report, Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
+from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
 from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
@@ -881,11 +883,16 @@ class PodCluster:
     # --- observing from the host ----------------------------------------------------------------------------------
     @property
     def redis_password(self) -> str:
-        return self.declared.secrets["redis-secret"]["redis-password"]
+        """The application user's, from the Secret applications read."""
+        return self.declared.secrets[SECRET_NAME][users.APP.key]
 
     @property
     def sentinel_password(self) -> str:
-        return self.declared.secrets["redis-secret"]["sentinel-password"]
+        return self.declared.secrets[SECRET_NAME][users.SENTINEL_CLIENT.key]
+
+    def admin_password(self, sentinel: bool) -> str:
+        """The admin user's, from the Secret the pods mount."""
+        return self.declared.secrets[NODES_SECRET_NAME][(users.SENTINEL_ADMIN if sentinel else users.ADMIN).key]
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -904,7 +911,8 @@ class PodCluster:
         sentinel = pod in self.sentinel_pods()
         port = 26379 if sentinel else 6379
         options = dict(
-            password=self.sentinel_password if sentinel else self.redis_password,
+            username=users.ADMIN.name,
+            password=self.admin_password(sentinel),
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
@@ -952,8 +960,8 @@ class PodCluster:
             master_name=self.outputs["masterName"],
             redis_nodes=tuple(self.outputs["redisEndpoints"]),
             sentinels=tuple(self.outputs["sentinelEndpoints"]),
-            redis_password=self.redis_password,
-            sentinel_password=self.sentinel_password,
+            redis_password=self.admin_password(sentinel=False),
+            sentinel_password=self.admin_password(sentinel=True),
             max_lag_seconds=10,
             nat_map=nat,
         )

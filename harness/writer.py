@@ -21,6 +21,8 @@ from redis.exceptions import ConnectionError, ResponseError
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
+from components import users
+
 RETRY_PAUSE = 0.02  # seconds between attempts while the master is unreachable
 WRITE_PAUSE = 0.005  # seconds between two writes of one thread
 THREADS = 4  # writes in flight at once, per stream
@@ -80,16 +82,18 @@ def sentinel_client(
     timeout: float = SOCKET_TIMEOUT,
     nat_map: dict[str, dict] | None = None,
 ) -> Sentinel:
-    """A redis-py Sentinel configured as docs/clients.md recommends; with `nat_map`, one that translates the
-    announced addresses."""
+    """A redis-py Sentinel configured as docs/clients.md recommends, logging in as the application users (the
+    passwords are theirs); with `nat_map`, one that translates the announced addresses."""
     return (NatSentinel if nat_map is not None else Sentinel)(
         sentinels,
         sentinel_kwargs={
+            "username": users.SENTINEL_CLIENT.name,
             "password": sentinel_password,
             "socket_timeout": SENTINEL_TIMEOUT,
             "socket_connect_timeout": SENTINEL_TIMEOUT,
             "retry": Retry(NoBackoff(), 0),  # a dead Sentinel: ask the next one at once
         },
+        username=users.APP.name,
         password=redis_password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,

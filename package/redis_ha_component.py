@@ -13,6 +13,7 @@ from typing import TypedDict
 import pulumi
 from pulumi.provider.experimental.component import ComponentProvider
 
+from components import users
 from components.deployment import deploy
 from components.settings import Settings, to_config_key
 
@@ -126,10 +127,14 @@ class RedisHA(pulumi.ComponentResource):
     """Every Sentinel, host:port as the nodes announce it (in the Docker network or the cluster)."""
     redis_endpoints: pulumi.Output[list[str]]
     """Every Redis node, host:port; roles change at runtime, so ask a Sentinel which one is master."""
+    redis_username: pulumi.Output[str]
+    """The application user on the Redis nodes."""
     redis_password: pulumi.Output[str]
-    """Password of every Redis node (secret)."""
+    """Its password (secret)."""
+    sentinel_username: pulumi.Output[str]
+    """The application user on the Sentinels."""
     sentinel_password: pulumi.Output[str]
-    """Password of every Sentinel (secret)."""
+    """Its password (secret)."""
     replication_check: pulumi.Output[str]
     """Summary of the post-deploy replication check of the last update."""
 
@@ -142,6 +147,8 @@ class RedisHA(pulumi.ComponentResource):
         self.master_name = pulumi.Output.from_input(settings.master_name)
         self.sentinel_endpoints = pulumi.Output.from_input([str(node.address) for node in topology.sentinels])
         self.redis_endpoints = pulumi.Output.from_input([str(node.address) for node in topology.redis_nodes])
+        self.redis_username = pulumi.Output.from_input(users.APP.name)
+        self.sentinel_username = pulumi.Output.from_input(users.SENTINEL_CLIENT.name)
         self.redis_password = pulumi.Output.secret(deployment.credentials.redis_password)
         self.sentinel_password = pulumi.Output.secret(deployment.credentials.sentinel_password)
         self.replication_check = deployment.replication_check
@@ -150,7 +157,9 @@ class RedisHA(pulumi.ComponentResource):
                 "masterName": self.master_name,
                 "sentinelEndpoints": self.sentinel_endpoints,
                 "redisEndpoints": self.redis_endpoints,
+                "redisUsername": self.redis_username,
                 "redisPassword": self.redis_password,
+                "sentinelUsername": self.sentinel_username,
                 "sentinelPassword": self.sentinel_password,
                 "replicationCheck": self.replication_check,
             }

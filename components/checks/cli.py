@@ -3,7 +3,10 @@ or bad usage.
 
 Either from a stack (`--stack dev`: its settings from `pulumi config`, its passwords and host addresses from
 `pulumi stack output --show-secrets`), or from explicit endpoints. Passwords never come on the command line:
-from the stack, or from the environment variables REDIS_PASSWORD / SENTINEL_PASSWORD, or from files.
+from the stack, or from the environment variables REDIS_PASSWORD / SENTINEL_PASSWORD, or from files: the admin
+users' passwords, which may run INFO and SENTINEL. A stack does not export them (every stack referencing it could
+read them): the CLI reads them from the stack's state (`pulumi stack export --show-secrets`), which whoever may
+run `pulumi up` may read.
 
 A prod (Kubernetes) stack's nodes announce in-cluster DNS names that a laptop cannot resolve or reach. With
 `--stack prod --port-forward` the CLI starts one `kubectl --context <kubeContext> port-forward` per pod (to
@@ -23,6 +26,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+from components import users
 from components.checks.invariants import EXIT_CODES, UNREACHABLE, Report
 from components.checks.observe import Target, check_deployment
 from components.config import NAMESPACE as CONFIG_NAMESPACE
@@ -96,9 +100,9 @@ def _password(file: str | None, variable: str) -> str:
     raise UsageError(f"no password: set ${variable} or pass --{variable.lower().replace('_', '-')}-file")
 
 
-def _pulumi_json(*args: str) -> dict:
+def _pulumi_json(*args: str, flag: tuple[str, ...] = ("--json",)) -> dict:
     try:
-        result = subprocess.run(["pulumi", *args, "--json"], capture_output=True, text=True, timeout=60)
+        result = subprocess.run(["pulumi", *args, *flag], capture_output=True, text=True, timeout=60)
     except FileNotFoundError:
         raise UsageError("--stack needs the pulumi CLI on PATH") from None
     if result.returncode != 0:
@@ -113,10 +117,28 @@ def stack_settings(stack: str) -> Settings:
     return Settings.from_config(values)
 
 
+def admin_passwords(state: dict, settings: Settings) -> dict[str, str]:
+    """The admin users' passwords from a stack's exported state (their RandomPasswords' results)."""
+    results = {}
+    for resource in state.get("deployment", {}).get("resources", []):
+        result = (resource.get("outputs") or {}).get("result")
+        if isinstance(result, dict):  # a secret: {"<sig>": "...", "plaintext": "<JSON text>"}
+            result = json.loads(result["plaintext"]) if "plaintext" in result else None
+        results[resource["urn"].rsplit("::", 1)[-1]] = result
+    found = {}
+    for key, user in (("redisAdminPassword", users.ADMIN), ("sentinelAdminPassword", users.SENTINEL_ADMIN)):
+        name = f"{settings.name_prefix}-{user.key}"
+        if not isinstance(results.get(name), str):
+            raise UsageError(f"the stack's state has no password {name} (deployed before users? run pulumi up)")
+        found[key] = results[name]
+    return found
+
+
 def target_from_stack(stack: str, timeout: float, local_port_base: int | None = None) -> Target:
     settings = stack_settings(stack)
     outputs = _pulumi_json("stack", "output", "--show-secrets", "--stack", stack)
-    return target_from_outputs(outputs, settings, timeout, local_port_base)
+    state = _pulumi_json("stack", "export", "--show-secrets", "--stack", stack, flag=())
+    return target_from_outputs({**outputs, **admin_passwords(state, settings)}, settings, timeout, local_port_base)
 
 
 def port_forwards(settings: Settings, base: int, kubectl: str = "kubectl") -> list[tuple[str, list[str]]]:
@@ -159,17 +181,18 @@ def _kubernetes_nat_map(settings: Settings, local_port_base: int | None) -> dict
 def target_from_outputs(
     outputs: dict, settings: Settings, timeout: float, local_port_base: int | None = None
 ) -> Target:
-    """A Target for a stack: its settings, the passwords from its outputs, and how to reach the announced names:
-    a dev stack's natMap output (published host ports), or a prod stack's port-forwards from local_port_base."""
+    """A Target for a stack: its settings, its outputs with the admin passwords added (redisAdminPassword,
+    sentinelAdminPassword), and how to reach the announced names: a dev stack's natMap output (published host
+    ports), or a prod stack's port-forwards from local_port_base."""
     if settings.platform != "docker":
         nat_map = _kubernetes_nat_map(settings, local_port_base)  # says what to do when there are no forwards
-    needed = ["redisPassword", "sentinelPassword"] + (["natMap"] if settings.platform == "docker" else [])
+    needed = ["redisAdminPassword", "sentinelAdminPassword"] + (["natMap"] if settings.platform == "docker" else [])
     missing = [key for key in needed if key not in outputs]
     if missing:
-        raise UsageError(f"the stack has no output {', '.join(missing)}")
+        raise UsageError(f"the stack has no {', '.join(missing)}")
     if settings.platform == "docker":
         nat_map = {announced: f"{to['host']}:{to['port']}" for announced, to in outputs["natMap"].items()}
-    passwords = outputs["redisPassword"], outputs["sentinelPassword"]
+    passwords = outputs["redisAdminPassword"], outputs["sentinelAdminPassword"]
     return Target.for_deployment(settings, topology_for(settings), *passwords, nat_map, timeout=timeout)
 
 

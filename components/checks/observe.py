@@ -17,6 +17,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components import users
 from components.checks.invariants import (
     AUTH_FAILED,
     CANARY_TIMEOUT_SECONDS,
@@ -41,12 +42,14 @@ class Target:
     master_name: str
     redis_nodes: tuple[str, ...]  # announced host:port of every Redis node
     sentinels: tuple[str, ...]  # announced host:port of every Sentinel
-    redis_password: str
+    redis_password: str  # the admin users' (users.ADMIN, users.SENTINEL_ADMIN): the check runs INFO, ROLE, SENTINEL ...
     sentinel_password: str
     max_lag_seconds: int
     nat_map: Mapping[str, str] = field(default_factory=dict)  # announced -> reachable host:port
     timeout: float = NODE_TIMEOUT_SECONDS
     canary_timeout: float = CANARY_TIMEOUT_SECONDS
+    redis_username: str = users.ADMIN.name
+    sentinel_username: str = users.SENTINEL_ADMIN.name
 
     @classmethod
     def for_deployment(
@@ -103,12 +106,13 @@ def check_deployment(target: Target, settle_seconds: float = 0) -> Report:
         time.sleep(1)
 
 
-def _client(target: Target, address: str, password: str) -> redis.Redis:
+def _client(target: Target, address: str, sentinel: bool = False) -> redis.Redis:
     host, port = target.reachable(address)
     return redis.Redis(
         host=host,
         port=port,
-        password=password,
+        username=target.sentinel_username if sentinel else target.redis_username,
+        password=target.sentinel_password if sentinel else target.redis_password,
         socket_timeout=target.timeout,
         socket_connect_timeout=target.timeout,
         decode_responses=True,
@@ -130,7 +134,7 @@ def _describe(error: Exception) -> str:
 def observe_redis(target: Target, address: str) -> RedisView:
     view = RedisView(address)
     try:
-        info = _client(target, address, target.redis_password).info("replication")
+        info = _client(target, address).info("replication")
     except redis.RedisError as error:
         view.error = _describe(error)
         return view
@@ -148,7 +152,7 @@ def observe_redis(target: Target, address: str) -> RedisView:
 
 def observe_sentinel(target: Target, address: str) -> SentinelView:
     view = SentinelView(address)
-    client = _client(target, address, target.sentinel_password)
+    client = _client(target, address, sentinel=True)
     try:
         addr = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", target.master_name)
         view.master = f"{addr[0]}:{addr[1]}" if addr else None
@@ -184,13 +188,13 @@ def write_canary(target: Target, master: str, replicas: list[str]) -> dict[str, 
     """SET an expiring key on the master; see it on every replica within canary_timeout."""
     key, value = f"festival:canary:{uuid.uuid4().hex}", str(time.time())
     try:
-        _client(target, master, target.redis_password).set(key, value, ex=60)
+        _client(target, master).set(key, value, ex=60)
     except redis.RedisError as error:
         return {master: f"write refused: {_describe(error)}"}
     results = {}
     deadline = time.monotonic() + target.canary_timeout
     for replica in replicas:
-        client = _client(target, replica, target.redis_password)
+        client = _client(target, replica)
         seen = None
         while seen != value and time.monotonic() < deadline:
             try:

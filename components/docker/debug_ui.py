@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from components import users
 from components.settings import Settings
 from components.topology import Topology
 
@@ -19,7 +20,8 @@ APP_INSTANCE = "docker"
 
 
 def config(settings: Settings, topology: Topology, redis_password: str, sentinel_password: str, password: str) -> str:
-    """Log in as USER with `password`; find the master through the Sentinels."""
+    """Log in as USER with `password`; find the master through the Sentinels, as the admin users (an operator's
+    tool: it runs INFO, CONFIG, SCAN and whatever the operator asks), whose passwords are given."""
     return json.dumps(
         {
             "noSave": True,
@@ -29,7 +31,9 @@ def config(settings: Settings, topology: Topology, redis_password: str, sentinel
                     "label": settings.master_name,
                     "sentinels": [str(node.address) for node in topology.sentinels],
                     "sentinelName": settings.master_name,
+                    "username": users.ADMIN.name,
                     "password": redis_password,
+                    "sentinelUsername": users.SENTINEL_ADMIN.name,
                     "sentinelPassword": sentinel_password,
                     "dbIndex": 0,
                 }

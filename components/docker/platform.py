@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components import render
+from components import render, users
 from components.checks.observe import Target
 from components.checks.resource import ReplicationCheck
 from components.docker import debug_ui, names
@@ -29,9 +29,7 @@ from components.platform import NodeGroup, Platform
 from components.render import (
     CONF_DIR,
     DATA_DIR,
-    REDIS_PASSWORD_KEY,
     SECRETS_DIR,
-    SENTINEL_PASSWORD_KEY,
 )
 from components.settings import Settings
 from components.topology import Node
@@ -88,8 +86,8 @@ class DockerPlatform(Platform):
         target = Target.for_deployment(
             self.settings,
             self.topology,
-            self.credentials.redis_password,
-            self.credentials.sentinel_password,
+            self.credentials.redis_admin_password,
+            self.credentials.sentinel_admin_password,
             nat_map={str(node.address): _host_endpoint(node) for node in self.topology.nodes},
         )
         check = ReplicationCheck(name, target, opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)))
@@ -183,6 +181,7 @@ class DockerPlatform(Platform):
             user=REDIS_USER,
             envs=[
                 f"REDIS_ADDR=redis://{node.address.host}:{node.address.port}",
+                f"REDIS_USER={users.EXPORTER.name}",
                 f"REDIS_PASSWORD_FILE={SECRETS_DIR}/{EXPORTER_AUTH_KEY}",
                 f"REDIS_EXPORTER_WEB_LISTEN_ADDRESS=:{EXPORTER_PORT}",
             ],
@@ -205,23 +204,20 @@ class DockerPlatform(Platform):
         )
 
     def _secrets_holder(self, name: str) -> docker.Container:
-        """Created, never started: uploading both passwords into it fills the secrets volume the nodes mount.
+        """Created, never started: uploading the passwords into it fills the secrets volume the nodes mount.
 
-        Both passwords on every node: Sentinels authenticate to Redis, Redis nodes ask the Sentinels at boot. With
-        devExporters, also the exporters' password file (JSON: scraped address -> password).
+        Every user's password on every node: each node builds its users from them at boot, Sentinels log in to
+        Redis and to each other, Redis nodes ask the Sentinels at boot. With devExporters, also the exporters'
+        password file (JSON: scraped address -> the exporter user's password there).
         """
-        secrets = [
-            (REDIS_PASSWORD_KEY, self.credentials.redis_password),
-            (SENTINEL_PASSWORD_KEY, self.credentials.sentinel_password),
-        ]
+        passwords = self.credentials.of_users()
+        secrets = list(passwords.items())
         if self.settings.dev_exporters:
             topology = self.topology
-            auth = pulumi.Output.all(self.credentials.redis_password, self.credentials.sentinel_password).apply(
-                lambda passwords: json.dumps(
-                    {
-                        f"redis://{node.address}": passwords[1 if node.role == "sentinel" else 0]
-                        for node in topology.nodes
-                    }
+            keys = {"redis": users.EXPORTER.key, "sentinel": users.SENTINEL_EXPORTER.key}
+            auth = pulumi.Output.all(passwords[keys["redis"]], passwords[keys["sentinel"]]).apply(
+                lambda values: json.dumps(
+                    {f"redis://{node.address}": values[1 if node.role == "sentinel" else 0] for node in topology.nodes}
                 )
             )
             secrets.append((EXPORTER_AUTH_KEY, auth))
@@ -254,7 +250,7 @@ class DockerPlatform(Platform):
             f"{name}-debug-ui-image", name=settings.debug_ui_image, keep_locally=True, opts=children
         )
         config = pulumi.Output.all(
-            credentials.redis_password, credentials.sentinel_password, credentials.debug_ui_password
+            credentials.redis_admin_password, credentials.sentinel_admin_password, credentials.debug_ui_password
         ).apply(lambda passwords: debug_ui.config(settings, self.topology, *passwords))
         return docker.Container(
             f"{name}-debug-ui",
@@ -301,5 +297,12 @@ def _host_endpoint(node: Node) -> str:
 
 
 def _connection_env(host: str, port: int, settings: Settings) -> dict[str, str]:
-    """The application environment of the Compose setup (REDIS_PASSWORD comes from the secret redisPassword output)."""
-    return {"REDIS_SENTINEL_HOST": host, "REDIS_SENTINEL_PORT": str(port), "REDIS_MASTER_NAME": settings.master_name}
+    """The application environment of the Compose setup, with the application users' names (the passwords come from
+    the secret redisPassword / sentinelPassword outputs)."""
+    return {
+        "REDIS_SENTINEL_HOST": host,
+        "REDIS_SENTINEL_PORT": str(port),
+        "REDIS_MASTER_NAME": settings.master_name,
+        "REDIS_USERNAME": users.APP.name,
+        "REDIS_SENTINEL_USERNAME": users.SENTINEL_CLIENT.name,
+    }

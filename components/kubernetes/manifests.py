@@ -13,11 +13,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from components import render
+from components import render, users
 from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes.names import (
     CHECK_APP,
     EXPORTER_SECRET_NAME,
+    NODES_SECRET_NAME,
     REPLICA_SERVICE_NAME,
     SECRET_NAME,
     SENTINEL_SERVICE_NAME,
@@ -106,7 +107,8 @@ def config_map(settings: Settings, role: str, files: Mapping[str, str]) -> dict:
 
 
 def exporter_auth(redis_password: str, sentinel_password: str) -> dict[str, str]:
-    """The exporters' --redis.password-file contents: JSON from the scraped URI to its password."""
+    """The exporters' --redis.password-file contents: JSON from the scraped URI to the password of the exporter
+    user there (users.EXPORTER, users.SENTINEL_EXPORTER)."""
     return {
         EXPORTER_AUTH_FILE["redis"]: json.dumps({f"redis://localhost:{REDIS_PORT}": redis_password}),
         EXPORTER_AUTH_FILE["sentinel"]: json.dumps({f"redis://localhost:{SENTINEL_PORT}": sentinel_password}),
@@ -158,7 +160,7 @@ def _startup_probe(settings: Settings, check: str, role: str) -> dict:
 def _volumes(config_name: str, exporter_file: str | None = None) -> list[dict]:
     volumes = [
         {"name": "config", "configMap": {"name": config_name, "defaultMode": 0o444}},
-        {"name": "secrets", "secret": {"secretName": SECRET_NAME, "defaultMode": 0o440}},
+        {"name": "secrets", "secret": {"secretName": NODES_SECRET_NAME, "defaultMode": 0o440}},
         # Scripts and servers write only to /data; /tmp is scratch for tools (sort, sh here-documents).
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
     ]
@@ -193,6 +195,7 @@ def _exporter(settings: Settings, kind: str, port: int) -> dict:
         "image": settings.exporter_image,
         "args": [
             f"--redis.addr=redis://localhost:{port}",
+            f"--redis.user={users.EXPORTER.name}",
             f"--redis.password-file={EXPORTER_AUTH_DIR}/{auth_file}",
             f"--web.listen-address=:{EXPORTER_PORT}",
         ],
@@ -496,6 +499,8 @@ def app_env(settings: Settings) -> list[dict]:
         {"name": "REDIS_SENTINEL_HOST", "value": sentinel_host(settings)},
         {"name": "REDIS_SENTINEL_PORT", "value": str(SENTINEL_PORT)},
         {"name": "REDIS_MASTER_NAME", "value": settings.master_name},
+        {"name": "REDIS_USERNAME", "value": users.APP.name},
+        {"name": "REDIS_SENTINEL_USERNAME", "value": users.SENTINEL_CLIENT.name},
         secret("REDIS_PASSWORD", render.REDIS_PASSWORD_KEY),
         secret("REDIS_SENTINEL_PASSWORD", render.SENTINEL_PASSWORD_KEY),
     ]

@@ -11,7 +11,8 @@ from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT, Endpoint, Node, Topology
 
 WORKLOADS = {"master": "redis-master", "replica": "redis-replica", "sentinel": "redis-sentinel", "check": "redis-check"}
-SECRET_NAME = "redis-secret"
+SECRET_NAME = "redis-secret"  # the application users' passwords: what application pods may read
+NODES_SECRET_NAME = "redis-users"  # every user's password: mounted by the Redis, Sentinel and check pods only
 EXPORTER_SECRET_NAME = "redis-exporter-auth"  # redis_exporter's --redis.password-file is JSON: {uri: password}
 SENTINEL_SERVICE_NAME = WORKLOADS["sentinel"]
 REPLICA_SERVICE_NAME = WORKLOADS["replica"]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import render
+from components import render, users
 from components.kubernetes import manifests, monitoring, names
 from components.kubernetes.rollout import RedisRollout
 from components.kubernetes.storage_guard import StorageGuard
@@ -53,18 +53,27 @@ class KubernetesPlatform(Platform):
         else:
             self._after_namespace = []  # adopted: it exists already
 
-        passwords = {
+        # Applications read `redis-secret` (their users' passwords only); the pods mount `redis-users` (every user's).
+        app_passwords = {
             render.REDIS_PASSWORD_KEY: credentials.redis_password,
             render.SENTINEL_PASSWORD_KEY: credentials.sentinel_password,
         }
+        passwords = credentials.of_users()
         self.secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=manifests.meta(settings, names.SECRET_NAME),
             type="Opaque",
+            string_data={key: pulumi.Output.secret(value) for key, value in app_passwords.items()},
+            opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
+        )
+        self.nodes_secret = k8s.core.v1.Secret(
+            f"{name}-users-secret",
+            metadata=manifests.meta(settings, names.NODES_SECRET_NAME),
+            type="Opaque",
             string_data={key: pulumi.Output.secret(value) for key, value in passwords.items()},
             opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
-        exporter_auth = pulumi.Output.all(credentials.redis_password, credentials.sentinel_password).apply(
+        exporter_auth = pulumi.Output.all(passwords[users.EXPORTER.key], passwords[users.SENTINEL_EXPORTER.key]).apply(
             lambda values: manifests.exporter_auth(*values)
         )
         self.exporter_secret = k8s.core.v1.Secret(
@@ -150,7 +159,7 @@ class KubernetesPlatform(Platform):
             metadata=sts["metadata"],
             spec=sts["spec"],
             opts=pulumi.ResourceOptions.merge(
-                self._opts(owner, [config_map, headless, self.secret, self.exporter_secret, *group.after]),
+                self._opts(owner, [config_map, headless, self.nodes_secret, self.exporter_secret, *group.after]),
                 pulumi.ResourceOptions(
                     protect=settings.protects_data,
                     custom_timeouts=pulumi.CustomTimeouts(create=minutes, update=minutes),
@@ -196,7 +205,7 @@ class KubernetesPlatform(Platform):
             f"{name}-job",
             metadata=job["metadata"],
             spec=job["spec"],
-            opts=self._opts(depends_on=[config_map, self.secret, rollout, *groups]),
+            opts=self._opts(depends_on=[config_map, self.nodes_secret, rollout, *groups]),
         )
         return pulumi.Output.all(created.metadata.namespace, created.metadata.name, created.status).apply(
             lambda args: _job_summary(*args)

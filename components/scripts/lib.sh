@@ -3,7 +3,7 @@
 
 log() { printf '%s festival %s: %s\n' "$(date -u +%H:%M:%S)" "$SCRIPT" "$*" >&2; }
 
-# ask redis|sentinel HOST:PORT ARGS...: redis-cli, authenticated with a mounted secret (never on argv) and
+# ask redis|sentinel HOST:PORT ARGS...: redis-cli as the admin user, with a mounted secret (never on argv) and
 # bounded in time. Sets $reply (without CRs) and $error: empty when the node answered, else timeout,
 # unreachable or auth-failed.
 ask() {
@@ -15,7 +15,7 @@ ask() {
   shift 2
   _rc=0
   reply=$(REDISCLI_AUTH=$(cat "$SECRETS_DIR/$_secret") timeout "$CLI_TIMEOUT" \
-    redis-cli --no-auth-warning -h "${_addr%:*}" -p "${_addr##*:}" "$@" 2>&1) || _rc=$?
+    redis-cli --no-auth-warning --user "$ADMIN_USER" -h "${_addr%:*}" -p "${_addr##*:}" "$@" 2>&1) || _rc=$?
   reply=$(printf '%s\n' "$reply" | tr -d '\r')
   case "$_rc:$reply" in
   124:*) error=timeout ;;
@@ -70,4 +70,14 @@ sentinel_master_field() {
     [ -n "$_value" ] && echo "$_value" && return 0
   done
   return 1
+}
+
+# acl_users: the `user` lines of this server: the default user off, then every user of $CONF_DIR/$USERS_FILE
+# (NAME KEY RULES...) with the SHA-256 of the password in $SECRETS_DIR/KEY, so no password is written in clear.
+acl_users() {
+  echo "user default off"
+  while read -r _name _key _rules; do
+    _hash=$(printf '%s' "$(cat "$SECRETS_DIR/$_key")" | sha256sum | awk '{ print $1 }')
+    echo "user $_name on #$_hash $_rules"
+  done <"$CONF_DIR/$USERS_FILE"
 }

@@ -45,9 +45,9 @@ umask 077
   echo "dir $DATA_DIR"
   echo "replica-announce-ip $NODE_HOST"
   echo "replica-announce-port $NODE_PORT"
-  password=$(cat "$SECRETS_DIR/$REDIS_SECRET")
-  echo "requirepass \"$password\""
-  echo "masterauth \"$password\""
+  acl_users
+  echo "masteruser $REPLICATION_USER"
+  echo "masterauth \"$(cat "$SECRETS_DIR/$REPLICATION_SECRET")\""
   if [ "$master" != "$ME" ]; then
     echo "replicaof ${master%:*} ${master##*:}"
   fi
@@ -72,8 +72,8 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
   quorum=$((quorum / 2 + 1))
   named=
   while :; do
-    role=$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h 127.0.0.1 -p "$NODE_PORT" \
-      ROLE 2>/dev/null) || role=
+    role=$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning --user "$ADMIN_USER" \
+      -h 127.0.0.1 -p "$NODE_PORT" ROLE 2>/dev/null) || role=
     if [ "${role%%"$nl"*}" != master ]; then
       named= # a replica: forget, so a promotion starts afresh
       sleep 1
@@ -82,8 +82,8 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     sleep 0.5
     answers=
     for _s in $SENTINELS; do
-      _a=$(REDISCLI_AUTH=$sentinel_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h "${_s%:*}" \
-        -p "${_s##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null) || continue
+      _a=$(REDISCLI_AUTH=$sentinel_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning --user "$ADMIN_USER" \
+        -h "${_s%:*}" -p "${_s##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null) || continue
       case $_a in *"$nl"*) answers="$answers ${_a%%"$nl"*}:${_a##*"$nl"}" ;; esac
     done
     now=
@@ -96,8 +96,8 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     before=$named
     named=$now
     if [ "$before" != "$ME" ] || [ "$named" = "$ME" ]; then continue; fi
-    if REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h 127.0.0.1 -p "$NODE_PORT" \
-      REPLICAOF "${named%:*}" "${named##*:}" >/dev/null 2>&1; then
+    if REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning --user "$ADMIN_USER" \
+      -h 127.0.0.1 -p "$NODE_PORT" REPLICAOF "${named%:*}" "${named##*:}" >/dev/null 2>&1; then
       log "the Sentinels now name $named master: this node replicates from it"
     fi
   done

@@ -24,9 +24,11 @@ umask 077
   echo "dir $DATA_DIR"
   echo "sentinel announce-ip $NODE_HOST"
   echo "sentinel announce-port $NODE_PORT"
-  echo "requirepass \"$(cat "$SECRETS_DIR/$SENTINEL_SECRET")\""
-  echo "sentinel sentinel-pass \"$(cat "$SECRETS_DIR/$SENTINEL_SECRET")\""
-  echo "sentinel auth-pass $MASTER_NAME \"$(cat "$SECRETS_DIR/$REDIS_SECRET")\""
+  acl_users
+  echo "sentinel sentinel-user $PEER_USER"
+  echo "sentinel sentinel-pass \"$(cat "$SECRETS_DIR/$PEER_SECRET")\""
+  echo "sentinel auth-user $MASTER_NAME $MONITOR_USER"
+  echo "sentinel auth-pass $MASTER_NAME \"$(cat "$SECRETS_DIR/$MONITOR_SECRET")\""
   if [ -f "$RUNTIME_CONF" ]; then
     grep '^sentinel myid ' "$RUNTIME_CONF" || true
     # Its epoch: a failover it leads right after a restart (a preStop asks at once) must be newer than the config

@@ -1,7 +1,8 @@
 """festival-app: an application wired to festival-redis through its stack outputs (contract/outputs.yaml).
 
-The Sentinels and the master set name come from the outputs. The passwords, secret outputs, reach the application
-as files it reads at start, never as environment variables. In prod its pods carry the label that festival-redis'
+The Sentinels, the master set name and the users to log in as (the default user is off: a password alone is
+refused) come from the outputs. The passwords, secret outputs, reach the application as files it reads at start,
+never as environment variables. In prod its pods carry the label that festival-redis'
 NetworkPolicy admits. Needs the same backend and passphrase as festival-redis (docs/workflow.md).
 """
 
@@ -37,6 +38,8 @@ redis = pulumi.StackReference("festival-redis", stack_name=redis_stack)
 env = {
     "REDIS_SENTINELS": redis.require_output("sentinelEndpoints").apply(",".join),
     "REDIS_MASTER_NAME": redis.require_output("masterName"),
+    "REDIS_USERNAME": redis.require_output("redisUsername"),
+    "REDIS_SENTINEL_USERNAME": redis.require_output("sentinelUsername"),
     "REDIS_PASSWORD_FILE": f"{SECRETS_DIR}/redis-password",
     "REDIS_SENTINEL_PASSWORD_FILE": f"{SECRETS_DIR}/sentinel-password",
 }

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from components import users
 from harness.docker_runner import LABEL, REDIS_IMAGE, NotOurs, UntranslatedInput, translate
 from harness.local import wait_until
 from tests.program.pulumi_program import Secret, run_program
@@ -94,14 +95,11 @@ def test_uploaded_files_have_the_declared_owner_and_mode(deployment):
         found = {path: tuple(rest) for path, *rest in (line.split() for line in out.splitlines())}
         assert found == expected, name
         passwords = {path: mode for path, (_, _, mode) in found.items() if path.startswith("/etc/festival-secrets/")}
-        assert passwords == {
-            "/etc/festival-secrets/redis-password": "400",
-            "/etc/festival-secrets/sentinel-password": "400",
-        }, name
+        assert passwords == {f"/etc/festival-secrets/{user.key}": "400" for user in users.USERS}, name
 
 
 def test_no_password_in_docker_inspect_or_logs(deployment):
-    passwords = [deployment.outputs["redisPassword"], deployment.outputs["sentinelPassword"]]
+    passwords = [deployment.password(user.key) for user in users.USERS]
     engine = deployment.engine
     only_ours = {"label": f"{LABEL}={deployment.prefix}"}
     inspected = [c.attrs for c in engine.containers.list(all=True, filters=only_ours)]

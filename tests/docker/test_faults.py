@@ -120,11 +120,12 @@ def test_a_lost_disk_master_is_recreated_from_the_same_declaration(deployment, r
 
 
 PARTITION_WRITER = """
+# the application user, on the isolated side of the partition
 export REDISCLI_AUTH="$(cat /etc/festival-secrets/redis-password)"
 n=0
 while [ ! -e /tmp/partition.stop ]; do
   n=$((n + 1))
-  reply=$(timeout 2 redis-cli --no-auth-warning SET p:$n $n 2>&1 | head -c 40)
+  reply=$(timeout 2 redis-cli --no-auth-warning --user app SET p:$n $n 2>&1 | head -c 40)
   echo "$n $(date +%s.%N) $reply" >> /tmp/partition.log
   sleep 0.02
 done

@@ -60,7 +60,7 @@ print(json.dumps(data["config"] if args[0] == "config" else data["outputs"]))
 
 def test_without_port_forwards_it_says_what_to_run():
     with pytest.raises(UsageError) as error:
-        target_from_outputs({"redisPassword": "r", "sentinelPassword": "s"}, PROD, timeout=1.0)
+        target_from_outputs({"redisAdminPassword": "r", "sentinelAdminPassword": "s"}, PROD, timeout=1.0)
     message = str(error.value)
     assert "--port-forward" in message and "check Job" in message
     assert (
@@ -70,7 +70,9 @@ def test_without_port_forwards_it_says_what_to_run():
 
 
 def test_with_port_forwards_every_announced_name_maps_to_a_local_port():
-    target = target_from_outputs({"redisPassword": "r", "sentinelPassword": "s"}, PROD, 1.0, local_port_base=16379)
+    target = target_from_outputs(
+        {"redisAdminPassword": "r", "sentinelAdminPassword": "s"}, PROD, 1.0, local_port_base=16379
+    )
     assert target.reachable("redis-master-0.redis-master-headless.festival.svc.cluster.local:6379") == (
         "127.0.0.1",
         16379,
@@ -118,7 +120,10 @@ def test_port_forward_reaches_every_pod_and_stops_the_forwards(loopback, tmp_pat
             "festival-redis:platform": {"value": "kubernetes"},
             "festival-redis:kubeContext": {"value": "festival-prod"},
         },
-        "outputs": {"redisPassword": loopback.redis_password, "sentinelPassword": loopback.sentinel_password},
+        "outputs": {
+            "redisAdminPassword": loopback.redis_admin_password,
+            "sentinelAdminPassword": loopback.sentinel_admin_password,
+        },
     }
     (tmp_path / "pulumi.json").write_text(json.dumps(data))
     log = tmp_path / "kubectl.log"

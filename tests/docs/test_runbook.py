@@ -5,11 +5,15 @@
   data). Two substitutions, both explicit: container names get the test deployment's namePrefix
   (`festival-redis-master` -> `<prefix>-redis-master`), and the host ports of `-h 127.0.0.1 -p <port>` become the
   test deployment's published ports. `pulumi stack output` is answered from the deployment's outputs by a stand-in
-  `pulumi` on PATH, which refuses anything else (and a secret output without --show-secrets).
-- The host `redis-cli` lines of the `dev` blocks also run against loopback redis-server / redis-sentinel processes.
+  `pulumi` on PATH, which refuses anything else (and a secret output without --show-secrets). The admin passwords
+  are read from the containers' secret files (`docker exec <node> cat /etc/festival-secrets/...`), as written.
+- The host `redis-cli` lines of the `dev` blocks also run against loopback redis-server / redis-sentinel processes;
+  there a stand-in `docker` on PATH answers only `docker exec <node> cat /etc/festival-secrets/<key>`, from the
+  loopback deployment's password files.
 - A line fails on a non-zero exit (bash -e -o pipefail) and, when it runs redis-cli, on any error reply in its output.
-- Every `kubectl` line of the `prod` blocks names a namespace, pods, containers, labels, Services and files that the
-  prod stack declares.
+- Every `kubectl` line of the `prod` blocks (and every `$(kubectl ...)` of their `export` lines) names a namespace,
+  pods, containers, labels, Services, Secrets and their keys, and files that the prod stack declares.
+- Every `redis-cli` line logs in as `admin`, with the admin password of the kind of node it talks to.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from components import users
+from components.kubernetes.names import NODES_SECRET_NAME
 from components.render import REDIS_STOP_GRACE_SECONDS
 from tests.docs.markdown import ROOT, blocks
 
@@ -75,12 +81,30 @@ print(json.dumps(value) if as_json or not isinstance(value, str) else value)
 '''
 
 
+FAKE_DOCKER = '''#!{python}
+"""Stand-in for `docker exec <node> cat /etc/festival-secrets/<key>` in the loopback runbook test."""
+import json, os, sys
+args = sys.argv[1:]
+nodes = {nodes}
+if len(args) != 4 or args[0] != "exec" or args[1] not in nodes or args[2] != "cat" \\
+        or not args[3].startswith("/etc/festival-secrets/"):
+    sys.exit("test docker: only `docker exec <node> cat /etc/festival-secrets/<key>` is available here, not: "
+             + " ".join(args))
+passwords = json.load(open(os.environ["FESTIVAL_TEST_PASSWORDS"]))
+print(passwords[args[3].rsplit("/", 1)[1]])
+'''
+ADMIN_SECRETS = {26379: users.SENTINEL_ADMIN.key, 6379: users.ADMIN.key}  # port -> the admin's password file
+
+
 def tagged(path: Path, tag: str):
     return [block for block in blocks(path) if block.tag == tag]
 
 
-def make_tools(directory: Path, outputs: dict, stack: str = "dev") -> dict[str, str]:
-    """A bin directory with the stand-in pulumi, and the environment that selects it."""
+def make_tools(
+    directory: Path, outputs: dict, stack: str = "dev", secret_files: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A bin directory with the stand-in pulumi (and, given `secret_files`, the stand-in docker answering them),
+    and the environment that selects it."""
     directory.mkdir(parents=True, exist_ok=True)
     pulumi = directory / "pulumi"
     pulumi.write_text(FAKE_PULUMI.format(python=sys.executable, secrets=sorted(SECRET_OUTPUTS)))
@@ -92,6 +116,15 @@ def make_tools(directory: Path, outputs: dict, stack: str = "dev") -> dict[str, 
     env.update(
         PATH=f"{directory}{os.pathsep}{env['PATH']}", FESTIVAL_TEST_OUTPUTS=str(values), FESTIVAL_TEST_STACK=stack
     )
+    if secret_files is not None:
+        docker = directory / "docker"
+        nodes = sorted(f"festival-{node}" for node in DEFAULT_PORTS.values())
+        docker.write_text(FAKE_DOCKER.format(python=sys.executable, nodes=nodes))
+        docker.chmod(stat.S_IRWXU)
+        passwords = directory / "passwords.json"
+        passwords.touch(mode=0o600)
+        passwords.write_text(json.dumps(secret_files))
+        env.update(FESTIVAL_TEST_PASSWORDS=str(passwords))
     return env
 
 
@@ -159,6 +192,11 @@ def test_the_runbook_has_dev_prod_and_drill_blocks():
     assert tagged(OPERATIONS, "dev-drill") and tagged(DEV, "dev-lifecycle")
     every_cli = [c for b in tagged(OPERATIONS, "dev") for _, c in b.commands() if "redis-cli" in c]
     assert all("-a " not in c for c in every_cli), "passwords go through REDISCLI_AUTH, never -a"
+    every_line = [c for tag in ("dev", "dev-drill", "prod") for b in tagged(OPERATIONS, tag) for _, c in b.commands()]
+    for command in every_line:
+        # every redis-cli of a line (a pipeline's too) logs in as admin, and no password comes from the outputs
+        assert command.count("redis-cli ") == command.count("redis-cli --user admin "), f"not as admin: {command}"
+        assert "redisPassword" not in command and "sentinelPassword" not in command, f"an app password: {command}"
     for seed_command in (
         "SENTINEL master",
         "SENTINEL replicas",
@@ -237,7 +275,7 @@ def loopback(tmp_path_factory):
 
 def test_every_host_redis_cli_command_runs_on_loopback_processes(loopback, tmp_path):
     outputs = {"redisPassword": loopback.redis_password, "sentinelPassword": loopback.sentinel_password}
-    env = make_tools(tmp_path / "bin", outputs)
+    env = make_tools(tmp_path / "bin", outputs, secret_files=loopback.passwords)
     ports = {default: loopback.nodes[node].port for default, node in DEFAULT_PORTS.items()}
 
     def substitute(command: str) -> str:
@@ -262,6 +300,9 @@ def kubectl_lines():
         for line, command in block.commands():
             if command.startswith("kubectl "):
                 yield f"operations.md:{line}", command
+            elif command.startswith("export "):  # export X="$(kubectl ... | base64 -d)"
+                for inner in re.findall(r"\$\((kubectl [^|)]*)", command):
+                    yield f"operations.md:{line}", inner.strip()
 
 
 @pytest.mark.parametrize("where, command", list(kubectl_lines()))
@@ -277,7 +318,7 @@ def test_every_kubectl_command_names_declared_objects(prod_cluster, where, comma
         if word == "--":
             positional.append(words[i + 1 :])
             break
-        if word in ("-n", "--namespace", "-c", "--container", "-l", "--selector", "-L", "--tail", "--sort-by"):
+        if word in ("-n", "--namespace", "-c", "--container", "-l", "--selector", "-L", "--tail", "--sort-by", "-o"):
             options.setdefault(word.lstrip("-")[0] if word != "--sort-by" else "sort", []).append(words[i + 1])
             i += 2
             continue
@@ -288,6 +329,12 @@ def test_every_kubectl_command_names_declared_objects(prod_cluster, where, comma
     verb = positional[0]
     targets = [w for w in positional[1:] if isinstance(w, str) and not w.startswith("-")]
     pod = None
+    if verb == "get" and targets[:1] == ["secret"]:
+        secrets = {o["metadata"]["name"]: o for o in cluster.of_kind("Secret")}
+        assert targets[1] in secrets, f"{where}: no Secret {targets[1]} (declared: {sorted(secrets)})"
+        keys = set(secrets[targets[1]].get("stringData", {})) | set(secrets[targets[1]].get("data", {}))
+        for key in re.findall(r"\{\.data\.([\w.-]+)\}", " ".join(options.get("o", []))):
+            assert key in keys, f"{where}: Secret {targets[1]} has no key {key}"
     if verb in ("exec", "logs", "describe", "delete") and targets:
         name = targets[-1].removeprefix("pod/")
         if verb in ("describe", "delete"):
@@ -315,16 +362,16 @@ def test_every_kubectl_command_names_declared_objects(prod_cluster, where, comma
             for path in re.findall(r"(/(?:etc|data)/[\w./-]+)", " ".join(inner)):
                 assert any(path.startswith(m.rstrip("/") + "/") for m in mounts), f"{where}: {path} is not mounted"
                 if path.startswith("/etc/festival-secrets/"):
-                    secret = next(o for o in cluster.of_kind("Secret") if o["metadata"]["name"] == "redis-secret")
+                    secret = next(o for o in cluster.of_kind("Secret") if o["metadata"]["name"] == NODES_SECRET_NAME)
                     keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
-                    assert path.rsplit("/", 1)[1] in keys, f"{where}: redis-secret has no key for {path}"
+                    assert path.rsplit("/", 1)[1] in keys, f"{where}: {NODES_SECRET_NAME} has no key for {path}"
             script = " ".join(inner)
             if "redis-cli" in script:
                 check_redis_cli(where, script, container_name, settings)
 
 
 def check_redis_cli(where: str, script: str, container: str, settings) -> None:
-    """The node a redis-cli inside a pod talks to exists, on its port, with the password file of its kind."""
+    """The node a redis-cli inside a pod talks to exists, on its port, as admin with the password file of its kind."""
     from components.kubernetes.names import topology
 
     host = re.search(r"-h (\S+)", script)
@@ -335,5 +382,6 @@ def check_redis_cli(where: str, script: str, container: str, settings) -> None:
     else:
         expected = {"sentinel": 26379, "redis": 6379}[container]
         assert port == expected, f"{where}: the {container} container listens on {expected}, not {port}"
-    secret = "sentinel-password" if port == 26379 else "redis-password"
+    secret = ADMIN_SECRETS[26379 if port == 26379 else 6379]
     assert f"/etc/festival-secrets/{secret}" in script, f"{where}: port {port} needs {secret}"
+    assert "redis-cli --user admin " in script, f"{where}: redis-cli must log in as admin"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from components import checks, render
+from components import checks, render, users
 from harness.local import LocalDeployment, wait_until
 
 pytestmark = pytest.mark.integration
@@ -44,10 +44,11 @@ def python_verdict(deployment: LocalDeployment, **overrides) -> set[tuple[str, s
 
 
 def secrets_dir(tmp_path: Path, redis_password: str, sentinel_password: str) -> Path:
+    """Secrets as the check Job mounts them, with these admin passwords."""
     directory = tmp_path / "other-secrets"
     directory.mkdir(exist_ok=True)
-    (directory / render.REDIS_PASSWORD_KEY).write_text(redis_password)
-    (directory / render.SENTINEL_PASSWORD_KEY).write_text(sentinel_password)
+    (directory / users.ADMIN.key).write_text(redis_password)
+    (directory / users.SENTINEL_ADMIN.key).write_text(sentinel_password)
     return directory
 
 
@@ -64,7 +65,7 @@ def test_check_job_waits_for_a_new_deployment_to_settle_then_names_auth_failures
     canaries = list(deployment.client("redis-replica-2").scan_iter("festival:canary:*"))
     assert canaries and 0 < deployment.client("redis-master").ttl(canaries[0]) <= 60
 
-    wrong_redis = secrets_dir(tmp_path, "wrong-password", deployment.sentinel_password)
+    wrong_redis = secrets_dir(tmp_path, "wrong-password", deployment.sentinel_admin_password)
     result = run_check(deployment, secrets=wrong_redis)
     assert result.returncode == 1  # the Sentinels answered
     expected = {("redis-reachable", str(node.address)) for node in deployment.topology.redis_nodes}

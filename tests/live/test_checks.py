@@ -22,14 +22,15 @@ def cli_args(deployment) -> list[str]:
 
 
 def passwords(deployment) -> dict:
-    return {"REDIS_PASSWORD": deployment.redis_password, "SENTINEL_PASSWORD": deployment.sentinel_password}
+    """The admin users' passwords, as the CLI takes them."""
+    return {"REDIS_PASSWORD": deployment.redis_admin_password, "SENTINEL_PASSWORD": deployment.sentinel_admin_password}
 
 
 def test_cli_healthy_degraded_and_unreachable(deployment):
     healthy = run_cli(*cli_args(deployment), env=passwords(deployment))
     assert healthy.returncode == 0, healthy.stdout
     assert healthy.stdout.strip().endswith("HEALTHY")
-    assert deployment.redis_password not in healthy.stdout + healthy.stderr
+    assert deployment.redis_admin_password not in healthy.stdout + healthy.stderr
 
     deployment.kill("redis-replica-1")
     degraded = run_cli(*cli_args(deployment), "--json", env=passwords(deployment))

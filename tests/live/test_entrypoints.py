@@ -1,10 +1,12 @@
 """Smoke test on real processes: the rendered configs and scripts, run by real redis-server and
 redis-sentinel on 127.0.0.1, replicate and agree on the master."""
 
+import hashlib
+
 import pytest
 import redis
 
-from harness.local import NO_RETRY
+from components import users
 
 pytestmark = pytest.mark.integration
 
@@ -30,55 +32,46 @@ def test_rendered_topology_replicates_and_sentinels_agree(deployment):
     assert replica.get("smoke") == "1"
 
 
-def test_runtime_configs_carry_identity_and_auth_but_rendered_files_no_secret(deployment):
-    replica = deployment.nodes["redis-replica-1"]
-    runtime = (replica.data_dir / "redis.conf").read_text()
-    assert f"replica-announce-ip 127.0.0.1\nreplica-announce-port {replica.port}" in runtime
-    assert f'requirepass "{deployment.redis_password}"' in runtime
-    assert f'masterauth "{deployment.redis_password}"' in runtime
-    assert f"replicaof 127.0.0.1 {deployment.topology.master.address.port}" in runtime
-
-    sentinel = deployment.nodes["sentinel-1"]
-    sentinel_runtime = (sentinel.data_dir / "sentinel.conf").read_text()
-    assert f'requirepass "{deployment.sentinel_password}"' in sentinel_runtime
-    assert "sentinel auth-pass festival-master" in sentinel_runtime
-    assert "sentinel resolve-hostnames yes" in sentinel_runtime
-
-    for local in deployment.nodes.values():
-        for rendered in (local.root / "conf").iterdir():
-            text = rendered.read_text()
-            assert deployment.redis_password not in text and deployment.sentinel_password not in text
-
-
-def test_sentinels_and_servers_require_their_passwords(deployment):
-    for name, password in (("redis-master", deployment.redis_password), ("sentinel-1", deployment.sentinel_password)):
-        port = deployment.nodes[name].port
-        for wrong in (
-            None,
-            "wrong",
-            deployment.sentinel_password if password != deployment.sentinel_password else None,
-        ):
-            with pytest.raises((redis.AuthenticationError, redis.ResponseError)):
-                redis.Redis(port=port, password=wrong, retry=NO_RETRY).ping()
-        assert redis.Redis(port=port, password=password, retry=NO_RETRY).ping()
-
-
-def test_dangerous_commands_are_disabled(deployment):
-    for command in ("FLUSHALL", "FLUSHDB", "KEYS *", "DEBUG SLEEP 0"):
-        with pytest.raises(redis.ResponseError, match="unknown command"):
-            deployment.client("redis-master").execute_command(*command.split())
-
-
 SCRIPTING = ("EVAL", "return 1", "0"), ("EVAL_RO", "return 1", "0"), ("SCRIPT", "LOAD", "return 1")
 SCRIPTING += (("FUNCTION", "LIST"), ("FCALL", "f", "0"), ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"))
 
 
-def test_scripting_is_refused_by_default_and_allowed_by_the_setting(deployment, make_deployment):
+def test_runtime_configs_carry_identity_and_users_but_rendered_files_no_secret(deployment):
+    replica = deployment.nodes["redis-replica-1"]
+    runtime = (replica.data_dir / "redis.conf").read_text()
+    assert f"replica-announce-ip 127.0.0.1\nreplica-announce-port {replica.port}" in runtime
+    lines = runtime.splitlines()
+    assert any(line.startswith("user default off") for line in lines)
+    app_hash = hashlib.sha256(deployment.redis_password.encode()).hexdigest()
+    assert f"user app on #{app_hash} " in runtime  # a digest, never the password
+    assert "masteruser replication" in lines
+    assert f'masterauth "{deployment.passwords[users.REPLICATION.key]}"' in runtime
+    assert f"replicaof 127.0.0.1 {deployment.topology.master.address.port}" in runtime
+
+    sentinel = deployment.nodes["sentinel-1"]
+    sentinel_runtime = (sentinel.data_dir / "sentinel.conf").read_text()
+    lines = sentinel_runtime.splitlines()  # as Sentinel rewrites it
+    assert any(line.startswith("user default off") for line in lines)
+    assert "sentinel sentinel-user peer" in lines and "sentinel auth-user festival-master sentinel" in lines
+    assert "sentinel resolve-hostnames yes" in sentinel_runtime
+
+    for local in deployment.nodes.values():
+        text = (local.data_dir / ("sentinel.conf" if local.is_sentinel else "redis.conf")).read_text()
+        for key in (users.APP.key, users.ADMIN.key, users.SENTINEL_CLIENT.key, users.SENTINEL_ADMIN.key):
+            assert deployment.passwords[key] not in text, (local.node.name, key)
+        for rendered in (local.root / "conf").iterdir():
+            rendered_text = rendered.read_text()
+            assert not any(password in rendered_text for password in deployment.passwords.values())
+
+
+def test_scripting_is_the_application_users_only_with_the_setting(deployment, make_deployment):
     for name in ("redis-master", "redis-replica-1"):
+        app = deployment.client(name, username=users.APP.name, password=deployment.redis_password)
         for command in SCRIPTING:
-            with pytest.raises(redis.ResponseError, match="unknown command"):
-                deployment.client(name).execute_command(*command)
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                app.execute_command(*command)
     allowed = make_deployment(allow_scripting=True)
     allowed.start_all()
-    assert allowed.client("redis-master").execute_command("EVAL", "return 1", "0") == 1
-    assert allowed.client("redis-master").execute_command("FUNCTION", "LIST") == []
+    app = allowed.client("redis-master", username=users.APP.name, password=allowed.redis_password)
+    assert app.execute_command("EVAL", "return 1", "0") == 1
+    assert app.execute_command("FUNCTION", "LIST") == []

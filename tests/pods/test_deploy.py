@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from components.kubernetes.names import NODES_SECRET_NAME
 from tests.pods.conftest import FIGURES
 
 pytestmark = pytest.mark.pods
@@ -88,7 +89,7 @@ def test_exporters_serve_redis_up_and_sentinel_metrics_with_the_password_file(he
             assert re.search(r'^redis_instance_info\{[^}]*role="(master|slave)"', metrics, re.M), pod
         argv = run(healthy, pod, "exporter", "tr '\\0' ' ' </proc/1/cmdline")
         assert "--redis.password-file=/etc/festival-exporter/" in argv
-        assert healthy.redis_password not in argv and healthy.sentinel_password not in argv
+        assert not any(password in argv for password in healthy.declared.secrets[NODES_SECRET_NAME].values())
 
 
 # Every mount that is not read-only (the root filesystem must be), then what in it is writable by the container's
@@ -173,7 +174,7 @@ def test_passwords_are_in_no_argv_and_no_container_environment(cluster):
         where = f"{pod.name}/{spec['name']}"
         argv = run(cluster, pod.name, spec["name"], "cat /proc/[0-9]*/cmdline 2>/dev/null; true")
         main_env = run(cluster, pod.name, spec["name"], "cat /proc/1/environ")
-        for secret in (cluster.redis_password, cluster.sentinel_password):
+        for secret in cluster.declared.secrets[NODES_SECRET_NAME].values():  # every user's password
             assert secret not in argv, where
             assert secret not in main_env, where
             assert not any(secret in e for e in pod.containers[spec["name"]].attrs["Config"]["Env"]), where

@@ -16,7 +16,7 @@ import pulumi
 import pytest
 import yaml
 
-from components import render
+from components import render, users
 from components.credentials import generate_credentials
 from components.docker import DockerPlatform
 from components.docker import platform as docker_platform
@@ -158,8 +158,7 @@ def test_uploads_are_the_rendered_files_and_the_secrets_go_through_the_holder(de
         "sentinel": render.sentinel_files(DEV_SETTINGS, TOPOLOGY),
     }
     secrets = {
-        "/etc/festival-secrets/redis-password": MOCK_PASSWORD_PREFIX + "festival-redis-password",
-        "/etc/festival-secrets/sentinel-password": MOCK_PASSWORD_PREFIX + "festival-sentinel-password",
+        **{f"/etc/festival-secrets/{u.key}": MOCK_PASSWORD_PREFIX + f"festival-{u.key}" for u in users.USERS},
     }
     for name, container in containers(dev).items():
         rendered = files["sentinel" if name in SENTINELS else "redis"]
@@ -276,6 +275,8 @@ def test_stack_outputs(dev):
     del outputs["replicationCheck"]
     assert outputs == {
         "masterName": "festival-master",
+        "redisUsername": "app",
+        "sentinelUsername": "client",
         "networkName": "festival-redis-net",
         "bootstrapMasterEndpoint": "festival-redis-master:6379",
         "bootstrapMasterHostEndpoint": "127.0.0.1:6379",
@@ -288,11 +289,15 @@ def test_stack_outputs(dev):
             "REDIS_SENTINEL_HOST": "festival-sentinel-1",
             "REDIS_SENTINEL_PORT": "26379",
             "REDIS_MASTER_NAME": "festival-master",
+            "REDIS_USERNAME": "app",
+            "REDIS_SENTINEL_USERNAME": "client",
         },
         "hostConnectionEnv": {
             "REDIS_SENTINEL_HOST": "127.0.0.1",
             "REDIS_SENTINEL_PORT": "26379",
             "REDIS_MASTER_NAME": "festival-master",
+            "REDIS_USERNAME": "app",
+            "REDIS_SENTINEL_USERNAME": "client",
         },
     }
     assert dev.outputs["redisPassword"] == MOCK_PASSWORD_PREFIX + "festival-redis-password"
@@ -356,8 +361,10 @@ def test_debug_ui_logs_in_with_generated_credentials_and_reaches_redis_via_senti
     [connection] = config["connections"]
     assert connection["sentinels"] == [str(node.address) for node in TOPOLOGY.sentinels]
     assert connection["sentinelName"] == "festival-master"
-    assert connection["password"] == MOCK_PASSWORD_PREFIX + "festival-redis-password"
-    assert connection["sentinelPassword"] == MOCK_PASSWORD_PREFIX + "festival-sentinel-password"
+    # an operator's tool: the admin users
+    assert (connection["username"], connection["sentinelUsername"]) == ("admin", "admin")
+    assert connection["password"] == MOCK_PASSWORD_PREFIX + "festival-redis-admin-password"
+    assert connection["sentinelPassword"] == MOCK_PASSWORD_PREFIX + "festival-sentinel-admin-password"
     [resource] = [r for r in dev_ui.of_type(CONTAINER) if r.inputs["name"] == "festival-redis-commander"]
     assert any(in_secret for text, in_secret in strings(resource.inputs["uploads"]) if "httpAuth" in text)
     assert dev_ui.outputs["debugUiUrl"] == "http://127.0.0.1:9081"

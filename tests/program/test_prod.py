@@ -12,7 +12,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
-from components import render
+from components import render, users
 from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
@@ -545,14 +545,19 @@ def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
 
 def test_exporter_sidecars_read_their_password_from_a_file(prod):
     exporter_auth = prod.named("Secret", names.EXPORTER_SECRET_NAME)["stringData"]
-    assert yaml.safe_load(exporter_auth["redis.json"]) == {"redis://localhost:6379": REDIS_PASSWORD}
-    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"redis://localhost:26379": SENTINEL_PASSWORD}
+    # the exporter users' passwords, never an application's or an admin's
+    redis_exporter, sentinel_exporter = (
+        f"{MOCK_PASSWORD_PREFIX}festival-{u.key}" for u in (users.EXPORTER, users.SENTINEL_EXPORTER)
+    )
+    assert yaml.safe_load(exporter_auth["redis.json"]) == {"redis://localhost:6379": redis_exporter}
+    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"redis://localhost:26379": sentinel_exporter}
     for pod, template in prod.statefulset_pods():
         exporter = template["spec"]["containers"][1]
         kind, port = ("sentinel", 26379) if "sentinel" in pod else ("redis", 6379)
         assert exporter["image"] == prod.settings.exporter_image
         assert exporter["args"] == [
             f"--redis.addr=redis://localhost:{port}",
+            "--redis.user=exporter",
             f"--redis.password-file=/etc/festival-exporter/{kind}.json",
             "--web.listen-address=:9121",
         ]
@@ -563,7 +568,7 @@ def test_exporter_sidecars_read_their_password_from_a_file(prod):
 # --- rolling on change, the check Job ---------------------------------------------------------------------
 def test_checksum_annotations_are_the_config_maps_and_secrets_digests(prod):
     config_maps = {c["metadata"]["name"]: c["data"] for c in prod.of_kind("ConfigMap")}
-    secret = manifests.checksum({"redis-password": REDIS_PASSWORD, "sentinel-password": SENTINEL_PASSWORD})
+    secret = manifests.checksum({u.key: f"{MOCK_PASSWORD_PREFIX}festival-{u.key}" for u in users.USERS})
     for sts in prod.of_kind("StatefulSet"):
         template = sts["spec"]["template"]
         config = next(v["configMap"]["name"] for v in template["spec"]["volumes"] if "configMap" in v)
@@ -632,14 +637,16 @@ def test_outputs_for_application_stacks(prod):
     assert outputs["secretName"] == "redis-secret"
     assert (outputs["redisPasswordKey"], outputs["sentinelPasswordKey"]) == ("redis-password", "sentinel-password")
     assert outputs["masterName"] == "festival-master"
-    # the original manifests' application environment block, verbatim, then the Sentinel password our Sentinels require
-    assert outputs["appEnv"][:4] == [
+    # the original manifests' application environment block, the users' names, then the Sentinel password
+    assert outputs["appEnv"][:6] == [
         {"name": "REDIS_SENTINEL_HOST", "value": "redis-sentinel.festival.svc.cluster.local"},
         {"name": "REDIS_SENTINEL_PORT", "value": "26379"},
         {"name": "REDIS_MASTER_NAME", "value": "festival-master"},
+        {"name": "REDIS_USERNAME", "value": "app"},
+        {"name": "REDIS_SENTINEL_USERNAME", "value": "client"},
         {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "redis-secret", "key": "redis-password"}}},
     ]
-    assert outputs["appEnv"][4]["valueFrom"]["secretKeyRef"]["key"] == "sentinel-password"
+    assert outputs["appEnv"][6]["valueFrom"]["secretKeyRef"]["key"] == "sentinel-password"
     assert prod.program.secret_outputs == {"redisPassword", "sentinelPassword"}
     for key, value in outputs.items():
         if key not in prod.program.secret_outputs:

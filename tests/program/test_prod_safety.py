@@ -4,6 +4,7 @@ security details and the alerts that make silent failures visible."""
 
 import pytest
 
+from components import users
 from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests
 from components.kubernetes.storage_guard import StorageGuardProvider
@@ -13,11 +14,11 @@ from tests.program.pulumi_program import run_program
 PROTECTED = {
     "festival-kubernetes-namespace",
     "festival-kubernetes-secret",
+    "festival-kubernetes-users-secret",
     "festival-redis-master-statefulset",
     "festival-redis-replicas-statefulset",
     "festival-sentinels-statefulset",
-    "festival-redis-password",
-    "festival-sentinel-password",
+    *(f"festival-{user.key}" for user in users.USERS),  # every user's password
     "festival-debug-ui-password",
 }
 

@@ -14,8 +14,8 @@ from tests.program.pulumi_program import ROOT
 def test_target_from_dev_stack_outputs():
     outputs = {
         "masterName": "festival-master",
-        "redisPassword": "p",
-        "sentinelPassword": "s",
+        "redisAdminPassword": "p",
+        "sentinelAdminPassword": "s",
         "sentinelEndpoints": ["festival-sentinel-1:26379"],
         "natMap": {
             "festival-redis-master:6379": {"host": "127.0.0.1", "port": 6379},

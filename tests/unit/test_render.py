@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from components import render
+from components import render, users
 from components.docker import topology as docker_topology
 from components.kubernetes import topology as kubernetes_topology
 from components.settings import Settings
@@ -35,10 +35,15 @@ def test_redis_conf_has_the_original_setups_values():
         assert expected in conf
 
 
-def test_redis_conf_disables_the_dangerous_commands():
-    conf = lines(render.redis_conf(SETTINGS))
-    for command in ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS"):
-        assert f'rename-command {command} ""' in conf
+def test_commands_are_kept_from_users_by_acl_rules_not_by_renaming():
+    # A renamed command is gone for everyone, the runbook's admin and Sentinel's failover included.
+    assert not [line for line in lines(render.redis_conf(SETTINGS)) if line.startswith("rename-command")]
+    redis_users = render.redis_files(SETTINGS, TOPOLOGY)[render.USERS_FILE].splitlines()
+    assert [line.split()[:2] for line in redis_users] == [[u.name, u.key] for u in users.REDIS_USERS]
+    (app,) = [line for line in redis_users if line.startswith("app ")]
+    assert "-@dangerous" in app.split() and "-script|flush" in app.split()
+    sentinel_users = render.sentinel_files(SETTINGS, TOPOLOGY)[render.USERS_FILE].splitlines()
+    assert [line.split()[0] for line in sentinel_users] == [u.name for u in users.SENTINEL_USERS]
 
 
 def test_redis_conf_follows_settings():
@@ -67,7 +72,8 @@ def test_scripts_carry_the_deployment_constants():
     assert "BOOTSTRAP_MASTER='festival-redis-master:6379'" in script
     assert "NODE_PORT=${FESTIVAL_NODE_PORT:-6379}" in script
     assert "SECRETS_DIR=${FESTIVAL_SECRETS_DIR:-/etc/festival-secrets}" in script
-    assert "REDIS_SECRET='redis-password'" in script
+    assert "REDIS_SECRET='redis-admin-password'" in script and "ADMIN_USER='admin'" in script
+    assert "REPLICATION_SECRET='redis-replication-password'" in script
     sentinel_probe = render.sentinel_files(SETTINGS, TOPOLOGY)["probe.sh"]
     assert "NODE_PORT=${FESTIVAL_NODE_PORT:-26379}" in sentinel_probe
 
@@ -143,29 +149,20 @@ def test_every_script_passes_shellcheck():
         assert result.returncode == 0, f"{name}:\n{result.stdout}"
 
 
-SCRIPTING = ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION", "FCALL", "FCALL_RO")
-
-
-def rendered_redis_confs(stack: str, overrides: dict) -> list[list[str]]:
-    """The redis.conf text of every Redis node the stack's program declares (dev: container uploads; prod: the
+def rendered_redis_users(stack: str, overrides: dict) -> set[str]:
+    """The users file of every Redis node the stack's program declares (dev: container uploads; prod: the
     ConfigMap), found by its first line."""
     from tests.program.pulumi_program import run_program, strings
 
     program = run_program(stack, overrides)
-    texts = {
-        text
-        for resource in program.resources
-        for text, _ in strings(resource.inputs)
-        if text.startswith("# festival-redis: Redis node of")
-    }
-    return [lines(text) for text in texts]
+    return {text for resource in program.resources for text, _ in strings(resource.inputs) if text.startswith("app ")}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_scripting_is_disabled_unless_allowed(stack):
-    (default,) = rendered_redis_confs(stack, {})
-    for command in SCRIPTING:
-        assert f'rename-command {command} ""' in default, command
-    (allowed,) = rendered_redis_confs(stack, {"allowScripting": True})
-    assert [line for line in allowed if line.startswith("rename-command") and line.split()[1] in SCRIPTING] == []
-    assert {f'rename-command {c} ""' for c in ("FLUSHDB", "FLUSHALL", "DEBUG", "KEYS")} <= set(allowed)
+def test_scripting_is_kept_from_applications_unless_allowed(stack):
+    (default,) = rendered_redis_users(stack, {})
+    app_rules = default.splitlines()[0].split()
+    assert app_rules[-1] == "-@scripting", app_rules  # last: no earlier rule gives any of it back
+    (allowed,) = rendered_redis_users(stack, {"allowScripting": True})
+    assert "-@scripting" not in allowed.splitlines()[0].split()
+    assert "-@dangerous" in allowed.splitlines()[0].split()

@@ -64,6 +64,8 @@ def test_dev_container_is_wired_from_the_outputs(redis):
         [
             f"REDIS_SENTINELS={','.join(outputs['sentinelEndpoints'])}",
             f"REDIS_MASTER_NAME={outputs['masterName']}",
+            f"REDIS_USERNAME={outputs['redisUsername']}",
+            f"REDIS_SENTINEL_USERNAME={outputs['sentinelUsername']}",
             "REDIS_PASSWORD_FILE=/run/secrets/festival-redis/redis-password",
             "REDIS_SENTINEL_PASSWORD_FILE=/run/secrets/festival-redis/sentinel-password",
         ]
@@ -84,6 +86,10 @@ def test_prod_deployment_is_wired_from_the_outputs_and_admitted_by_the_network_p
     env = {item["name"]: item["value"] for item in container["env"]}
     assert env["REDIS_SENTINELS"] == ",".join(outputs["sentinelEndpoints"])
     assert env["REDIS_MASTER_NAME"] == outputs["masterName"]
+    assert (env["REDIS_USERNAME"], env["REDIS_SENTINEL_USERNAME"]) == (
+        outputs["redisUsername"],
+        outputs["sentinelUsername"],
+    )
     mount = container["volumeMounts"][0]["mountPath"]
     assert env["REDIS_PASSWORD_FILE"] == f"{mount}/redis-password"
     assert env["REDIS_SENTINEL_PASSWORD_FILE"] == f"{mount}/sentinel-password"

@@ -27,7 +27,9 @@ OUTPUTS = {
     "masterName": {"type": "string"},
     "sentinelEndpoints": {"type": "array", "items": "string"},
     "redisEndpoints": {"type": "array", "items": "string"},
+    "redisUsername": {"type": "string"},
     "redisPassword": {"type": "string"},
+    "sentinelUsername": {"type": "string"},
     "sentinelPassword": {"type": "string"},
     "replicationCheck": {"type": "string"},
 }

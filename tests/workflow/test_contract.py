@@ -49,7 +49,7 @@ def check_changed(contract, runs, stack: str, change) -> list[str]:
 
 def test_a_removed_output_fails(contract, runs):
     assert check_changed(contract, runs, "prod", lambda outputs, _: outputs.pop("sentinelHost")) == [
-        "output sentinelHost is missing: app stacks rely on it (contract 2.0.0)"
+        "output sentinelHost is missing: app stacks rely on it (contract 3.0.0)"
     ]
 
 
