@@ -16,8 +16,9 @@ import argparse
 import statistics
 import time
 
+from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
-from harness.pod_runner import HEALTHY, PodCluster
+from harness.pod_runner import PodCluster
 from tests.program.pulumi_program import run_program
 
 TARGET_GAP = 1.5  # seconds, median: bench/failover.py's TARGET_PLANNED_GAP

@@ -48,7 +48,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components import users
-from components.checks import HEALTHY, Report, Target, check_deployment
+from components.checks import Report, Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
 from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
@@ -154,7 +154,7 @@ REQUIRED_VALUES = [
     (r".*\.enableServiceLinks", {False}),  # no Service environment variables are injected
     (r".*\.seccompProfile\.type", {"RuntimeDefault"}),  # Docker's default profile
     (r".*\.emptyDir\.medium", {"Memory"}),
-    (r".*\.updateStrategy\.type", {"RollingUpdate", "OnDelete"}),
+    (r".*\.updateStrategy\.type", {"OnDelete"}),  # pods are replaced by the RedisRollout the program declares
     (r".*\.podManagementPolicy", {"Parallel"}),
     (r".*\.ports\[\d+\]\.protocol", {"TCP"}),
     (r".*\.fsGroupChangePolicy", {"Always", "OnRootMismatch"}),
@@ -692,7 +692,6 @@ class Rollout:
 
     pods: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
-    unhealthy_before: dict[str, str] = field(default_factory=dict)  # pod -> why the deployment was not healthy
     added: list[str] = field(default_factory=list)  # pods a scale-up created
     removed: list[str] = field(default_factory=list)  # pods a scale-down deleted
 
@@ -805,15 +804,12 @@ class PodCluster:
 
     def rolling_update(self, program: Program, timeout: float = 120) -> Rollout:
         """Apply a new run of the program as `pulumi up` and the controller do: StatefulSets in declaration order,
-        each scaled first (`Parallel`: pods above the new count deleted together, missing ones created together,
-        awaited ready as Pulumi awaits the StatefulSet); then a `RollingUpdate` one whose pod template changed rolled
-        one pod at a time from the highest ordinal down (delete, recreate with the new template, wait until ready),
-        after the deployment checked healthy before each pod; `OnDelete` ones are left to the RedisRollout declared
-        after them, which runs here as in `pulumi up`."""
-        new = Declared.of(program)
+        each scaled (`Parallel`: pods above the new count deleted together, missing ones created together and
+        awaited ready, as Pulumi awaits the StatefulSet; `OnDelete`: no pod replaced), then the RedisRollout
+        declared after them, which replaces the outdated pods as it does in `pulumi up`."""
         rollout = Rollout()
-        self.program, self.declared = program, new
-        for workload in new.statefulsets:
+        self.program, self.declared = program, Declared.of(program)
+        for workload in self.declared.statefulsets:
             wanted = self.pod_names(workload)
             for pod in [p for p, made in self.pods.items() if made.workload.name == workload.name and p not in wanted]:
                 self.delete_pod(pod)
@@ -821,34 +817,19 @@ class PodCluster:
             for created in [self.create_pod(workload, pod) for pod in wanted if pod not in self.pods]:
                 created.wait_ready(timeout)
                 rollout.added.append(created.name)
-            if workload.spec["updateStrategy"]["type"] == "OnDelete":
-                continue
-            for pod in reversed(wanted):
-                if self.pods[pod].template == workload.template:
-                    continue
-                report = self.check(settle_seconds=30)
-                if report.status != HEALTHY:
-                    rollout.unhealthy_before[pod] = report.summary()
-                started = time.monotonic()
-                self.delete_pod(pod)
-                self.create_pod(workload, pod).wait_ready(timeout)
-                rollout.pods.append(pod)
-                rollout.seconds[pod] = time.monotonic() - started
-        if new.rollout:
-            self.redis_rollout(rollout)
+        self.redis_rollout(rollout)
         return rollout
 
     def redis_rollout(self, rollout: Rollout) -> None:
         """RedisRollout's update, with its declared inputs, on these pods; adds what it replaced to `rollout` (the
         seconds of a pod: from its deletion to the next deletion, or to the end of the rollout)."""
-        inputs = self.declared.rollout
-        pods = RunnerPods(self, inputs["statefulsets"])
-        replaced = redis_rollout.roll(
-            pods, inputs["pods"], inputs["pod_timeout_seconds"], inputs["settle_seconds"], log=print
+        deleted_at: list[float] = []
+        replaced = redis_rollout.roll_deployment(
+            self.declared.rollout, lambda statefulsets: RunnerPods(self, statefulsets, deleted_at), log=print
         )
-        ends = [*pods.deleted_at[1:], time.monotonic()]
+        ends = [*deleted_at[1:], time.monotonic()]
         rollout.pods.extend(replaced)
-        rollout.seconds.update({pod: end - start for pod, start, end in zip(replaced, pods.deleted_at, ends)})
+        rollout.seconds.update({pod: end - start for pod, start, end in zip(replaced, deleted_at, ends)})
 
     # --- the check Job ------------------------------------------------------------------------------------------
     def run_job(self) -> JobRun:
@@ -1014,9 +995,9 @@ class RunnerPods:
     """The Redis pods of `statefulsets` as the API server shows them to RedisRollout (rollout.Pods); a deleted
     pod is recreated at once from its StatefulSet's current template, as the controller does."""
 
-    def __init__(self, cluster: PodCluster, statefulsets: list[str]):
+    def __init__(self, cluster: PodCluster, statefulsets: list[str], deleted_at: list[float]):
         self.cluster, self.statefulsets = cluster, statefulsets
-        self.deleted_at: list[float] = []
+        self.deleted_at = deleted_at  # when each deletion started, shared by the rollout's views
 
     def list(self) -> list[redis_rollout.PodState]:
         states = []

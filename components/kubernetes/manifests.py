@@ -311,8 +311,8 @@ def statefulset(
             "replicas": replicas,
             # Sentinels are ready only with quorum, so they must start together; Redis nodes too (faster).
             "podManagementPolicy": "Parallel",
-            # Redis pods are replaced by RedisRollout (rollout.py) in the order their roles ask for.
-            "updateStrategy": {"type": "RollingUpdate" if role == "sentinel" else "OnDelete"},
+            # Pods are replaced by RedisRollout (rollout.py), one at a time while the set is healthy, the master last.
+            "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": selector(role)},
             "template": pod_template(settings, role, config_name, config_sum, secret_sum),
             "volumeClaimTemplates": [

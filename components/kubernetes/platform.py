@@ -189,15 +189,17 @@ class KubernetesPlatform(Platform):
             lambda secret_sum: names.check_job_name(manifests.checksum(*rollouts.values(), check_sum, secret_sum))
         )
         redis_roles = [role for role in rollouts if role != "sentinel"]
-        # After the Sentinels' own rolling update: the Redis pods' hand-over goes through the new Sentinels.
+        # The Sentinels first: the Redis pods' hand-over goes through the new Sentinels.
         rollout = RedisRollout(
             f"{settings.name_prefix}-redis-rollout",
             context=settings.kube_context,
             namespace=settings.namespace,
             statefulsets=[names.workload_name(role) for role in redis_roles],
             pods=len(topology.redis_nodes),
+            sentinel_statefulsets=[names.workload_name("sentinel")],
+            sentinel_pods=len(topology.sentinels),
             pod_timeout_seconds=60 * manifests.rollout_timeout_minutes(settings, 1),
-            revision=manifests.checksum(*(rollouts[role] for role in redis_roles)),
+            revision=manifests.checksum(*rollouts.values()),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)),
         )
         job = manifests.check_job(settings, job_name, cm["metadata"]["name"])

@@ -1,12 +1,16 @@
-"""RedisRollout: replaces the Redis pods after a change of their pod template, one failover per change.
+"""RedisRollout: replaces the Sentinel and Redis pods after a change of their pod template, one failover per
+change.
 
-The Redis StatefulSets update with `OnDelete`: the controller replaces a pod only when it is deleted, so the
-order is chosen here, from what the pods are now, not from which StatefulSet made them (after any failover
-the master can be any pod). One pod at a time: replicas first, the master last, so only the master's deletion
-hands over (its preStop asks Sentinel for a failover) and it goes to a replica already on the new template.
-A pod is deleted only when every Redis pod is ready (master, or a replica whose link is up: a full sync has
-finished) and has stayed so for `settle_seconds`, so Sentinels see the replaced replica before the master
-hands over; a set that does not get healthy within the timeout stops the rollout with what it saw.
+Every StatefulSet updates with `OnDelete`: the controller replaces a pod only when it is deleted (with `Parallel`
+pod management its own rolling update would delete the next pod while another is still unready), so the order is
+chosen here. The Sentinels first, one at a time, each only when every Sentinel is ready (answers and names a
+master) and has stayed so for `settle_seconds`. Then the Redis pods, chosen from what they are now, not from
+which StatefulSet made them (after any failover the master can be any pod): replicas first, the master last, so
+only the master's deletion hands over (its preStop asks Sentinel for a failover) and it goes to a replica already
+on the new template. A Redis pod is deleted only when every Redis pod is ready (master, or a replica whose link is
+up: a full sync has finished) and has stayed so for `settle_seconds`, so Sentinels see the replaced replica
+before the master hands over. A set that does not get healthy within the timeout stops the rollout with what it
+saw.
 
 The plan (`next_pod`) and the loop (`roll`) work on a `Pods` view; `KubernetesPods` is the cluster's, through
 the API with the stack's kube context; harness/pod_runner.py has one for the pods it runs on Docker.
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,25 +72,27 @@ def next_pod(pods: Sequence[PodState], master: str) -> str | None:
     return (replicas or outdated or [None])[0]
 
 
-def wait_healthy(pods: Pods, expected: int, timeout: float, settle: float) -> str:
-    """Wait until `expected` Redis pods are ready, exactly one of them master, for `settle` seconds in a row;
-    returns the master's pod name."""
+def wait_healthy(pods: Pods, expected: int, timeout: float, settle: float, kind: str = "Redis") -> str:
+    """Wait until `expected` pods are ready (Redis pods: exactly one of them master) for `settle` seconds in a row;
+    returns the master's pod name ("" for Sentinels)."""
     deadline = time.monotonic() + timeout
     healthy_since, seen = None, "no observation"
     while True:
-        states = pods.list()
-        ready = [p.name for p in states if p.ready]
-        masters = [name for name in ready if pods.role(name) == "master"] if len(ready) == expected else []
+        ready = [p.name for p in pods.list() if p.ready]
+        if len(ready) == expected and kind != "Redis":
+            masters = [""]
+        else:
+            masters = [name for name in ready if pods.role(name) == "master"] if len(ready) == expected else []
         if len(masters) == 1:
             healthy_since = healthy_since or time.monotonic()
             if time.monotonic() - healthy_since >= settle:
                 return masters[0]
         else:
             healthy_since = None
-            seen = f"{len(ready)} of {expected} Redis pods ready ({', '.join(sorted(ready)) or 'none'})"
+            seen = f"{len(ready)} of {expected} {kind} pods ready ({', '.join(sorted(ready)) or 'none'})"
             seen += f", masters among them: {masters}" if len(ready) == expected else ""
         if time.monotonic() > deadline:
-            raise RolloutStuck(f"rollout stopped: the Redis pods did not get healthy within {timeout:.0f} s: {seen}")
+            raise RolloutStuck(f"rollout stopped: the {kind} pods did not get healthy within {timeout:.0f} s: {seen}")
         time.sleep(POLL_SECONDS)
 
 
@@ -96,16 +102,17 @@ def roll(
     pod_timeout: float,
     settle: float = SETTLE_SECONDS,
     log: Callable[[str], None] = lambda _: None,
+    kind: str = "Redis",
 ) -> list[str]:
-    """Replace every outdated Redis pod, one at a time, replicas first and the master last; returns the pods
-    replaced, in order."""
+    """Replace every outdated pod of `pods`, one at a time (Redis pods: replicas first and the master last);
+    returns the pods replaced, in order."""
     replaced: list[str] = []
     while True:
-        master = wait_healthy(pods, expected, pod_timeout, settle)
+        master = wait_healthy(pods, expected, pod_timeout, settle, kind)
         pod = next_pod(pods.list(), master)
         if pod is None:
             return replaced
-        log(f"replacing {pod} ({'master: hands over' if pod == master else 'replica'})")
+        log(f"replacing {pod} ({kind if kind != 'Redis' else 'master: hands over' if pod == master else 'replica'})")
         (old,) = [p.uid for p in pods.list() if p.name == pod]
         pods.delete(pod)
         replaced.append(pod)
@@ -114,6 +121,21 @@ def roll(
             if time.monotonic() > deadline:
                 raise RolloutStuck(f"rollout stopped: {pod} was not recreated within {pod_timeout:.0f} s")
             time.sleep(POLL_SECONDS)
+
+
+def roll_deployment(
+    props: Mapping, pods_of: Callable[[Sequence[str]], Pods], log: Callable[[str], None] = lambda _: None
+) -> list[str]:
+    """RedisRollout's update (`props`: its inputs): the Sentinels, then the Redis pods; `pods_of(statefulsets)`
+    gives the view of their pods. Returns the pods replaced, in order."""
+    timeout, settle = float(props["pod_timeout_seconds"]), float(props["settle_seconds"])
+    replaced = []
+    for kind, statefulsets, count in (
+        ("Sentinel", props["sentinel_statefulsets"], props["sentinel_pods"]),
+        ("Redis", props["statefulsets"], props["pods"]),
+    ):
+        replaced += roll(pods_of(statefulsets), int(count), timeout, settle, log, kind)
+    return replaced
 
 
 class KubernetesPods:
@@ -164,8 +186,7 @@ class RedisRolloutProvider(ResourceProvider):
     """Pickled into the state by reference (see components/checks/resource.py)."""
 
     def run(self, props: dict) -> dict:
-        pods = KubernetesPods(props["context"], props["namespace"], props["statefulsets"])
-        replaced = roll(pods, int(props["pods"]), float(props["pod_timeout_seconds"]), float(props["settle_seconds"]))
+        replaced = roll_deployment(props, lambda sets: KubernetesPods(props["context"], props["namespace"], sets))
         return {**props, "replaced": replaced}
 
     def create(self, props: dict) -> CreateResult:
@@ -188,16 +209,21 @@ class RedisRollout(Resource):
         namespace: str,
         statefulsets: Sequence[str],
         pods: int,
+        sentinel_statefulsets: Sequence[str],
+        sentinel_pods: int,
         pod_timeout_seconds: float,
         revision: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`revision`: a digest of the Redis pod templates, shown in a preview's diff when they change."""
+        """`statefulsets`/`pods`: the Redis ones and how many pods they have; `revision`: a digest of the pod
+        templates, shown in a preview's diff when they change."""
         props = {
             "context": context,
             "namespace": namespace,
             "statefulsets": list(statefulsets),
             "pods": pods,
+            "sentinel_statefulsets": list(sentinel_statefulsets),
+            "sentinel_pods": sentinel_pods,
             "pod_timeout_seconds": pod_timeout_seconds,
             "settle_seconds": SETTLE_SECONDS,
             "revision": revision,

@@ -46,7 +46,7 @@ def cluster(pod_engine):
 @pytest.fixture
 def healthy(cluster):
     """Every test starts from a healthy deployment (one master, replicas linked, Sentinels agreeing)."""
-    from harness.pod_runner import HEALTHY
+    from components.checks import HEALTHY
 
     report = cluster.check(settle_seconds=30)
     assert report.status == HEALTHY, f"{report.summary()}\n{cluster.logs()}"

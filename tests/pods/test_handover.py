@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.pod_runner import HEALTHY
+from components.checks import HEALTHY
 from tests.pods.conftest import FIGURES
 
 pytestmark = pytest.mark.pods

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.pod_runner import HEALTHY
+from components.checks import HEALTHY
 from tests.pods.conftest import FIGURES
 from tests.program.pulumi_program import run_program
 

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
+from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
-from harness.pod_runner import HEALTHY, PodCluster
+from harness.pod_runner import PodCluster
 from tests.pods.conftest import FIGURES
 from tests.program.pulumi_program import run_program
 

@@ -86,3 +86,11 @@ def test_two_masters_are_not_healthy():
     pods.role = lambda pod: "master"
     with pytest.raises(RolloutStuck, match="masters among them"):
         roll(pods, expected=2, pod_timeout=0.05, settle=0)
+
+
+def test_sentinels_are_replaced_one_at_a_time_without_asking_roles():
+    pods = ModelPods(["redis-sentinel-0", "redis-sentinel-1", "redis-sentinel-2"], master=None)
+    pods.role = lambda pod: pytest.fail("a Sentinel has no role to ask")
+    replaced = roll(pods, expected=3, pod_timeout=5, settle=0, kind="Sentinel")
+    assert replaced == ["redis-sentinel-0", "redis-sentinel-1", "redis-sentinel-2"]
+    assert pods.unready_at_deletion == [] and pods.failovers == 0
