@@ -34,11 +34,10 @@ umask 077
     # Its epoch: a failover it leads right after a restart (a preStop asks at once) must be newer than the config
     # its peers hold, or they ignore the result and the Sentinels stay split.
     grep '^sentinel current-epoch ' "$RUNTIME_CONF" || true
-    # The replicas and Sentinels it knew, so that a former master that comes back still acting as master (it was
-    # away while the Sentinels restarted) is known, and demoted, instead of left as a second master. Only names that
-    # resolve: Sentinel refuses to start on one that does not (a removed node); removed ones are reset away below.
-    awk -v n="$MASTER_NAME" -v m="${master%:*} ${master##*:}" '$1 == "sentinel" && $3 == n &&
-      ($2 == "known-sentinel" || ($2 == "known-replica" && $4 " " $5 != m)) { print }' "$RUNTIME_CONF" |
+    # The Sentinels it knew (names that still resolve: Sentinel refuses to start on one that does not, such as a
+    # removed node; removed ones are reset away below). Not the replicas: knowing them before the master answers,
+    # a Sentinel restarted with the whole deployment would fail over to whichever replica loads its data first.
+    awk -v n="$MASTER_NAME" '$1 == "sentinel" && $2 == "known-sentinel" && $3 == n { print }' "$RUNTIME_CONF" |
       while read -r _line; do
         # shellcheck disable=SC2086
         set -- $_line
