@@ -19,10 +19,10 @@ import time
 from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 from harness.pod_runner import PodCluster
+from harness.writer import OUTAGE_GAP
 from tests.program.pulumi_program import run_program
 
 TARGET_GAP = 1.5  # seconds, median: bench/failover.py's TARGET_PLANNED_GAP
-OUTAGE_GAP = 0.3  # seconds between two acknowledged writes that count as an outage (tests/pods)
 
 
 def main() -> None:
@@ -96,8 +96,7 @@ def rollout(cluster: PodCluster, what: str, changes: dict) -> None:
         writer.wait_for_writes(100)
     finally:
         writer.stop()
-    times = sorted(t for t in writer.successes if t >= started)
-    outages = [round(b - a, 2) for a, b in zip(times, times[1:]) if b - a > OUTAGE_GAP]
+    outages = writer.outages(after=started)
     cluster.overrides.update(changes)
     lost = len(writer.lost())
     writer.delete_keys()

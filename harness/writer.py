@@ -27,6 +27,9 @@ RETRY_PAUSE = 0.02  # seconds between attempts while the master is unreachable
 WRITE_PAUSE = 0.005  # seconds between two writes of one thread
 THREADS = 4  # writes in flight at once, per stream
 WAIT_TIMEOUT_MS = 1000
+# Seconds between two acknowledged writes that count as an outage (normal: a few ms; 0.1-0.26 s when the 2 cores
+# are loaded; a write failing over takes at least the 0.5 s socket timeout).
+OUTAGE_GAP = 0.3
 # A crashed master (SIGKILL, a lost container) takes with it the writes it acknowledged in its last instant and had
 # not yet replicated, and a failover may promote the replica that had not yet received some WAIT-confirmed ones
 # (Sentinel chooses by offsets refreshed once a second): Redis' replication is asynchronous. The crash tests allow
@@ -179,11 +182,15 @@ class _Stream:
             lost += [n for n, value in zip(batch, values, strict=True) if value != str(n)]
         return lost
 
-    def longest_gap(self, after: float) -> float:
+    def gaps(self, after: float) -> list[float]:
+        """The times between consecutive acknowledged writes, from the last one before `after` on."""
         times = sorted(self.successes)
         earlier = [t for t in times if t < after]
         times = earlier[-1:] + [t for t in times if t >= after]
-        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+        return [b - a for a, b in zip(times, times[1:])]
+
+    def longest_gap(self, after: float) -> float:
+        return max(self.gaps(after), default=0.0)
 
 
 class Writer:
@@ -266,6 +273,10 @@ class Writer:
     def longest_gap(self, after: float = 0.0) -> float:
         """The longest time between two consecutive acknowledged writes (no WAIT), counting from `after`."""
         return self.plain.longest_gap(after)
+
+    def outages(self, after: float = 0.0, longer_than: float = OUTAGE_GAP) -> list[float]:
+        """Every gap between consecutive acknowledged writes (no WAIT) longer than `longer_than`, from `after` on."""
+        return [round(gap, 2) for gap in self.plain.gaps(after) if gap > longer_than]
 
     def longest_replicated_gap(self, after: float = 0.0) -> float:
         return self.waiting.longest_gap(after) if self.waiting else 0.0

@@ -209,3 +209,10 @@ def test_the_alerts_use_only_metrics_the_exporter_exports(exported_metrics):
     used = {m for rule in rules for m in METRIC.findall(rule["expr"])}
     assert sorted(used - exported_metrics) == []
     assert "redis_up" in exported_metrics and "redis_sentinel_master_ok_slaves" in exported_metrics
+
+
+def test_every_dev_exporter_logs_in_as_the_exporter_user(docker_stack, exported_metrics):
+    # redis_up is exported either way; 1 only when the exporter user's login and commands were accepted
+    for node, url in docker_stack.outputs["metricsEndpoints"].items():
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert re.search(r"^redis_up 1$", text, re.M), node

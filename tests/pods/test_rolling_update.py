@@ -21,8 +21,6 @@ TARGET_GAP = 1.5  # seconds: bench/failover.py's TARGET_PLANNED_GAP (a median ov
 # Sentinels; with one, they wait for prestop.sh's planned failover: 1.1-2.4 s measured on 2 busy cores (load 4-5),
 # where bench/failover.py's own prestop.sh figure was 1.8 s. The measured gap is printed beside the target.
 HANDOVER_BOUND = 3.0
-OUTAGE_GAP = 0.3  # seconds between two acknowledged writes that count as an outage (normal: a few ms; 0.1-0.26 s
-# when the 2 cores are loaded; a write failing over takes at least the 0.5 s socket timeout)
 
 
 def ready_counts(cluster) -> tuple[int, int]:
@@ -56,13 +54,12 @@ def test_a_config_change_rolls_every_pod_one_at_a_time_with_one_failover_and_los
     finally:
         done.set()
         writer.stop()
-    times = sorted(t for t in writer.successes if t >= started)
-    outages = [b - a for a, b in zip(times, times[1:]) if b - a > OUTAGE_GAP]
+    outages = writer.outages(after=started)
     lost = writer.lost()
     FIGURES["rolling update"] = {
         "seconds": round(seconds, 1),
         "per pod (s)": {pod: round(s, 1) for pod, s in rollout.seconds.items()},
-        "write outages > 0.3 s": [round(o, 2) for o in outages],
+        "write outages > 0.3 s": outages,
         "total outage (s)": round(sum(outages), 2),
         "failovers": epoch_after - epoch_before,
         "bench target per hand-over (s)": TARGET_GAP,
