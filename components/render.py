@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from components import users
+from components import tls, users
 from components.checks import invariants
 from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
@@ -84,8 +84,23 @@ def redis_conf(settings: Settings) -> str:
         # DEBUG for the admin user (the runbook), from the node itself only (docker/kubectl exec); ACL rules decide
         # who, this decides from where.
         "enable-debug-command local",
+        *_tls_lines(settings),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tls_lines(settings: Settings) -> list[str]:
+    """With TLS on, the lines every node and Sentinel shares; the entrypoints add `port 0`, `tls-port` and the
+    certificate files (lib.sh listen_lines)."""
+    if not settings.tls_enabled:
+        return []
+    return [
+        # Replicas link to their master, and Sentinels to nodes and to each other, over TLS.
+        "tls-replication yes",
+        # Mutual TLS: every connection presents a certificate of the deployment's CA.
+        "tls-auth-clients yes",
+        'tls-protocols "TLSv1.2 TLSv1.3"',
+    ]
 
 
 def sentinel_conf(settings: Settings) -> str:
@@ -108,6 +123,7 @@ def sentinel_conf(settings: Settings) -> str:
         # does not): shorter, Sentinel fails over a master that restarted at once with its data and is serving,
         # and the writes it acknowledges between the promotion and its demotion are lost (docs/clients.md).
         f"sentinel master-reboot-down-after-period {name} {max(settings.down_after_milliseconds, REBOOT_FLOOR_MS)}",
+        *_tls_lines(settings),
     ]
     return "\n".join(lines) + "\n"
 
@@ -134,6 +150,15 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "PEER_USER": literal(users.SENTINEL_PEER.name),
         "PEER_SECRET": literal(users.SENTINEL_PEER.key),
         "CLI_TIMEOUT": literal(CLI_TIMEOUT_SECONDS),
+        "TLS": literal("yes" if settings.tls_enabled else "no"),
+        # redis-cli's options for the deployment's own connections: the client certificate under TLS.
+        "CLI_TLS": (
+            f'"--tls --cacert $SECRETS_DIR/{tls.CA_FILE} --cert $SECRETS_DIR/{tls.cert_file(tls.CLIENT_NAME)} '
+            f'--key $SECRETS_DIR/{tls.key_file(tls.CLIENT_NAME)}"'
+            if settings.tls_enabled
+            else "''"
+        ),
+        "CA_FILE": literal(tls.CA_FILE),
         "MASTER_NAME": literal(settings.master_name),
         "SENTINELS": literal(" ".join(str(node.address) for node in topology.sentinels)),
         "BOOTSTRAP_MASTER": literal(topology.master.address),

@@ -21,11 +21,12 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import users
+from components import tls, users
 from components.checks import HEALTHY, Report, Target, check_deployment
 from components.render import deployment_files
 from components.settings import Settings
 from components.topology import Endpoint, Node, Topology
+from harness.certs import Authority
 from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
@@ -122,6 +123,8 @@ class LocalDeployment:
     passwords: dict[str, str] = field(default_factory=lambda: {u.key: f"test-{u.key}-0123456789" for u in users.USERS})
     topology: Topology = field(init=False)
     nodes: dict[str, LocalNode] = field(init=False)
+    # With TLS on (settings.tls_enabled): the deployment's CA, as components/certificates.py makes it.
+    authority: Authority | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         ports = free_ports(self.settings.replica_count + 1 + self.settings.sentinel_count)
@@ -129,8 +132,13 @@ class LocalDeployment:
         self.topology = loopback_topology(self.settings, redis_ports, ports[len(redis_ports) :])
         self.nodes = {node.name: LocalNode(node, self.root / node.name) for node in self.topology.nodes}
         files = deployment_files(self.settings, self.topology)
+        if self.settings.tls_enabled:
+            self.authority = Authority()
+            client_files = self.authority.files(tls.client_cert(self.settings.name_prefix))
         for local in self.nodes.values():
             self._install(local, files.for_role(local.node.role))
+            if self.authority:
+                self.install_tls(local.node.name, tls.node_cert(local.node.address.host), client_files)
 
     def _install(self, local: LocalNode, files: dict[str, str]) -> None:
         for sub in ("conf", "secrets", "data"):
@@ -139,6 +147,24 @@ class LocalDeployment:
             (local.root / "conf" / name).write_text(text)
         for key, password in self.passwords.items():
             (local.root / "secrets" / key).write_text(password)
+
+    def install_tls(self, name: str, spec: tls.CertSpec, client_files: dict[str, str] | None = None) -> None:
+        """Give a node a new certificate for `spec` (and the CA's, and the client files) in its secrets directory."""
+        secrets = self.nodes[name].root / "secrets"
+        (secrets / tls.CA_FILE).write_text(self.authority.cert_pem)
+        for file, text in {**self.authority.files(spec), **(client_files or {})}.items():
+            (secrets / file).write_text(text)
+            (secrets / file).chmod(0o600)
+
+    @property
+    def tls_dir(self) -> str:
+        """A directory holding the CA's and the client's certificate files; "" without TLS."""
+        return str(self.nodes[self.topology.master.name].root / "secrets") if self.authority else ""
+
+    @property
+    def tls_options(self) -> dict | None:
+        """redis-py's options for this deployment's TLS (the client certificate), or None without TLS."""
+        return tls.client_options(self.tls_dir) if self.tls_dir else None
 
     @property
     def redis_password(self) -> str:
@@ -279,6 +305,7 @@ class LocalDeployment:
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
+            **(self.tls_options or {}),
         )
         return redis.Redis(host="127.0.0.1", port=local.port, retry=NO_RETRY, **{**options, **kwargs})
 
@@ -294,6 +321,7 @@ class LocalDeployment:
             self.redis_password,
             self.sentinel_password,
             wait_replicas=wait_replicas,
+            tls=self.tls_options,
         )
 
     def sentinel_masters(self) -> dict[str, str | None]:
@@ -322,7 +350,11 @@ class LocalDeployment:
     def target(self, **overrides) -> Target:
         """What the replication checks need to verify this deployment."""
         target = Target.for_deployment(
-            self.settings, self.topology, self.redis_admin_password, self.sentinel_admin_password
+            self.settings,
+            self.topology,
+            self.redis_admin_password,
+            self.sentinel_admin_password,
+            tls_dir=self.tls_dir,
         )
         return dataclasses.replace(target, **overrides)
 
