@@ -97,8 +97,8 @@ def _tls_lines(settings: Settings) -> list[str]:
     return [
         # Replicas link to their master, and Sentinels to nodes and to each other, over TLS.
         "tls-replication yes",
-        # Mutual TLS: every connection presents a certificate of the deployment's CA.
-        "tls-auth-clients yes",
+        # Clients log in with passwords; a certificate, when presented (replicas, Sentinels), must be the CA's.
+        "tls-auth-clients optional",
         'tls-protocols "TLSv1.2 TLSv1.3"',
     ]
 
@@ -151,13 +151,8 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "PEER_SECRET": literal(users.SENTINEL_PEER.key),
         "CLI_TIMEOUT": literal(CLI_TIMEOUT_SECONDS),
         "TLS": literal("yes" if settings.tls_enabled else "no"),
-        # redis-cli's options for the deployment's own connections: the client certificate under TLS.
-        "CLI_TLS": (
-            f'"--tls --cacert $SECRETS_DIR/{tls.CA_FILE} --cert $SECRETS_DIR/{tls.cert_file(tls.CLIENT_NAME)} '
-            f'--key $SECRETS_DIR/{tls.key_file(tls.CLIENT_NAME)}"'
-            if settings.tls_enabled
-            else "''"
-        ),
+        # redis-cli's options for the deployment's own connections: TLS, verifying the servers with the CA.
+        "CLI_TLS": f'"--tls --cacert $SECRETS_DIR/{tls.CA_FILE}"' if settings.tls_enabled else "''",
         "CA_FILE": literal(tls.CA_FILE),
         "MASTER_NAME": literal(settings.master_name),
         "SENTINELS": literal(" ".join(str(node.address) for node in topology.sentinels)),

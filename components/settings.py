@@ -122,6 +122,7 @@ class Settings:
         _topology(self)
         _timings(self)
         _server(self)
+        _tls(self)
         _ports(self)
 
     @property
@@ -328,6 +329,11 @@ def _server(s: Settings) -> None:
         parse_save_points(s.save_points)
     except ValueError:
         _fail(s, "save_points", "must be pairs of positive '<seconds> <changes>' (e.g. '900 1 300 10'), or '' for none")
+
+
+def _tls(s: Settings) -> None:
+    if s.debug_ui and s.tls_enabled:
+        _fail(s, "debug_ui", "must be false when tls is on (the debug UI connects without TLS): set tls to false")
 
 
 def _ports(s: Settings) -> None:

@@ -1,15 +1,16 @@
 """TLS for a deployment: what its certificates are, and where the nodes find them. Plain values only.
 
-With the `tls` setting on, every Redis node and Sentinel is TLS-only (`port 0`, `tls-port`), replication and
-Sentinel links use TLS, and every connection must present a certificate of the deployment's own CA (mutual TLS,
-Redis' default). Redis checks the chain of its peers' certificates but never their names, so any certificate of
-the CA can act as any node: the CA is made for this deployment alone (components/certificates.py makes it with
-pulumi-tls; harness/certs.py makes the same certificates for the tests). Clients do check names, so each node's
-certificate names every name it is reached by.
+With the `tls` setting on, every Redis node and Sentinel is TLS-only (`port 0`, `tls-port`) and replication and
+Sentinel links use TLS. Clients verify the servers with the deployment's CA certificate (the tlsCaCert output) and
+log in with their users' passwords as before: a client certificate is optional (`tls-auth-clients optional`), but
+one that is presented must be the CA's, and replicas and Sentinels present their own on their links. Redis checks
+the chain of its peers' certificates but never their names, so any certificate of the CA can act as any node: the
+CA is made for this deployment alone (components/certificates.py makes it with pulumi-tls; harness/certs.py makes
+the same certificates for the tests). Clients do check names, so each node's certificate names every name it is
+reached by.
 
 The files sit in the nodes' secrets directory beside the passwords (a Kubernetes Secret key cannot hold `/`):
-the CA's certificate, each node's certificate and key named after the host name it announces, and one client
-certificate that the deployment's own tools present (probes, preStop, the check Job, the exporters).
+the CA's certificate, and each node's certificate and key named after the host name it announces.
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ CA_VALIDITY_HOURS = 10 * 365 * 24
 CERT_VALIDITY_HOURS = 365 * 24
 # `pulumi up` replaces a node or client certificate this long before it expires (docs/security.md: renewal).
 EARLY_RENEWAL_HOURS = 30 * 24
-# pulumi-tls' allowed_uses. Replicas and Sentinels present their own certificate as a client on their links, and
-# under mutual TLS a certificate without clientAuth is refused there ("unsupported certificate").
+# pulumi-tls' allowed_uses. Replicas and Sentinels present their own certificate as a client on their links, where
+# a certificate without clientAuth is refused ("unsupported certificate").
 CA_USES = ("cert_signing", "crl_signing")
 NODE_USES = ("digital_signature", "key_encipherment", "server_auth", "client_auth")
-CLIENT_USES = ("digital_signature", "key_encipherment", "client_auth")
 
 CA_FILE = "tls-ca.crt"
-CLIENT_NAME = "client"
 # Names every node answers to from inside its own container or pod (exporters, probes): the sidecars' and
 # scripts' TLS checks pass there too.
 LOCAL_NAMES = ("localhost",)
@@ -38,7 +37,7 @@ LOCAL_IPS = ("127.0.0.1",)
 
 
 def cert_file(name: str) -> str:
-    """The certificate of `name` (a node's announced host name, or CLIENT_NAME)."""
+    """The certificate of the node that announces host name `name`."""
     return f"tls-{name}.crt"
 
 
@@ -72,22 +71,11 @@ def node_cert(announced_host: str, other_names: tuple[str, ...] = ()) -> CertSpe
     )
 
 
-def client_cert(deployment: str) -> CertSpec:
-    return CertSpec(CLIENT_NAME, f"{deployment} client", (), (), CLIENT_USES)
-
-
 def _is_ip(name: str) -> bool:
     parts = name.split(".")
     return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
 
 
-def client_options(directory: str, check_hostname: bool = True) -> dict[str, object]:
-    """redis-py's options for a TLS connection with the certificates in `directory` (a node's secrets directory, or
-    any directory holding the CA's and the client's files): the CA, and the client certificate mutual TLS asks for."""
-    return {
-        "ssl": True,
-        "ssl_ca_certs": f"{directory}/{CA_FILE}",
-        "ssl_certfile": f"{directory}/{cert_file(CLIENT_NAME)}",
-        "ssl_keyfile": f"{directory}/{key_file(CLIENT_NAME)}",
-        "ssl_check_hostname": check_hostname,
-    }
+def client_options(ca_cert: str, check_hostname: bool = True) -> dict[str, object]:
+    """redis-py's options for a TLS connection to a node of the deployment whose CA certificate (PEM) is `ca_cert`."""
+    return {"ssl": True, "ssl_ca_data": ca_cert, "ssl_check_hostname": check_hostname}

@@ -132,13 +132,11 @@ class LocalDeployment:
         self.topology = loopback_topology(self.settings, redis_ports, ports[len(redis_ports) :])
         self.nodes = {node.name: LocalNode(node, self.root / node.name) for node in self.topology.nodes}
         files = deployment_files(self.settings, self.topology)
-        if self.settings.tls_enabled:
-            self.authority = Authority()
-            client_files = self.authority.files(tls.client_cert(self.settings.name_prefix))
+        self.authority = Authority() if self.settings.tls_enabled else None
         for local in self.nodes.values():
             self._install(local, files.for_role(local.node.role))
             if self.authority:
-                self.install_tls(local.node.name, tls.node_cert(local.node.address.host), client_files)
+                self.install_tls(local.node.name, tls.node_cert(local.node.address.host))
 
     def _install(self, local: LocalNode, files: dict[str, str]) -> None:
         for sub in ("conf", "secrets", "data"):
@@ -148,23 +146,23 @@ class LocalDeployment:
         for key, password in self.passwords.items():
             (local.root / "secrets" / key).write_text(password)
 
-    def install_tls(self, name: str, spec: tls.CertSpec, client_files: dict[str, str] | None = None) -> None:
-        """Give a node a new certificate for `spec` (and the CA's, and the client files) in its secrets directory."""
+    def install_tls(self, name: str, spec: tls.CertSpec) -> None:
+        """Give a node a new certificate for `spec`, and the CA's, in its secrets directory."""
         secrets = self.nodes[name].root / "secrets"
         (secrets / tls.CA_FILE).write_text(self.authority.cert_pem)
-        for file, text in {**self.authority.files(spec), **(client_files or {})}.items():
+        for file, text in self.authority.files(spec).items():
             (secrets / file).write_text(text)
             (secrets / file).chmod(0o600)
 
     @property
-    def tls_dir(self) -> str:
-        """A directory holding the CA's and the client's certificate files; "" without TLS."""
-        return str(self.nodes[self.topology.master.name].root / "secrets") if self.authority else ""
+    def tls_ca_cert(self) -> str:
+        """The deployment's CA certificate (PEM); "" without TLS."""
+        return self.authority.cert_pem if self.authority else ""
 
     @property
     def tls_options(self) -> dict | None:
-        """redis-py's options for this deployment's TLS (the client certificate), or None without TLS."""
-        return tls.client_options(self.tls_dir) if self.tls_dir else None
+        """redis-py's options for this deployment's TLS, or None without TLS."""
+        return tls.client_options(self.tls_ca_cert) if self.authority else None
 
     @property
     def redis_password(self) -> str:
@@ -354,7 +352,7 @@ class LocalDeployment:
             self.topology,
             self.redis_admin_password,
             self.sentinel_admin_password,
-            tls_dir=self.tls_dir,
+            tls_ca_cert=self.tls_ca_cert,
         )
         return dataclasses.replace(target, **overrides)
 

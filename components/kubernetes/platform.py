@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import render, users
+from components import render, tls, users
 from components.kubernetes import manifests, monitoring, names
 from components.kubernetes.rollout import RedisRollout
 from components.kubernetes.storage_guard import StorageGuard
@@ -25,15 +25,16 @@ from components.topology import REDIS_PORT, SENTINEL_PORT
 class KubernetesPlatform(Platform):
     TYPE = "festival:kubernetes:Platform"
 
-    def __init__(self, name: str, settings: Settings, *args, opts: pulumi.ResourceOptions | None = None):
-        """As every Platform (`args`: topology, files, credentials), with the cluster's Provider set."""
+    def __init__(self, name: str, settings: Settings, *args, opts: pulumi.ResourceOptions | None = None, **kwargs):
+        """As every Platform (`args`: topology, files, credentials; `kwargs`: certificates), with the cluster's
+        Provider set."""
         if settings.platform != "kubernetes":
             raise ValueError(f"KubernetesPlatform needs platform 'kubernetes', got {settings.platform!r}")
         self.provider = k8s.Provider(
             f"{name}-provider", context=settings.kube_context, opts=pulumi.ResourceOptions(parent=opts and opts.parent)
         )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.provider]))
-        super().__init__(name, settings, *args, opts)
+        super().__init__(name, settings, *args, opts, **kwargs)
 
     def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
         settings, credentials = self.settings, self.credentials
@@ -59,23 +60,27 @@ class KubernetesPlatform(Platform):
             render.SENTINEL_PASSWORD_KEY: credentials.sentinel_password,
         }
         passwords = credentials.of_users()
+        # With TLS, the certificates and keys (components/certificates.py) go with the passwords; applications get
+        # the CA certificate beside their passwords.
+        tls_files = self.certificates.files if self.certificates else {}
+        ca_file = {tls.CA_FILE: self.certificates.ca_cert} if self.certificates else {}
         self.secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=manifests.meta(settings, names.SECRET_NAME),
             type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in app_passwords.items()},
+            string_data={**{key: pulumi.Output.secret(value) for key, value in app_passwords.items()}, **ca_file},
             opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
         self.nodes_secret = k8s.core.v1.Secret(
             f"{name}-users-secret",
             metadata=manifests.meta(settings, names.NODES_SECRET_NAME),
             type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in passwords.items()},
+            string_data={**{key: pulumi.Output.secret(value) for key, value in passwords.items()}, **tls_files},
             opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
-        exporter_auth = pulumi.Output.all(passwords[users.EXPORTER.key], passwords[users.SENTINEL_EXPORTER.key]).apply(
-            lambda values: manifests.exporter_auth(*values)
-        )
+        exporter_auth = pulumi.Output.all(
+            passwords[users.EXPORTER.key], passwords[users.SENTINEL_EXPORTER.key], *ca_file.values()
+        ).apply(lambda values: {**manifests.exporter_auth(settings, *values[:2]), **dict(zip(ca_file, values[2:]))})
         self.exporter_secret = k8s.core.v1.Secret(
             f"{name}-exporter-secret",
             metadata=manifests.meta(settings, names.EXPORTER_SECRET_NAME),

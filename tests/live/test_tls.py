@@ -55,17 +55,21 @@ def test_tls_only_deployment_replicates_agrees_and_refuses_plaintext_and_strange
     for node in deployment.topology.sentinels:  # the Sentinels reached the nodes and each other
         assert deployment.client(node.name).execute_command("SENTINEL", "CKQUORUM", deployment.settings.master_name)
 
-    # A certificate of another CA is refused, even with the right password.
+    # Clients verify the servers with the CA and log in with passwords; a certificate a client presents must be the
+    # CA's: one of another CA is refused, even with the right password.
+    assert deployment.client("redis-master", **tls.client_options(deployment.tls_ca_cert)).ping()
     stranger = Authority("someone else's CA")
-    for file, text in stranger.files(tls.client_cert("x")).items():
+    for file, text in stranger.files(tls.node_cert("127.0.0.1")).items():
         (tmp_path / file).write_text(text)
-    (tmp_path / tls.CA_FILE).write_text(deployment.authority.cert_pem)
+    with_foreign_cert = {
+        "ssl_certfile": str(tmp_path / tls.cert_file("127.0.0.1")),
+        "ssl_keyfile": str(tmp_path / tls.key_file("127.0.0.1")),
+    }
     with pytest.raises(redis.ConnectionError):
-        deployment.client("redis-master", **tls.client_options(str(tmp_path))).ping()
-    # And no certificate at all (mutual TLS).
-    no_cert = {**deployment.tls_options, "ssl_certfile": None, "ssl_keyfile": None}
-    with pytest.raises(redis.ConnectionError):
-        deployment.client("redis-master", **no_cert).ping()
+        deployment.client("redis-master", **with_foreign_cert).ping()
+    # Nor does the server pass for another: a client trusting only another CA refuses it.
+    with pytest.raises(redis.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        deployment.client("redis-master", ssl_ca_data=stranger.cert_pem).ping()
 
 
 def test_a_host_name_checking_client_reaches_every_node_through_what_sentinel_announces(tls_deployment):

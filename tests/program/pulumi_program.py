@@ -16,6 +16,8 @@ from unittest import mock
 import pulumi
 import yaml
 
+from harness import certs
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "festival-redis"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -105,6 +107,41 @@ class Program:
         return matches[0]
 
 
+_KEYS: dict[str, str] = {}  # generated keys by resource name: RSA key generation is slow, runs are many
+
+
+def tls_outputs(type_token: str, name: str, inputs: dict) -> dict:
+    """What pulumi-tls computes, computed as it does (harness/certs.py): real keys and certificates."""
+    if type_token == "tls:index/privateKey:PrivateKey":
+        if name not in _KEYS:
+            _KEYS[name] = certs.private_key(inputs["algorithm"], int(inputs.get("rsaBits", 2048)))
+        return {"privateKeyPem": _KEYS[name]}
+    if type_token == "tls:index/selfSignedCert:SelfSignedCert":
+        return {
+            "certPem": certs.self_signed_cert(
+                inputs["privateKeyPem"],
+                inputs["subject"]["commonName"],
+                int(inputs["validityPeriodHours"]),
+                inputs["allowedUses"],
+                bool(inputs.get("isCaCertificate")),
+            )
+        }
+    if type_token == "tls:index/certRequest:CertRequest":
+        names = (inputs.get("dnsNames", []), inputs.get("ipAddresses", []))
+        return {"certRequestPem": certs.cert_request(inputs["privateKeyPem"], inputs["subject"]["commonName"], *names)}
+    if type_token == "tls:index/locallySignedCert:LocallySignedCert":
+        return {
+            "certPem": certs.locally_signed_cert(
+                inputs["certRequestPem"],
+                inputs["caCertPem"],
+                inputs["caPrivateKeyPem"],
+                int(inputs["validityPeriodHours"]),
+                inputs["allowedUses"],
+            )
+        }
+    return {}
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, program: Program):
         self.program = program
@@ -116,6 +153,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["result"] = MOCK_PASSWORD_PREFIX + args.name
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = MOCK_IMAGE_ID_PREFIX + args.inputs["name"]  # computed by the provider
+        outputs.update(tls_outputs(args.typ, args.name, reveal(unwrap(args.inputs))))
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

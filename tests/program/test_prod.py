@@ -216,7 +216,7 @@ def test_without_the_prometheus_operator_no_custom_resources():
 def test_objects_are_named_as_the_original_manifests_did(prod):
     assert prod.named("Namespace", "festival")
     secret = prod.named("Secret", "redis-secret")
-    assert set(secret["stringData"]) == {"redis-password", "sentinel-password"}
+    assert set(secret["stringData"]) == {"redis-password", "sentinel-password", "tls-ca.crt"}  # tls: on in prod
     assert sorted(s["metadata"]["name"] for s in prod.of_kind("StatefulSet")) == [
         "redis-master",
         "redis-replica",
@@ -549,16 +549,19 @@ def test_exporter_sidecars_read_their_password_from_a_file(prod):
     redis_exporter, sentinel_exporter = (
         f"{MOCK_PASSWORD_PREFIX}festival-{u.key}" for u in (users.EXPORTER, users.SENTINEL_EXPORTER)
     )
-    assert yaml.safe_load(exporter_auth["redis.json"]) == {"redis://localhost:6379": redis_exporter}
-    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"redis://localhost:26379": sentinel_exporter}
+    # over TLS (on in prod): rediss, verifying the server with the deployment's CA, mounted beside the password
+    assert yaml.safe_load(exporter_auth["redis.json"]) == {"rediss://localhost:6379": redis_exporter}
+    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"rediss://localhost:26379": sentinel_exporter}
+    assert exporter_auth["tls-ca.crt"] == prod.program.outputs["tlsCaCert"]
     for pod, template in prod.statefulset_pods():
         exporter = template["spec"]["containers"][1]
         kind, port = ("sentinel", 26379) if "sentinel" in pod else ("redis", 6379)
         assert exporter["image"] == prod.settings.exporter_image
         assert exporter["args"] == [
-            f"--redis.addr=redis://localhost:{port}",
+            f"--redis.addr=rediss://localhost:{port}",
             "--redis.user=exporter",
             f"--redis.password-file=/etc/festival-exporter/{kind}.json",
+            "--tls-ca-cert-file=/etc/festival-exporter/tls-ca.crt",
             "--web.listen-address=:9121",
         ]
         assert "env" not in exporter
