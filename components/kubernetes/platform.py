@@ -95,6 +95,13 @@ class KubernetesPlatform(Platform):
             )
         )
 
+        # The certificates' digest (not the keys'): a renewed certificate rolls the pods (RedisRollout), which read
+        # their certificates at boot.
+        certificates = {file: pem for file, pem in tls_files.items() if file.endswith(".crt")}
+        self.tls_checksum = pulumi.Output.all(*certificates.values()).apply(
+            lambda pems: manifests.checksum(dict(zip(certificates, pems))) if pems else ""
+        )
+
         services = {"sentinel-service": manifests.sentinel_service(settings)}
         if settings.replica_count:
             services["replica-service"] = manifests.replica_service(settings)
@@ -156,6 +163,7 @@ class KubernetesPlatform(Platform):
             cm["metadata"]["name"],
             manifests.checksum(files),
             self.secret_checksum,
+            self.tls_checksum,
         )
         # Waits for a rollout scale with the data each pod loads and syncs; Pulumi's default is 10 minutes.
         minutes = f"{manifests.rollout_timeout_minutes(settings, len(group.nodes))}m"
@@ -190,8 +198,8 @@ class KubernetesPlatform(Platform):
             if topology.of_role(role)
         }
         check_sum = manifests.checksum(files.check)
-        job_name = self.secret_checksum.apply(
-            lambda secret_sum: names.check_job_name(manifests.checksum(*rollouts.values(), check_sum, secret_sum))
+        job_name = pulumi.Output.all(self.secret_checksum, self.tls_checksum).apply(
+            lambda sums: names.check_job_name(manifests.checksum(*rollouts.values(), check_sum, *filter(None, sums)))
         )
         redis_roles = [role for role in rollouts if role != "sentinel"]
         # The Sentinels first: the Redis pods' hand-over goes through the new Sentinels.
@@ -204,7 +212,9 @@ class KubernetesPlatform(Platform):
             sentinel_statefulsets=[names.workload_name("sentinel")],
             sentinel_pods=len(topology.sentinels),
             pod_timeout_seconds=60 * manifests.rollout_timeout_minutes(settings, 1),
-            revision=manifests.checksum(*rollouts.values()),
+            revision=self.tls_checksum.apply(
+                lambda tls_sum: manifests.checksum(*rollouts.values(), *filter(None, [tls_sum]))
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)),
         )
         job = manifests.check_job(settings, job_name, cm["metadata"]["name"])

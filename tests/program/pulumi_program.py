@@ -7,6 +7,8 @@ Pulumi.<stack>.yaml's values. Secret-ness is kept: a secret input is recorded as
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,15 +109,37 @@ class Program:
         return matches[0]
 
 
-_KEYS: dict[str, str] = {}  # generated keys by resource name: RSA key generation is slow, runs are many
+# What pulumi-tls made, by resource and inputs: like a stack's state, an unchanged resource keeps its key or
+# certificate from one run to the next (and RSA keys are slow to make).
+_MADE: dict[tuple[str, str, str], dict] = {}
 
 
 def tls_outputs(type_token: str, name: str, inputs: dict) -> dict:
+    if not type_token.startswith("tls:"):
+        return {}
+    state = (type_token, name, json.dumps(inputs, sort_keys=True))
+    if state not in _MADE:
+        _MADE[state] = _make_tls(type_token, inputs)
+    return _MADE[state]
+
+
+@contextlib.contextmanager
+def renewed(name: str):
+    """Within: pulumi-tls' resource `name` is made anew, as a certificate due for renewal is; after: as before."""
+    kept = dict(_MADE)
+    for state in [state for state in _MADE if state[1] == name]:
+        del _MADE[state]
+    try:
+        yield
+    finally:
+        _MADE.clear()
+        _MADE.update(kept)
+
+
+def _make_tls(type_token: str, inputs: dict) -> dict:
     """What pulumi-tls computes, computed as it does (harness/certs.py): real keys and certificates."""
     if type_token == "tls:index/privateKey:PrivateKey":
-        if name not in _KEYS:
-            _KEYS[name] = certs.private_key(inputs["algorithm"], int(inputs.get("rsaBits", 2048)))
-        return {"privateKeyPem": _KEYS[name]}
+        return {"privateKeyPem": certs.private_key(inputs["algorithm"], int(inputs.get("rsaBits", 2048)))}
     if type_token == "tls:index/selfSignedCert:SelfSignedCert":
         return {
             "certPem": certs.self_signed_cert(

@@ -10,9 +10,10 @@ import re
 import kubernetes_validate
 import pytest
 import yaml
+from cryptography import x509
 from kubernetes_validate.utils import all_versions
 
-from components import render, users
+from components import render, tls, users
 from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
@@ -22,6 +23,7 @@ from tests.program.pulumi_program import (
     ROOT,
     Secret,
     as_ints,
+    renewed,
     reveal,
     run_program,
     stack_config,
@@ -572,13 +574,53 @@ def test_exporter_sidecars_read_their_password_from_a_file(prod):
 def test_checksum_annotations_are_the_config_maps_and_secrets_digests(prod):
     config_maps = {c["metadata"]["name"]: c["data"] for c in prod.of_kind("ConfigMap")}
     secret = manifests.checksum({u.key: f"{MOCK_PASSWORD_PREFIX}festival-{u.key}" for u in users.USERS})
+    nodes_secret = prod.named("Secret", names.NODES_SECRET_NAME)["stringData"]
+    certificates = manifests.checksum({file: pem for file, pem in nodes_secret.items() if file.endswith(".crt")})
     for sts in prod.of_kind("StatefulSet"):
         template = sts["spec"]["template"]
         config = next(v["configMap"]["name"] for v in template["spec"]["volumes"] if "configMap" in v)
         assert template["metadata"]["annotations"] == {
             "checksum/config": manifests.checksum(config_maps[config]),
             "checksum/secret": secret,
+            "checksum/tls": certificates,
         }
+
+
+def test_every_pod_gets_a_certificate_for_every_name_it_is_reached_by_and_a_secret_key(prod):
+    declared = prod.program.named("festival-kubernetes-users-secret").inputs["stringData"]
+    nodes_secret = reveal(declared)
+    for node in kubernetes_topology(prod.settings).nodes:
+        host = node.address.host
+        cert = x509.load_pem_x509_certificate(nodes_secret[tls.cert_file(host)].encode())
+        names = set(
+            cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+        )
+        service = "redis-sentinel" if node.role == "sentinel" else "redis-replica"
+        assert {host, "localhost", f"{service}.festival.svc.cluster.local", f"{service}.festival"} <= names
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        assert set(usages) == {x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH}
+        ca = x509.load_pem_x509_certificate(prod.program.outputs["tlsCaCert"].encode())
+        cert.verify_directly_issued_by(ca)
+        # keys are secrets (the whole Secret's data is); certificates are not
+        assert isinstance(declared, Secret) or isinstance(declared[tls.key_file(host)], Secret)
+    assert "tlsCaCert" not in prod.program.secret_outputs
+
+
+def test_a_renewed_certificate_rolls_the_pods_and_nothing_else_does(prod):
+    """pulumi-tls replaces a certificate EARLY_RENEWAL_HOURS before it expires; its digest is in the pod templates
+    and RedisRollout's revision, so the pods (which read certificates at boot) are replaced one at a time."""
+
+    def state(cluster: Cluster) -> tuple[dict, str]:
+        templates = {s["metadata"]["name"]: s["spec"]["template"] for s in cluster.of_kind("StatefulSet")}
+        rollout = next(r for r in cluster.program.resources if r.name.endswith("-redis-rollout"))
+        return templates, reveal(rollout.inputs)["revision"]
+
+    before = state(prod)
+    assert state(Cluster()) == before  # an unchanged certificate: nothing rolls
+    with renewed("festival-tls-redis-replica-0"):
+        templates, revision = state(Cluster())
+    assert revision != before[1]
+    assert all(templates[name] != before[0][name] for name in templates)
 
 
 def test_a_config_change_rolls_the_affected_pods_and_reruns_the_check(prod):
