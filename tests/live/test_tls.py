@@ -15,7 +15,9 @@ from components import tls, users
 from harness.certs import Authority
 from harness.local import wait_until
 from harness.writer import master_client, sentinel_client
+from tests.live.test_checks import cli_args, passwords
 from tests.live.test_failover import wait_for_new_master
+from tests.unit.test_checks_cli import run_cli
 
 
 @pytest.fixture
@@ -70,6 +72,14 @@ def test_tls_only_deployment_replicates_agrees_and_refuses_plaintext_and_strange
     # Nor does the server pass for another: a client trusting only another CA refuses it.
     with pytest.raises(redis.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
         deployment.client("redis-master", ssl_ca_data=stranger.cert_pem).ping()
+
+    # The checks' command line: healthy with the CA; without it, every node is unreachable (exit 2).
+    (tmp_path / "ca.crt").write_text(deployment.tls_ca_cert)
+    args = [*cli_args(deployment), "--tls-ca-cert", str(tmp_path / "ca.crt")]
+    healthy = run_cli(*args, env=passwords(deployment))
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    plain = run_cli(*cli_args(deployment), env=passwords(deployment))
+    assert plain.returncode == 2, plain.stdout
 
 
 def test_a_host_name_checking_client_reaches_every_node_through_what_sentinel_announces(tls_deployment):
