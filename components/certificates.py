@@ -1,5 +1,5 @@
-"""The deployment's TLS certificates, made by pulumi-tls with components/tls.py's parameters: a CA of its own, a
-certificate per node and one for the deployment's own clients. Keys are secrets; certificates are not."""
+"""The deployment's TLS certificates, made by pulumi-tls with components/tls.py's parameters: a CA of its own and a
+certificate per node. Keys are secrets; certificates are not."""
 
 from __future__ import annotations
 

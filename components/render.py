@@ -166,6 +166,9 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "NODE_PORT": f"${{FESTIVAL_NODE_PORT:-{default_port}}}",
         "BIND_ADDRESS": "${FESTIVAL_BIND_ADDRESS:-* -::*}",
         "ME": '"$NODE_HOST:$NODE_PORT"',
+        # With TLS: this node's certificate and key, named after the host name it announces.
+        "TLS_CERT": f'"$SECRETS_DIR/{tls.cert_file("$NODE_HOST")}"',
+        "TLS_KEY": f'"$SECRETS_DIR/{tls.key_file("$NODE_HOST")}"',
         "REDIS_NODES": literal(" ".join(str(node.address) for node in topology.redis_nodes)),
         "MAX_LAG_SECONDS": literal(settings.min_replicas_max_lag),
         "CANARY_TIMEOUT": literal(invariants.CANARY_TIMEOUT_SECONDS),

@@ -76,6 +76,11 @@ def _is_ip(name: str) -> bool:
     return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
 
 
+def redis_url(address: str, enabled: bool) -> str:
+    """A redis:// URL of `address` (host:port), rediss:// when TLS is on (what redis_exporter scrapes)."""
+    return f"{'rediss' if enabled else 'redis'}://{address}"
+
+
 def client_options(ca_cert: str, check_hostname: bool = True) -> dict[str, object]:
     """redis-py's options for a TLS connection to a node of the deployment whose CA certificate (PEM) is `ca_cert`."""
     return {"ssl": True, "ssl_ca_data": ca_cert, "ssl_check_hostname": check_hostname}

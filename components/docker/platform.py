@@ -302,7 +302,7 @@ def _exporter_host_port(settings: Settings, topology, node: Node) -> int:
 
 def _exporter_address(settings: Settings, node: Node) -> str:
     """What a node's exporter scrapes: the node by its name on the network, over TLS (rediss) when TLS is on."""
-    return f"{'rediss' if settings.tls_enabled else 'redis'}://{node.address}"
+    return tls.redis_url(str(node.address), settings.tls_enabled)
 
 
 def _host_endpoint(node: Node) -> str:

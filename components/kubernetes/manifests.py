@@ -108,7 +108,7 @@ def config_map(settings: Settings, role: str, files: Mapping[str, str]) -> dict:
 
 def exporter_address(settings: Settings, port: int) -> str:
     """What an exporter sidecar scrapes: its pod's server, over TLS (rediss) when the deployment uses TLS."""
-    return f"{'rediss' if settings.tls_enabled else 'redis'}://localhost:{port}"
+    return tls.redis_url(f"localhost:{port}", settings.tls_enabled)
 
 
 def exporter_auth(settings: Settings, redis_password: str, sentinel_password: str) -> dict[str, str]:

@@ -79,8 +79,8 @@ listen_lines() {
   if [ "$TLS" = yes ]; then
     echo "port 0"
     echo "tls-port $NODE_PORT"
-    echo "tls-cert-file $SECRETS_DIR/tls-$NODE_HOST.crt"
-    echo "tls-key-file $SECRETS_DIR/tls-$NODE_HOST.key"
+    echo "tls-cert-file $TLS_CERT"
+    echo "tls-key-file $TLS_KEY"
     echo "tls-ca-cert-file $SECRETS_DIR/$CA_FILE"
   else
     echo "port $NODE_PORT"
