@@ -538,12 +538,17 @@ class Pod:
             self.ready_flags[container["name"]] = True  # ready once running (and started)
 
     def exec(self, container: str, command: list[str], timeout: float) -> tuple[int | None, str]:
-        """Exec in a container as its user; (None, ...) when it did not finish within `timeout` seconds."""
+        """Exec in a container as its user; (None, ...) when it did not finish within `timeout` seconds or the
+        container is not running (exited, or being restarted): a failed probe, as for the kubelet."""
         future = self._executor.submit(self.containers[container].exec_run, command)
         try:
             result = future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
             return None, f"timed out after {timeout}s"
+        except docker.errors.APIError as error:
+            if error.status_code != 409:
+                raise
+            return None, f"not running: {error.explanation}"
         return result.exit_code, result.output.decode(errors="replace")
 
     def run_probe(self, container: dict, probe: dict) -> ProbeResult:
