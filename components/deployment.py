@@ -46,7 +46,11 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
     topology = topology_for(settings)
     files = render.deployment_files(settings, topology)
     prefix = settings.name_prefix
-    credentials = generate_credentials(prefix, pulumi.ResourceOptions(parent=parent, protect=settings.protects_data))
+    credentials = generate_credentials(
+        prefix,
+        settings.password_generation_numbers,
+        pulumi.ResourceOptions(parent=parent, protect=settings.protects_data),
+    )
     platform = platform_for(settings)(
         f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child
     )
