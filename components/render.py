@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from components import users
+from components import passwords, users
 from components.checks import invariants
 from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
@@ -134,6 +134,9 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "PEER_USER": literal(users.SENTINEL_PEER.name),
         "PEER_SECRET": literal(users.SENTINEL_PEER.key),
         "CLI_TIMEOUT": literal(CLI_TIMEOUT_SECONDS),
+        "SERVER": literal("sentinel" if default_port == SENTINEL_PORT else "redis"),
+        "PASSWORD_KEYS": literal(" ".join(passwords.KEYS)),
+        "FINGERPRINT_LENGTH": literal(passwords.FINGERPRINT_LENGTH),
         "MASTER_NAME": literal(settings.master_name),
         "SENTINELS": literal(" ".join(str(node.address) for node in topology.sentinels)),
         "BOOTSTRAP_MASTER": literal(topology.master.address),
@@ -164,7 +167,7 @@ def script(name: str, settings: Settings, topology: Topology, default_port: int)
     return "\n".join(header) + "\n\n" + code
 
 
-REDIS_SCRIPTS = ("redis-entrypoint.sh", "probe.sh", "prestop.sh")
+REDIS_SCRIPTS = ("redis-entrypoint.sh", "probe.sh", "prestop.sh", passwords.SCRIPT)
 
 
 def redis_files(settings: Settings, topology: Topology) -> dict[str, str]:
@@ -183,6 +186,7 @@ def sentinel_files(settings: Settings, topology: Topology) -> dict[str, str]:
         USERS_FILE: users.users_file("sentinel", settings.allow_scripting),
         "sentinel-entrypoint.sh": script("sentinel-entrypoint.sh", settings, topology, SENTINEL_PORT),
         "probe.sh": script("probe.sh", settings, topology, SENTINEL_PORT),
+        passwords.SCRIPT: script(passwords.SCRIPT, settings, topology, SENTINEL_PORT),
     }
 
 
