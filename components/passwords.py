@@ -22,13 +22,14 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from components import users
-from components.topology import Node
 
 SCRIPT = "passwords.sh"
 PREVIOUS = ".previous"  # KEY + PREVIOUS: the other accepted password while KEY is rotated
 NOT_YET = 3  # passwords.sh's exit code when the node's mounted files are not yet those expected
 FINGERPRINT_LENGTH = 16
 POLL_SECONDS = 2.0
+# How long every node may take to have the expected files mounted (kubelet's Secret volume sync: about a minute).
+TIMEOUT_SECONDS = 300
 KEYS = tuple(user.key for user in users.USERS)  # in this order in the fingerprint (render: PASSWORD_KEYS)
 
 T = TypeVar("T")
@@ -57,17 +58,18 @@ def fingerprint(files: Mapping[str, str]) -> str:
 
 
 class ScriptRunner(Protocol):
-    def run(self, node: Node, args: Sequence[str]) -> tuple[int, str]:
-        """Run `passwords.sh ARGS...` on `node` (where its rendered files are); its exit code and output."""
+    def run(self, node: str, args: Sequence[str]) -> tuple[int, str]:
+        """Run `passwords.sh ARGS...` on the node named `node` (a container, a pod); its exit code and output."""
 
 
 class PasswordsNotApplied(RuntimeError):
     pass
 
 
-def apply(runner: ScriptRunner, nodes: Sequence[Node], expected: str, timeout: float = 180) -> list[str]:
-    """`accept` on every node, then `use` on every node, each once the node's mounted files match the `expected`
-    fingerprint (a Kubernetes Secret volume catches up with the Secret within a minute or two); what was done."""
+def apply(runner: ScriptRunner, nodes: Sequence[str], expected: str, timeout: float = TIMEOUT_SECONDS) -> list[str]:
+    """`accept` on every node (by name), then `use` on every node, each once the node's mounted files match the
+    `expected` fingerprint (a Kubernetes Secret volume catches up with the Secret within a minute or two); what was
+    done."""
     done = []
     deadline = time.monotonic() + timeout
     for step in ("accept", "use"):
@@ -77,7 +79,7 @@ def apply(runner: ScriptRunner, nodes: Sequence[Node], expected: str, timeout: f
                 if code == 0:
                     break
                 if code != NOT_YET or time.monotonic() > deadline:
-                    raise PasswordsNotApplied(f"{SCRIPT} {step} on {node.name} exited {code}: {output.strip()}")
+                    raise PasswordsNotApplied(f"{SCRIPT} {step} on {node} exited {code}: {output.strip()}")
                 time.sleep(POLL_SECONDS)
-            done.append(f"{step} {node.name}")
+            done.append(f"{step} {node}")
     return done

@@ -118,8 +118,8 @@ class _LocalScripts:
     def __init__(self, deployment: LocalDeployment):
         self.deployment = deployment
 
-    def run(self, node: Node, args) -> tuple[int, str]:
-        done = self.deployment.run_script(f"{node.name}/{passwords.SCRIPT}", *args)
+    def run(self, node: str, args) -> tuple[int, str]:
+        done = self.deployment.run_script(f"{node}/{passwords.SCRIPT}", *args)
         return done.returncode, done.stdout + done.stderr
 
 
@@ -168,11 +168,12 @@ class LocalDeployment:
         for local in self.nodes.values():
             self._write_secrets(local)
 
-    def apply_passwords(self, nodes: list[Node] | None = None) -> list[str]:
+    def apply_passwords(self) -> list[str]:
         """Apply the secret files to the running nodes as the deployment does (passwords.apply: accept everywhere,
         then use everywhere); what was done."""
         files = passwords.secret_files(self.passwords, self.previous)
-        return passwords.apply(_LocalScripts(self), nodes or self.topology.nodes, passwords.fingerprint(files))
+        nodes = [node.name for node in self.topology.nodes]
+        return passwords.apply(_LocalScripts(self), nodes, passwords.fingerprint(files))
 
     def run_passwords_script(self, name: str, step: str) -> None:
         """passwords.sh STEP on one node; raises when it fails."""

@@ -4,7 +4,7 @@
 # - use: this node sends the current passwords: a Redis node's masterauth; a Sentinel's auth-pass towards the nodes
 #   and sentinel-pass towards its peers. Read from the files by redis-cli (-x), never on a command line.
 # With FINGERPRINT, exits 3 and changes nothing while the mounted files are not those (a Kubernetes Secret volume
-# is updated a minute or two after the Secret).
+# is updated a minute or two after the Secret). `passwords.sh fingerprint` prints the mounted files' fingerprint.
 LOCAL=127.0.0.1:$NODE_PORT
 
 # The digest of every password file, as components/passwords.py's fingerprint() computes it.
@@ -27,6 +27,10 @@ set_here() {
 
 mode=${1:-}
 expected=${2:-}
+if [ "$mode" = fingerprint ]; then
+  fingerprint
+  exit 0
+fi
 if [ -n "$expected" ] && [ "$(fingerprint)" != "$expected" ]; then
   log "the mounted passwords are not yet those deployed; nothing changed"
   exit 3
@@ -49,7 +53,7 @@ use)
   log "this node sends the current passwords"
   ;;
 *)
-  log "usage: passwords.sh accept|use [FINGERPRINT]"
+  log "usage: passwords.sh accept|use [FINGERPRINT], or passwords.sh fingerprint"
   exit 2
   ;;
 esac
