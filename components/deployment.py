@@ -64,5 +64,7 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
         f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, after=[replicas]), child
     )
 
-    check = platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels])
+    # A password change is applied to the running nodes (none restarts), then verified like any other change.
+    passwords = platform.passwords(f"{prefix}-redis-passwords", [master, replicas, sentinels])
+    check = platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels, passwords])
     return Deployment(settings, topology, credentials, platform, check)

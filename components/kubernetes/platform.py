@@ -59,6 +59,7 @@ class KubernetesPlatform(Platform):
             render.SENTINEL_PASSWORD_KEY: credentials.sentinel_password,
         }
         passwords = credentials.of_users()
+        secret_files = credentials.secret_files()
         self.secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=manifests.meta(settings, names.SECRET_NAME),
@@ -70,7 +71,7 @@ class KubernetesPlatform(Platform):
             f"{name}-users-secret",
             metadata=manifests.meta(settings, names.NODES_SECRET_NAME),
             type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in passwords.items()},
+            string_data={key: pulumi.Output.secret(value) for key, value in secret_files.items()},
             opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
         exporter_auth = pulumi.Output.all(passwords[users.EXPORTER.key], passwords[users.SENTINEL_EXPORTER.key]).apply(
@@ -83,10 +84,10 @@ class KubernetesPlatform(Platform):
             string_data=pulumi.Output.secret(exporter_auth),
             opts=self._opts(),
         )
-        # A digest of the passwords is no secret (32 random characters each), and pods must show it.
+        # A digest of the passwords is no secret (32 random characters each): the check Job's name shows it.
         self.secret_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(*passwords.values()).apply(
-                lambda values: manifests.checksum(dict(zip(passwords, values)))
+            pulumi.Output.all(*secret_files.values()).apply(
+                lambda values: manifests.checksum(dict(zip(secret_files, values)))
             )
         )
 
@@ -150,7 +151,6 @@ class KubernetesPlatform(Platform):
             len(group.nodes),
             cm["metadata"]["name"],
             manifests.checksum(files),
-            self.secret_checksum,
         )
         # Waits for a rollout scale with the data each pod loads and syncs; Pulumi's default is 10 minutes.
         minutes = f"{manifests.rollout_timeout_minutes(settings, len(group.nodes))}m"
@@ -168,7 +168,18 @@ class KubernetesPlatform(Platform):
         )
         return [statefulset]
 
-    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
+    def _script_target(self) -> dict[str, pulumi.Input]:
+        # An exec into the server container of each pod, with the stack's kube context.
+        containers = {node.name: "sentinel" if node.role == "sentinel" else "redis" for node in self.topology.nodes}
+        settings = self.settings
+        return {
+            "platform": "kubernetes",
+            "context": settings.kube_context,
+            "namespace": settings.namespace,
+            "containers": containers,
+        }
+
+    def verify(self, name: str, groups: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
         """The check Job, after every group's StatefulSet is ready; Pulumi awaits its completion.
 
         Its name changes with everything the StatefulSets roll out and with the passwords, so the check runs
