@@ -77,7 +77,9 @@ class RedisPasswordsProvider(ResourceProvider):
         return {**props, "applied": applied}
 
     def create(self, props: dict) -> CreateResult:
-        return CreateResult(id_=uuid.uuid4().hex, outs=self.run(props))
+        # Nothing to apply: the nodes were started with these files (a new stack, or the first deploy of a stack
+        # with this resource: deploy this version before changing passwordGenerations).
+        return CreateResult(id_=uuid.uuid4().hex, outs={**props, "applied": []})
 
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         # Only a change of the passwords is applied; the nodes read any other change at their next start.

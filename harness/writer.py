@@ -259,6 +259,7 @@ class Writer:
         self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map)
         self.sentinels, self.timeout, self.nat_map = sentinels, timeout, nat_map
         self.readers: list[Reader] = []
+        self.retired: list[redis.Redis] = []  # clients replaced by use_passwords
         self.master_name = master_name
         self.wait_replicas = wait_replicas
         self.plain = _Stream(self.client(), "w:", threads, 0)
@@ -299,6 +300,9 @@ class Writer:
         """Log in with these from now on, as an application redeployed with new passwords does: every stream and
         reader moves to new clients (the old ones finish the request they are sending)."""
         self.sentinel = sentinel_client(self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map)
+        for holder in (*self.streams, *self.readers):
+            # Kept: a client closes its connections when collected, under a request still being sent through it.
+            self.retired.append(holder.client)
         for stream in self.streams:
             stream.client = self.client()
         for reader in self.readers:
