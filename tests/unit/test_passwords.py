@@ -80,3 +80,38 @@ def test_apply_stops_at_a_node_that_fails(monkeypatch):
         passwords.apply(FakeNodes({}, fail="replica"), ["master", "replica"], "f1")
     with pytest.raises(passwords.PasswordsNotApplied, match="exited 3"):
         passwords.apply(FakeNodes({"master": 1000}), ["master"], "f1", timeout=0)
+
+
+def test_redis_passwords_applies_only_when_the_fingerprint_changes(monkeypatch):
+    from components import passwords_resource
+
+    provider = passwords_resource.RedisPasswordsProvider()
+    props = {"platform": "docker", "nodes": ["a"], "fingerprint": "f1", "timeout_seconds": 1, "applied": None}
+    assert provider.create(props).outs["applied"] == []  # the nodes started with these files
+    assert not provider.diff("id", props, {**props, "nodes": ["a", "b"]}).changes
+    assert provider.diff("id", props, {**props, "fingerprint": "f2"}).changes
+    runs = []
+    monkeypatch.setattr(passwords_resource, "DockerScripts", lambda: FakeNodes({}))
+    monkeypatch.setattr(passwords, "apply", lambda runner, nodes, expected, timeout: runs.append(expected) or ["x"])
+    assert provider.update("id", props, {**props, "fingerprint": "f2"}).outs["applied"] == ["x"] and runs == ["f2"]
+
+
+def test_kubernetes_exec_reads_the_scripts_exit_code_from_its_output(monkeypatch):
+    import kubernetes.config
+    import kubernetes.stream
+
+    from components import passwords_resource
+
+    calls = []
+
+    def stream(_function, pod, namespace, container, command, **_):
+        calls.append((pod, namespace, container, command))
+        return "not yet\nfestival-exit=3\n"
+
+    monkeypatch.setattr(kubernetes.config, "load_kube_config", lambda context: None)
+    monkeypatch.setattr(kubernetes.stream, "stream", stream)
+    scripts = passwords_resource.KubernetesScripts("ctx", "festival", {"redis-sentinel-0": "sentinel"})
+    assert scripts.run("redis-sentinel-0", ["accept", "f1"]) == (3, "not yet\n")
+    pod, namespace, container, command = calls[0]
+    assert (pod, namespace, container) == ("redis-sentinel-0", "festival", "sentinel")
+    assert command[-3:] == [f"{render.CONF_DIR}/{passwords.SCRIPT}", "accept", "f1"]
