@@ -43,6 +43,7 @@ VOLUME = "docker:index/volume:Volume"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 DYNAMIC = "pulumi-python:dynamic:Resource"
 PROVIDER_KEY = "__provider"
+CHECK_SUFFIX = "-replication-check"  # the declared ReplicationCheck (the other dynamic resource: RedisPasswords)
 NO_RETRY = Retry(NoBackoff(), 0)
 
 # Every input this runner translates, by resource type and nested block; anything else is an error.
@@ -193,6 +194,12 @@ class DockerDeployment:
             else:
                 results[resource.name] = olds
         return results
+
+    @property
+    def check_summary(self) -> str:
+        """The summary of the declared ReplicationCheck's last run."""
+        (summary,) = [o["summary"] for name, o in (self.check_result or {}).items() if name.endswith(CHECK_SUFFIX)]
+        return summary
 
     def _image(self, resource: Recorded) -> None:
         inputs = resource.plain
@@ -469,7 +476,7 @@ class DockerDeployment:
     def target(self, **overrides: Any) -> Target:
         """What the checks verify, reached from the host through the natMap output."""
         outputs = self.outputs
-        [check] = [reveal(r.inputs) for r in self.plan[DYNAMIC] if r.name.endswith("-replication-check")]
+        [check] = [reveal(r.inputs) for r in self.plan[DYNAMIC] if r.name.endswith(CHECK_SUFFIX)]
         nat = {announced: f"{a['host']}:{a['port']}" for announced, a in outputs["natMap"].items()}
         values = dict(
             master_name=outputs["masterName"],
