@@ -17,8 +17,18 @@ from harness.local import LocalDeployment, wait_until
 pytestmark = pytest.mark.integration
 
 # Every user's password whose rotation something depends on: applications (app, client), the nodes' links to each
-# other (replication, sentinel, peer), festival's own scripts (admin). The exporters only log in (not run here).
-ROTATED = (users.APP, users.SENTINEL_CLIENT, users.REPLICATION, users.SENTINEL, users.SENTINEL_PEER, users.ADMIN)
+# other (replication, sentinel, peer), festival's own scripts (both admins); and one exporter's, whose user only logs
+# in here (no exporter runs: docs/security.md says what an exporter needs).
+ROTATED = (
+    users.APP,
+    users.SENTINEL_CLIENT,
+    users.REPLICATION,
+    users.SENTINEL,
+    users.SENTINEL_PEER,
+    users.ADMIN,
+    users.SENTINEL_ADMIN,
+    users.EXPORTER,
+)
 
 
 def servers(deployment: LocalDeployment, user: users.User) -> list[str]:
