@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import pulumi
 
 from components import render, users
+from components.certificates import Certificates, generate_certificates
 from components.credentials import Credentials, generate_credentials
-from components.platform import Platform, platform_for, topology_for
+from components.platform import Platform, certificate_specs, platform_for, topology_for
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
 from components.settings import Settings
 from components.topology import Topology
@@ -25,6 +26,7 @@ class Deployment:
     credentials: Credentials
     platform: Platform
     replication_check: pulumi.Output[str]
+    certificates: Certificates | None = None
 
     def outputs(self) -> dict[str, pulumi.Input]:
         """The stack outputs application stacks consume (contract/outputs.yaml): the application users' names and
@@ -36,6 +38,7 @@ class Deployment:
             "sentinelUsername": users.SENTINEL_CLIENT.name,
             "sentinelPassword": self.credentials.sentinel_password,
             **self.platform.stack_outputs(),
+            **({"tlsCaCert": self.certificates.ca_cert} if self.certificates else {}),
             "replicationCheck": self.replication_check,
         }
 
@@ -51,8 +54,11 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
         settings.password_generation_numbers,
         pulumi.ResourceOptions(parent=parent, protect=settings.protects_data),
     )
+    certificates = (
+        generate_certificates(prefix, certificate_specs(settings, topology), child) if settings.tls_enabled else None
+    )
     platform = platform_for(settings)(
-        f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child
+        f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child, certificates=certificates
     )
 
     # Rollout order: each group starts (and on Kubernetes rolls out a change) after the one before it.
@@ -67,4 +73,4 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
     # A password change is applied to the running nodes (none restarts), then verified like any other change.
     passwords = platform.passwords(f"{prefix}-redis-passwords", [master, replicas, sentinels])
     check = platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels, passwords])
-    return Deployment(settings, topology, credentials, platform, check)
+    return Deployment(settings, topology, credentials, platform, check, certificates)

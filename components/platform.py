@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import passwords
+from components import passwords, tls
+from components.certificates import Certificates
 from components.credentials import Credentials
 from components.passwords_resource import RedisPasswords
 from components.render import DeploymentFiles
@@ -41,9 +42,12 @@ class Platform(pulumi.ComponentResource):
         files: DeploymentFiles,
         credentials: Credentials,
         opts: pulumi.ResourceOptions | None = None,
+        certificates: Certificates | None = None,
     ):
+        """`certificates`: with TLS on, what the nodes' secrets directory holds besides the passwords."""
         super().__init__(self.TYPE, name, None, opts)
         self.settings, self.topology, self.files, self.credentials = settings, topology, files, credentials
+        self.certificates = certificates
         self.register_outputs(self._declare_shared(name))
 
     def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
@@ -86,13 +90,24 @@ class Platform(pulumi.ComponentResource):
         raise NotImplementedError
 
 
-def topology_for(settings: Settings) -> Topology:
-    """The topology of the platform that `settings` selects."""
+def _names(settings: Settings):
     if settings.platform == "kubernetes":
         from components.kubernetes import names
     else:
         from components.docker import names
-    return names.topology(settings)
+    return names
+
+
+def topology_for(settings: Settings) -> Topology:
+    """The topology of the platform that `settings` selects."""
+    return _names(settings).topology(settings)
+
+
+def certificate_specs(settings: Settings, topology: Topology) -> dict[str, tls.CertSpec]:
+    """The certificates a TLS deployment needs, by resource label: one per node, naming every name it is reached by
+    on its platform."""
+    names = _names(settings)
+    return {node.name: tls.node_cert(node.address.host, names.tls_names(settings, node)) for node in topology.nodes}
 
 
 def platform_for(settings: Settings) -> type[Platform]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from components import passwords, users
+from components import passwords, tls, users
 from components.checks import invariants
 from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
@@ -84,8 +84,23 @@ def redis_conf(settings: Settings) -> str:
         # DEBUG for the admin user (the runbook), from the node itself only (docker/kubectl exec); ACL rules decide
         # who, this decides from where.
         "enable-debug-command local",
+        *_tls_lines(settings),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tls_lines(settings: Settings) -> list[str]:
+    """With TLS on, the lines every node and Sentinel shares; the entrypoints add `port 0`, `tls-port` and the
+    certificate files (lib.sh listen_lines)."""
+    if not settings.tls_enabled:
+        return []
+    return [
+        # Replicas link to their master, and Sentinels to nodes and to each other, over TLS.
+        "tls-replication yes",
+        # Clients log in with passwords; a certificate, when presented (replicas, Sentinels), must be the CA's.
+        "tls-auth-clients optional",
+        'tls-protocols "TLSv1.2 TLSv1.3"',
+    ]
 
 
 def sentinel_conf(settings: Settings) -> str:
@@ -108,6 +123,7 @@ def sentinel_conf(settings: Settings) -> str:
         # does not): shorter, Sentinel fails over a master that restarted at once with its data and is serving,
         # and the writes it acknowledges between the promotion and its demotion are lost (docs/clients.md).
         f"sentinel master-reboot-down-after-period {name} {max(settings.down_after_milliseconds, REBOOT_FLOOR_MS)}",
+        *_tls_lines(settings),
     ]
     return "\n".join(lines) + "\n"
 
@@ -137,6 +153,10 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "SERVER": literal("sentinel" if default_port == SENTINEL_PORT else "redis"),
         "PASSWORD_KEYS": literal(" ".join(passwords.KEYS)),
         "FINGERPRINT_LENGTH": literal(passwords.FINGERPRINT_LENGTH),
+        "TLS": literal("yes" if settings.tls_enabled else "no"),
+        # redis-cli's options for the deployment's own connections: TLS, verifying the servers with the CA.
+        "CLI_TLS": f'"--tls --cacert $SECRETS_DIR/{tls.CA_FILE}"' if settings.tls_enabled else "''",
+        "CA_FILE": literal(tls.CA_FILE),
         "MASTER_NAME": literal(settings.master_name),
         "SENTINELS": literal(" ".join(str(node.address) for node in topology.sentinels)),
         "BOOTSTRAP_MASTER": literal(topology.master.address),
@@ -149,6 +169,9 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "NODE_PORT": f"${{FESTIVAL_NODE_PORT:-{default_port}}}",
         "BIND_ADDRESS": "${FESTIVAL_BIND_ADDRESS:-* -::*}",
         "ME": '"$NODE_HOST:$NODE_PORT"',
+        # With TLS: this node's certificate and key, named after the host name it announces.
+        "TLS_CERT": f'"$SECRETS_DIR/{tls.cert_file("$NODE_HOST")}"',
+        "TLS_KEY": f'"$SECRETS_DIR/{tls.key_file("$NODE_HOST")}"',
         "REDIS_NODES": literal(" ".join(str(node.address) for node in topology.redis_nodes)),
         "MAX_LAG_SECONDS": literal(settings.min_replicas_max_lag),
         "CANARY_TIMEOUT": literal(invariants.CANARY_TIMEOUT_SECONDS),

@@ -27,6 +27,7 @@ EVICTION_POLICIES = (
 )
 APPENDFSYNC_MODES = ("always", "everysec", "no")
 PLATFORMS = ("docker", "kubernetes")
+TLS_MODES = ("auto", "true", "false")
 ANTI_AFFINITIES = ("required", "preferred")
 LABEL = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
@@ -90,6 +91,8 @@ class Settings:
     # Which generation of each user's password is deployed: 'KEY=N' or, while rotating, 'KEY=OLD+NEW' (docs/security.md)
     password_generations: str = ""
     redis_image: str = "redis:8.2.9-bookworm"
+    # TLS-only nodes and Sentinels with the deployment's own CA (components/tls.py); auto: on for kubernetes
+    tls: str = "auto"
     # How long a Redis node with data waits at boot for a Sentinel to name the master
     role_wait_seconds: int = 30
     # Docker (dev stack)
@@ -123,8 +126,13 @@ class Settings:
         _topology(self)
         _timings(self)
         _server(self)
+        _tls(self)
         _ports(self)
         _password_generations(self)
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls == "true" or (self.tls == "auto" and self.platform == "kubernetes")
 
     @property
     def maxmemory_bytes(self) -> int:
@@ -233,7 +241,7 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
         if isinstance(value, bool) or not re.fullmatch(r"-?[0-9]+(\.0+)?", str(value).strip()):
             raise SettingsError(key, value, "must be a whole number")
         return int(float(value))
-    return str(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _fail(settings: Settings, name: str, rule_text: str) -> None:
@@ -246,6 +254,7 @@ def _choices(s: Settings) -> None:
         ("maxmemory_policy", EVICTION_POLICIES),
         ("appendfsync", APPENDFSYNC_MODES),
         ("anti_affinity", ANTI_AFFINITIES),
+        ("tls", TLS_MODES),
     ):
         if getattr(s, name) not in choices:
             _fail(s, name, f"must be one of {', '.join(choices)}")
@@ -332,6 +341,11 @@ def _server(s: Settings) -> None:
         parse_save_points(s.save_points)
     except ValueError:
         _fail(s, "save_points", "must be pairs of positive '<seconds> <changes>' (e.g. '900 1 300 10'), or '' for none")
+
+
+def _tls(s: Settings) -> None:
+    if s.debug_ui and s.tls_enabled:
+        _fail(s, "debug_ui", "must be false when tls is on (the debug UI connects without TLS): set tls to false")
 
 
 def _ports(s: Settings) -> None:

@@ -29,7 +29,7 @@ from pulumi.dynamic import ResourceProvider
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import users
+from components import tls, users
 from components.checks import HEALTHY, Report, Target, check_deployment
 from components.render import SECRETS_DIR
 from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
@@ -486,6 +486,7 @@ class DockerDeployment:
             sentinel_password=self.password(users.SENTINEL_ADMIN.key),
             max_lag_seconds=int(check["max_lag_seconds"]),
             nat_map=nat,
+            tls_ca_cert=outputs.get("tlsCaCert", ""),
         )
         return Target(**{**values, **overrides})
 
@@ -519,8 +520,15 @@ class DockerDeployment:
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
+            **self.tls_options,
         )
         return redis.Redis(host=mapped["host"], port=mapped["port"], retry=NO_RETRY, **{**options, **kwargs})
+
+    @property
+    def tls_options(self) -> dict:
+        """redis-py's TLS options from the tlsCaCert output (none without TLS)."""
+        ca = self.outputs.get("tlsCaCert")
+        return tls.client_options(ca) if ca else {}
 
     def role(self, name: str) -> str:
         return self.client(name).info("replication")["role"]
@@ -559,7 +567,11 @@ class DockerDeployment:
         """A Sentinel-aware client on the host, built from the stack outputs as docs/clients.md says."""
         outputs = self.outputs
         return sentinel_client(
-            self._sentinels(), outputs["redisPassword"], outputs["sentinelPassword"], nat_map=outputs["natMap"]
+            self._sentinels(),
+            outputs["redisPassword"],
+            outputs["sentinelPassword"],
+            nat_map=outputs["natMap"],
+            tls=self.tls_options,
         )
 
     def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
@@ -573,6 +585,7 @@ class DockerDeployment:
             wait_replicas=wait_replicas,
             threads=threads,
             nat_map=outputs["natMap"],
+            tls=self.tls_options,
         )
 
     def exec(self, name: str, command: str, **kwargs) -> tuple[int, str]:

@@ -21,11 +21,12 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import passwords, users
+from components import passwords, tls, users
 from components.checks import HEALTHY, Report, Target, check_deployment
 from components.render import deployment_files
 from components.settings import Settings
 from components.topology import Endpoint, Node, Topology
+from harness.certs import Authority
 from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
@@ -135,6 +136,8 @@ class LocalDeployment:
     previous: dict[str, str] = field(default_factory=dict)
     topology: Topology = field(init=False)
     nodes: dict[str, LocalNode] = field(init=False)
+    # With TLS on (settings.tls_enabled): the deployment's CA, as components/certificates.py makes it.
+    authority: Authority | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         ports = free_ports(self.settings.replica_count + 1 + self.settings.sentinel_count)
@@ -142,8 +145,11 @@ class LocalDeployment:
         self.topology = loopback_topology(self.settings, redis_ports, ports[len(redis_ports) :])
         self.nodes = {node.name: LocalNode(node, self.root / node.name) for node in self.topology.nodes}
         files = deployment_files(self.settings, self.topology)
+        self.authority = Authority() if self.settings.tls_enabled else None
         for local in self.nodes.values():
             self._install(local, files.for_role(local.node.role))
+            if self.authority:
+                self.install_tls(local.node.name, tls.node_cert(local.node.address.host))
 
     def _install(self, local: LocalNode, files: dict[str, str]) -> None:
         for sub in ("conf", "secrets", "data"):
@@ -180,6 +186,24 @@ class LocalDeployment:
         done = self.run_script(f"{name}/{passwords.SCRIPT}", step)
         if done.returncode:
             raise RuntimeError(f"{passwords.SCRIPT} {step} on {name}: {done.returncode} {done.stderr}")
+
+    def install_tls(self, name: str, spec: tls.CertSpec) -> None:
+        """Give a node a new certificate for `spec`, and the CA's, in its secrets directory."""
+        secrets = self.nodes[name].root / "secrets"
+        (secrets / tls.CA_FILE).write_text(self.authority.cert_pem)
+        for file, text in self.authority.files(spec).items():
+            (secrets / file).write_text(text)
+            (secrets / file).chmod(0o600)
+
+    @property
+    def tls_ca_cert(self) -> str:
+        """The deployment's CA certificate (PEM); "" without TLS."""
+        return self.authority.cert_pem if self.authority else ""
+
+    @property
+    def tls_options(self) -> dict | None:
+        """redis-py's options for this deployment's TLS, or None without TLS."""
+        return tls.client_options(self.tls_ca_cert) if self.authority else None
 
     @property
     def redis_password(self) -> str:
@@ -320,6 +344,7 @@ class LocalDeployment:
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
+            **(self.tls_options or {}),
         )
         return redis.Redis(host="127.0.0.1", port=local.port, retry=NO_RETRY, **{**options, **kwargs})
 
@@ -335,6 +360,7 @@ class LocalDeployment:
             self.redis_password,
             self.sentinel_password,
             wait_replicas=wait_replicas,
+            tls=self.tls_options,
         )
 
     def sentinel_masters(self) -> dict[str, str | None]:
@@ -363,7 +389,11 @@ class LocalDeployment:
     def target(self, **overrides) -> Target:
         """What the replication checks need to verify this deployment."""
         target = Target.for_deployment(
-            self.settings, self.topology, self.redis_admin_password, self.sentinel_admin_password
+            self.settings,
+            self.topology,
+            self.redis_admin_password,
+            self.sentinel_admin_password,
+            tls_ca_cert=self.tls_ca_cert,
         )
         return dataclasses.replace(target, **overrides)
 

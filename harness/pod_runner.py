@@ -48,16 +48,15 @@ from docker.errors import NotFound
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import passwords, render, users
+from components import passwords, render, tls, users
 from components.checks import Report, Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
-from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
+from harness.engine import EXPORTER_IMAGE, LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 from tests.program.pulumi_program import Program, as_ints, run_program
 
-EXPORTER_IMAGE = "festival-local/redis-exporter:bookworm"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 DYNAMIC = "pulumi-python:dynamic:Resource"
 ROLLOUT_SUFFIX = "-redis-rollout"  # components/kubernetes/platform.py's RedisRollout
@@ -944,8 +943,15 @@ class PodCluster:
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
+            **self.tls_options,
         )
         return redis.Redis(host="127.0.0.1", port=self.host_port(pod, port), retry=NO_RETRY, **{**options, **kwargs})
+
+    @property
+    def tls_options(self) -> dict:
+        """redis-py's TLS options from the tlsCaCert output (none without TLS)."""
+        ca = self.outputs.get("tlsCaCert")
+        return tls.client_options(ca) if ca else {}
 
     def role(self, pod: str) -> dict:
         return self.client(pod).info("replication")
@@ -992,6 +998,7 @@ class PodCluster:
             sentinel_password=self.admin_password(sentinel=True),
             max_lag_seconds=10,
             nat_map=nat,
+            tls_ca_cert=self.outputs.get("tlsCaCert", ""),
         )
 
     def check(self, settle_seconds: float = 0) -> Report:
@@ -1002,7 +1009,9 @@ class PodCluster:
 
     def nat_sentinel(self) -> NatSentinel:
         # self.nat_map by reference: a recreated pod's entries are seen at once
-        return sentinel_client(self._sentinels(), self.redis_password, self.sentinel_password, nat_map=self.nat_map)
+        return sentinel_client(
+            self._sentinels(), self.redis_password, self.sentinel_password, nat_map=self.nat_map, tls=self.tls_options
+        )
 
     def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
         """harness.writer.Writer (not started), on a NatSentinel from the host (as harness/docker_runner.py does)."""
@@ -1014,6 +1023,7 @@ class PodCluster:
             wait_replicas=wait_replicas,
             threads=threads,
             nat_map=self.nat_map,
+            tls=self.tls_options,
         )
 
     def exec(self, pod: str, container: str, command: str, timeout: float = 20) -> tuple[int | None, str]:

@@ -19,7 +19,7 @@ import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError, ResponseError
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelManagedConnection
+from redis.sentinel import Sentinel, SentinelManagedConnection, SentinelManagedSSLConnection
 
 from components import users
 
@@ -59,6 +59,10 @@ class FollowingConnection(SentinelManagedConnection):
             raise
 
 
+class FollowingSSLConnection(FollowingConnection, SentinelManagedSSLConnection):
+    """FollowingConnection over TLS."""
+
+
 class NatSentinel(Sentinel):
     """Maps the announced (in-network) addresses the Sentinels return to reachable ones (the dev stack's natMap
     output: announced host:port -> {host, port} published on 127.0.0.1), as docs/clients.md shows."""
@@ -84,9 +88,12 @@ def sentinel_client(
     sentinel_password: str,
     timeout: float = SOCKET_TIMEOUT,
     nat_map: dict[str, dict] | None = None,
+    tls: dict | None = None,
 ) -> Sentinel:
     """A redis-py Sentinel configured as docs/clients.md recommends, logging in as the application users (the
-    passwords are theirs); with `nat_map`, one that translates the announced addresses."""
+    passwords are theirs); with `nat_map`, one that translates the announced addresses; with `tls` (redis-py's
+    ssl options, components/tls.py client_options), over TLS to the Sentinels and the nodes."""
+    tls = tls or {}
     return (NatSentinel if nat_map is not None else Sentinel)(
         sentinels,
         sentinel_kwargs={
@@ -95,11 +102,13 @@ def sentinel_client(
             "socket_timeout": SENTINEL_TIMEOUT,
             "socket_connect_timeout": SENTINEL_TIMEOUT,
             "retry": Retry(NoBackoff(), 0),  # a dead Sentinel: ask the next one at once
+            **tls,
         },
         username=users.APP.name,
         password=redis_password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        **tls,
         **({"nat_map": nat_map} if nat_map is not None else {}),
     )
 
@@ -107,9 +116,10 @@ def sentinel_client(
 def master_client(sentinel: Sentinel, master_name: str, **kwargs) -> redis.Redis:
     """The master's client as docs/clients.md recommends: retry on a new connection after a timeout, a lost
     connection, READONLY or NOREPLICAS."""
+    tls = sentinel.connection_kwargs.get("ssl")
     return sentinel.master_for(
         master_name,
-        connection_class=FollowingConnection,
+        connection_class=FollowingSSLConnection if tls else FollowingConnection,
         retry=Retry(ExponentialBackoff(**BACKOFF), RETRIES),
         **kwargs,
     )
@@ -255,9 +265,10 @@ class Writer:
         timeout: float = SOCKET_TIMEOUT,
         threads: int = THREADS,
         nat_map: dict[str, dict] | None = None,
+        tls: dict | None = None,
     ):
-        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map)
-        self.sentinels, self.timeout, self.nat_map = sentinels, timeout, nat_map
+        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map, tls)
+        self.sentinels, self.timeout, self.nat_map, self.tls = sentinels, timeout, nat_map, tls
         self.readers: list[Reader] = []
         self.retired: list[redis.Redis] = []  # clients replaced by use_passwords
         self.master_name = master_name
@@ -299,7 +310,9 @@ class Writer:
     def use_passwords(self, redis_password: str, sentinel_password: str) -> None:
         """Log in with these from now on, as an application redeployed with new passwords does: every stream and
         reader moves to new clients (the old ones finish the request they are sending)."""
-        self.sentinel = sentinel_client(self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map)
+        self.sentinel = sentinel_client(
+            self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map, self.tls
+        )
         for holder in (*self.streams, *self.readers):
             # Kept: a client closes its connections when collected, under a request still being sent through it.
             self.retired.append(holder.client)

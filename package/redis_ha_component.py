@@ -67,6 +67,9 @@ class RedisHAArgs(TypedDict, total=False):
     listed are at 1). Changing it replaces that password without a failed request (docs/security.md)."""
     redis_image: str
     """Redis image, pinned to a tag other than latest."""
+    tls: str
+    """true, false or auto (on for kubernetes, off for docker). On, every node and Sentinel is TLS-only with
+    certificates of the deployment's own CA, made by the program; the CA certificate is the tlsCaCert output."""
     role_wait_seconds: int
     """Seconds a Redis node with data waits at boot for a Sentinel to name the master (0 to 600)."""
     dev_redis_port: int
@@ -140,6 +143,8 @@ class RedisHA(pulumi.ComponentResource):
     """Its password (secret)."""
     replication_check: pulumi.Output[str]
     """Summary of the post-deploy replication check of the last update."""
+    tls_ca_cert: pulumi.Output[str]
+    """With TLS on: the CA certificate (PEM) that verifies every node and Sentinel; empty without TLS."""
 
     def __init__(self, name: str, args: RedisHAArgs, opts: pulumi.ResourceOptions | None = None):
         # Every bad value fails here, naming the key, the value and the rule, before any resource is registered.
@@ -155,6 +160,8 @@ class RedisHA(pulumi.ComponentResource):
         self.redis_password = pulumi.Output.secret(deployment.credentials.redis_password)
         self.sentinel_password = pulumi.Output.secret(deployment.credentials.sentinel_password)
         self.replication_check = deployment.replication_check
+        certificates = deployment.certificates
+        self.tls_ca_cert = pulumi.Output.from_input(certificates.ca_cert if certificates else "")
         self.register_outputs(
             {
                 "masterName": self.master_name,
@@ -165,6 +172,7 @@ class RedisHA(pulumi.ComponentResource):
                 "sentinelUsername": self.sentinel_username,
                 "sentinelPassword": self.sentinel_password,
                 "replicationCheck": self.replication_check,
+                "tlsCaCert": self.tls_ca_cert,
             }
         )
 

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from components import users
 from components.checks.invariants import EXIT_CODES, UNREACHABLE, Report
@@ -53,6 +54,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--redis-password-file", help="default: $REDIS_PASSWORD")
     parser.add_argument("--sentinel-password-file", help="default: $SENTINEL_PASSWORD")
+    parser.add_argument("--tls-ca-cert", metavar="FILE", help="connect with TLS, verifying the nodes with this CA")
     parser.add_argument("--timeout", type=float, default=1.0, help="seconds per connection and reply (default 1)")
     parser.add_argument(
         "--max-lag",
@@ -193,7 +195,10 @@ def target_from_outputs(
     if settings.platform == "docker":
         nat_map = {announced: f"{to['host']}:{to['port']}" for announced, to in outputs["natMap"].items()}
     passwords = outputs["redisAdminPassword"], outputs["sentinelAdminPassword"]
-    return Target.for_deployment(settings, topology_for(settings), *passwords, nat_map, timeout=timeout)
+    tls_ca_cert = outputs.get("tlsCaCert", "")  # with TLS on: connect with TLS, verifying the nodes with the CA
+    return Target.for_deployment(
+        settings, topology_for(settings), *passwords, nat_map, timeout=timeout, tls_ca_cert=tls_ca_cert
+    )
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
@@ -214,6 +219,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
         max_lag_seconds=args.max_lag,
         nat_map=nat_map,
         timeout=args.timeout,
+        tls_ca_cert=Path(args.tls_ca_cert).read_text() if args.tls_ca_cert else "",
     )
 
 

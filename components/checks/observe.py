@@ -17,7 +17,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import users
+from components import tls, users
 from components.checks.invariants import (
     AUTH_FAILED,
     CANARY_TIMEOUT_SECONDS,
@@ -50,6 +50,7 @@ class Target:
     canary_timeout: float = CANARY_TIMEOUT_SECONDS
     redis_username: str = users.ADMIN.name
     sentinel_username: str = users.SENTINEL_ADMIN.name
+    tls_ca_cert: str = ""  # with TLS: the deployment's CA certificate (PEM; may be an Output when declared)
 
     @classmethod
     def for_deployment(
@@ -117,6 +118,7 @@ def _client(target: Target, address: str, sentinel: bool = False) -> redis.Redis
         socket_connect_timeout=target.timeout,
         decode_responses=True,
         retry=Retry(NoBackoff(), 0),  # a dead node costs one timeout, not a backoff series
+        **(tls.client_options(target.tls_ca_cert) if target.tls_ca_cert else {}),
     )
 
 

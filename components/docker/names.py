@@ -36,6 +36,12 @@ def debug_ui_name(settings: Settings) -> str:
     return f"{settings.name_prefix}-redis-commander"
 
 
+def tls_names(settings: Settings, node: Node) -> tuple[str, ...]:
+    """Names a node is reached by besides the one it announces (its container name): none; from the host, through
+    its published port on 127.0.0.1, which every certificate names (components/tls.py LOCAL_IPS)."""
+    return ()
+
+
 def topology(settings: Settings) -> Topology:
     """Every node listens on the standard port inside the network and publishes its own port on the host."""
     prefix = settings.name_prefix

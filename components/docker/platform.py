@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components import render, users
+from components import render, tls, users
 from components.checks.observe import Target
 from components.checks.resource import ReplicationCheck
 from components.docker import debug_ui, names
@@ -92,6 +92,7 @@ class DockerPlatform(Platform):
             self.credentials.redis_admin_password,
             self.credentials.sentinel_admin_password,
             nat_map={str(node.address): _host_endpoint(node) for node in self.topology.nodes},
+            tls_ca_cert=self.certificates.ca_cert if self.certificates else "",
         )
         check = ReplicationCheck(name, target, opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)))
         return check.summary
@@ -174,8 +175,10 @@ class DockerPlatform(Platform):
 
     def _exporter(self, owner: pulumi.Resource, name: str, node: Node, container: docker.Container) -> docker.Container:
         """redis_exporter for one node (devExporters), as on the prod stack: its password from the mounted JSON file
-        in the secrets volume (REDIS_PASSWORD_FILE names the file, never the password), :9121 on 127.0.0.1."""
+        in the secrets volume (REDIS_PASSWORD_FILE names the file, never the password), :9121 on 127.0.0.1; with TLS,
+        over TLS, verifying the node with the deployment's CA."""
         exporter_name = names.exporter_name(node)
+        tls_env = [f"REDIS_EXPORTER_TLS_CA_CERT_FILE={SECRETS_DIR}/{tls.CA_FILE}"] if self.certificates else []
         return docker.Container(
             f"{name}-{node.name}-exporter",
             name=exporter_name,
@@ -183,10 +186,11 @@ class DockerPlatform(Platform):
             image=self.exporter_image.image_id,
             user=REDIS_USER,
             envs=[
-                f"REDIS_ADDR=redis://{node.address.host}:{node.address.port}",
+                f"REDIS_ADDR={_exporter_address(self.settings, node)}",
                 f"REDIS_USER={users.EXPORTER.name}",
                 f"REDIS_PASSWORD_FILE={SECRETS_DIR}/{EXPORTER_AUTH_KEY}",
                 f"REDIS_EXPORTER_WEB_LISTEN_ADDRESS=:{EXPORTER_PORT}",
+                *tls_env,
             ],
             volumes=[
                 docker.ContainerVolumeArgs(
@@ -212,17 +216,22 @@ class DockerPlatform(Platform):
         Every user's password on every node (and the other one it accepts while rotated, components/passwords.py):
         each node builds its users from them at boot, Sentinels log in to Redis and to each other, Redis nodes ask the
         Sentinels at boot. With devExporters, also the exporters' password file (JSON: scraped address -> the
-        exporter user's password there). A password change replaces this container, which overwrites the files in
-        the volume; the nodes keep running (RedisPasswords applies the change).
+        exporter user's password there). With TLS, the CA certificate and every node's certificate and key. A
+        password change replaces this container, which overwrites the files in the volume; the nodes keep running
+        (RedisPasswords applies the change).
         """
         passwords = self.credentials.of_users()
         secrets = list(self.credentials.secret_files().items())
+        secrets += list(self.certificates.files.items() if self.certificates else [])
         if self.settings.dev_exporters:
             topology = self.topology
             keys = {"redis": users.EXPORTER.key, "sentinel": users.SENTINEL_EXPORTER.key}
             auth = pulumi.Output.all(passwords[keys["redis"]], passwords[keys["sentinel"]]).apply(
                 lambda values: json.dumps(
-                    {f"redis://{node.address}": values[1 if node.role == "sentinel" else 0] for node in topology.nodes}
+                    {
+                        _exporter_address(self.settings, node): values[1 if node.role == "sentinel" else 0]
+                        for node in topology.nodes
+                    }
                 )
             )
             secrets.append((EXPORTER_AUTH_KEY, auth))
@@ -295,6 +304,11 @@ def _conf_upload(file: str, text: str) -> docker.ContainerUploadArgs:
 def _exporter_host_port(settings: Settings, topology, node: Node) -> int:
     """devExporterPort for the master's exporter, then the replicas', then the Sentinels' (settings.dev_host_ports)."""
     return settings.dev_exporter_port + [n.name for n in topology.nodes].index(node.name)
+
+
+def _exporter_address(settings: Settings, node: Node) -> str:
+    """What a node's exporter scrapes: the node by its name on the network, over TLS (rediss) when TLS is on."""
+    return tls.redis_url(str(node.address), settings.tls_enabled)
 
 
 def _host_endpoint(node: Node) -> str:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from components import render, users
+from components import render, tls, users
 from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes.names import (
     CHECK_APP,
@@ -106,12 +106,17 @@ def config_map(settings: Settings, role: str, files: Mapping[str, str]) -> dict:
     }
 
 
-def exporter_auth(redis_password: str, sentinel_password: str) -> dict[str, str]:
+def exporter_address(settings: Settings, port: int) -> str:
+    """What an exporter sidecar scrapes: its pod's server, over TLS (rediss) when the deployment uses TLS."""
+    return tls.redis_url(f"localhost:{port}", settings.tls_enabled)
+
+
+def exporter_auth(settings: Settings, redis_password: str, sentinel_password: str) -> dict[str, str]:
     """The exporters' --redis.password-file contents: JSON from the scraped URI to the password of the exporter
     user there (users.EXPORTER, users.SENTINEL_EXPORTER)."""
     return {
-        EXPORTER_AUTH_FILE["redis"]: json.dumps({f"redis://localhost:{REDIS_PORT}": redis_password}),
-        EXPORTER_AUTH_FILE["sentinel"]: json.dumps({f"redis://localhost:{SENTINEL_PORT}": sentinel_password}),
+        EXPORTER_AUTH_FILE["redis"]: json.dumps({exporter_address(settings, REDIS_PORT): redis_password}),
+        EXPORTER_AUTH_FILE["sentinel"]: json.dumps({exporter_address(settings, SENTINEL_PORT): sentinel_password}),
     }
 
 
@@ -157,7 +162,7 @@ def _startup_probe(settings: Settings, check: str, role: str) -> dict:
     return _probe(check, period, math.ceil(settings.boot_allowance_seconds(role) / period))
 
 
-def _volumes(config_name: str, exporter_file: str | None = None) -> list[dict]:
+def _volumes(settings: Settings, config_name: str, exporter_file: str | None = None) -> list[dict]:
     volumes = [
         {"name": "config", "configMap": {"name": config_name, "defaultMode": 0o444}},
         {"name": "secrets", "secret": {"secretName": NODES_SECRET_NAME, "defaultMode": 0o440}},
@@ -171,7 +176,7 @@ def _volumes(config_name: str, exporter_file: str | None = None) -> list[dict]:
                 "secret": {
                     "secretName": EXPORTER_SECRET_NAME,
                     "defaultMode": 0o440,
-                    "items": [{"key": exporter_file, "path": exporter_file}],
+                    "items": [{"key": file, "path": file} for file in _exporter_files(settings, exporter_file)],
                 },
             }
         )
@@ -187,16 +192,23 @@ def _mounts(data: bool) -> list[dict]:
     return mounts + [{"name": "data", "mountPath": render.DATA_DIR}] if data else mounts
 
 
+def _exporter_files(settings: Settings, auth_file: str) -> list[str]:
+    """What an exporter mounts of its Secret: its password file and, with TLS, the CA certificate."""
+    return [auth_file, *([tls.CA_FILE] if settings.tls_enabled else [])]
+
+
 def _exporter(settings: Settings, kind: str, port: int) -> dict:
     """redis_exporter sidecar on :9121; the password comes from a mounted JSON file, never argv or env."""
     auth_file = EXPORTER_AUTH_FILE[kind]
+    tls_args = [f"--tls-ca-cert-file={EXPORTER_AUTH_DIR}/{tls.CA_FILE}"] if settings.tls_enabled else []
     return {
         "name": "exporter",
         "image": settings.exporter_image,
         "args": [
-            f"--redis.addr=redis://localhost:{port}",
+            f"--redis.addr={exporter_address(settings, port)}",
             f"--redis.user={users.EXPORTER.name}",
             f"--redis.password-file={EXPORTER_AUTH_DIR}/{auth_file}",
+            *tls_args,
             f"--web.listen-address=:{EXPORTER_PORT}",
         ],
         "ports": [{"name": "metrics", "containerPort": EXPORTER_PORT}],
@@ -274,7 +286,7 @@ def _sentinel_container(settings: Settings) -> dict:
     }
 
 
-def pod_template(settings: Settings, role: str, config_name: str, config_sum: str) -> dict:
+def pod_template(settings: Settings, role: str, config_name: str, config_sum: str, tls_sum: Any = "") -> dict:
     sentinel = role == "sentinel"
     container = _sentinel_container(settings) if sentinel else _redis_container(settings, role)
     kind, port = ("sentinel", SENTINEL_PORT) if sentinel else ("redis", REDIS_PORT)
@@ -283,7 +295,11 @@ def pod_template(settings: Settings, role: str, config_name: str, config_sum: st
             "labels": labels(role),
             # A config change rolls the pods. A password change does not: RedisPasswords applies it to the running
             # pods (components/passwords.py), so no pod ever runs with passwords its peers do not accept.
-            "annotations": {"checksum/config": config_sum},
+            # A renewed certificate does: Redis and Sentinel read theirs at boot (docs/security.md, renewal).
+            "annotations": {
+                "checksum/config": config_sum,
+                **({"checksum/tls": tls_sum} if settings.tls_enabled else {}),
+            },
         },
         "spec": {
             "automountServiceAccountToken": False,
@@ -294,12 +310,14 @@ def pod_template(settings: Settings, role: str, config_name: str, config_sum: st
             "securityContext": _pod_security_context(),
             **_spread(settings, APPS[role]),
             "containers": [container, _exporter(settings, kind, port)],
-            "volumes": _volumes(config_name, EXPORTER_AUTH_FILE[kind]),
+            "volumes": _volumes(settings, config_name, EXPORTER_AUTH_FILE[kind]),
         },
     }
 
 
-def statefulset(settings: Settings, role: str, replicas: int, config_name: str, config_sum: str) -> dict:
+def statefulset(
+    settings: Settings, role: str, replicas: int, config_name: str, config_sum: str, tls_sum: Any = ""
+) -> dict:
     storage = SENTINEL_STORAGE if role == "sentinel" else settings.storage_size
     return {
         "apiVersion": "apps/v1",
@@ -313,7 +331,7 @@ def statefulset(settings: Settings, role: str, replicas: int, config_name: str, 
             # Pods are replaced by RedisRollout (rollout.py), one at a time while the set is healthy, the master last.
             "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": selector(role)},
-            "template": pod_template(settings, role, config_name, config_sum),
+            "template": pod_template(settings, role, config_name, config_sum, tls_sum),
             "volumeClaimTemplates": [
                 {
                     "metadata": {"name": "data", "labels": labels(role)},
@@ -465,7 +483,7 @@ def check_job(settings: Settings, name: Any, config_name: str) -> dict:
                     "enableServiceLinks": False,
                     "securityContext": _pod_security_context(),
                     "containers": [container],
-                    "volumes": _volumes(config_name),
+                    "volumes": _volumes(settings, config_name),
                 },
             },
         },
@@ -481,7 +499,8 @@ def rollout_timeout_minutes(settings: Settings, pods: int) -> int:
 
 
 def rollout_checksum(settings: Settings, role: str, replicas: int, files: Mapping[str, str]) -> str:
-    """A digest of what a StatefulSet rolls out (its pod template)."""
+    """A digest of what a StatefulSet rolls out (its pod template), without the certificates' checksum (known only
+    at deploy time)."""
     config = config_map(settings, role, files)["metadata"]["name"]
     plain = statefulset(settings, role, replicas, config, checksum(files))
     return checksum(json.dumps(plain, sort_keys=True))
@@ -502,4 +521,6 @@ def app_env(settings: Settings) -> list[dict]:
         {"name": "REDIS_SENTINEL_USERNAME", "value": users.SENTINEL_CLIENT.name},
         secret("REDIS_PASSWORD", render.REDIS_PASSWORD_KEY),
         secret("REDIS_SENTINEL_PASSWORD", render.SENTINEL_PASSWORD_KEY),
+        # With TLS: connect with TLS, verifying the servers with the CA certificate, key tls-ca.crt of the Secret.
+        {"name": "REDIS_TLS", "value": "true" if settings.tls_enabled else "false"},
     ]

@@ -60,6 +60,18 @@ def replica_host(settings: Settings) -> str:
     return cluster_host(REPLICA_SERVICE_NAME, settings.namespace)
 
 
+def tls_names(settings: Settings, node: Node) -> tuple[str, ...]:
+    """Every name a node is reached by besides the one it announces: the shorter forms of its pod name, and its
+    role's Service (the Sentinels', or the replicas' read Service for any Redis pod: roles change)."""
+    role = "sentinel" if node.role == "sentinel" else "replica"
+    pod = f"{node.name}.{headless_service_name(node.role)}"
+    service = WORKLOADS[role]
+    names = []
+    for base in (pod, service):
+        names += [base, f"{base}.{settings.namespace}", f"{base}.{settings.namespace}.svc"]
+    return (*names, cluster_host(service, settings.namespace))
+
+
 def topology(settings: Settings) -> Topology:
     """Pods named <workload>-<ordinal>, each announcing its DNS name through the headless Service."""
 

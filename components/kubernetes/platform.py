@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import render, users
+from components import render, tls, users
 from components.kubernetes import manifests, monitoring, names
 from components.kubernetes.rollout import RedisRollout
 from components.kubernetes.storage_guard import StorageGuard
@@ -25,15 +25,16 @@ from components.topology import REDIS_PORT, SENTINEL_PORT
 class KubernetesPlatform(Platform):
     TYPE = "festival:kubernetes:Platform"
 
-    def __init__(self, name: str, settings: Settings, *args, opts: pulumi.ResourceOptions | None = None):
-        """As every Platform (`args`: topology, files, credentials), with the cluster's Provider set."""
+    def __init__(self, name: str, settings: Settings, *args, opts: pulumi.ResourceOptions | None = None, **kwargs):
+        """As every Platform (`args`: topology, files, credentials; `kwargs`: certificates), with the cluster's
+        Provider set."""
         if settings.platform != "kubernetes":
             raise ValueError(f"KubernetesPlatform needs platform 'kubernetes', got {settings.platform!r}")
         self.provider = k8s.Provider(
             f"{name}-provider", context=settings.kube_context, opts=pulumi.ResourceOptions(parent=opts and opts.parent)
         )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.provider]))
-        super().__init__(name, settings, *args, opts)
+        super().__init__(name, settings, *args, opts, **kwargs)
 
     def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
         settings, credentials = self.settings, self.credentials
@@ -60,23 +61,27 @@ class KubernetesPlatform(Platform):
         }
         passwords = credentials.of_users()
         secret_files = credentials.secret_files()
+        # With TLS, the certificates and keys (components/certificates.py) go with the passwords; applications get
+        # the CA certificate beside their passwords.
+        tls_files = self.certificates.files if self.certificates else {}
+        ca_file = {tls.CA_FILE: self.certificates.ca_cert} if self.certificates else {}
         self.secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=manifests.meta(settings, names.SECRET_NAME),
             type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in app_passwords.items()},
+            string_data={**{key: pulumi.Output.secret(value) for key, value in app_passwords.items()}, **ca_file},
             opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
         self.nodes_secret = k8s.core.v1.Secret(
             f"{name}-users-secret",
             metadata=manifests.meta(settings, names.NODES_SECRET_NAME),
             type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in secret_files.items()},
+            string_data={**{key: pulumi.Output.secret(value) for key, value in secret_files.items()}, **tls_files},
             opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
-        exporter_auth = pulumi.Output.all(passwords[users.EXPORTER.key], passwords[users.SENTINEL_EXPORTER.key]).apply(
-            lambda values: manifests.exporter_auth(*values)
-        )
+        exporter_auth = pulumi.Output.all(
+            passwords[users.EXPORTER.key], passwords[users.SENTINEL_EXPORTER.key], *ca_file.values()
+        ).apply(lambda values: {**manifests.exporter_auth(settings, *values[:2]), **dict(zip(ca_file, values[2:]))})
         self.exporter_secret = k8s.core.v1.Secret(
             f"{name}-exporter-secret",
             metadata=manifests.meta(settings, names.EXPORTER_SECRET_NAME),
@@ -89,6 +94,13 @@ class KubernetesPlatform(Platform):
             pulumi.Output.all(*secret_files.values()).apply(
                 lambda values: manifests.checksum(dict(zip(secret_files, values)))
             )
+        )
+
+        # The certificates' digest (not the keys'): a renewed certificate rolls the pods (RedisRollout), which read
+        # their certificates at boot.
+        certificates = {file: pem for file, pem in tls_files.items() if file.endswith(".crt")}
+        self.tls_checksum = pulumi.Output.all(*certificates.values()).apply(
+            lambda pems: manifests.checksum(dict(zip(certificates, pems))) if pems else ""
         )
 
         services = {"sentinel-service": manifests.sentinel_service(settings)}
@@ -151,6 +163,7 @@ class KubernetesPlatform(Platform):
             len(group.nodes),
             cm["metadata"]["name"],
             manifests.checksum(files),
+            self.tls_checksum,
         )
         # Waits for a rollout scale with the data each pod loads and syncs; Pulumi's default is 10 minutes.
         minutes = f"{manifests.rollout_timeout_minutes(settings, len(group.nodes))}m"
@@ -196,8 +209,8 @@ class KubernetesPlatform(Platform):
             if topology.of_role(role)
         }
         check_sum = manifests.checksum(files.check)
-        job_name = self.secret_checksum.apply(
-            lambda secret_sum: names.check_job_name(manifests.checksum(*rollouts.values(), check_sum, secret_sum))
+        job_name = pulumi.Output.all(self.secret_checksum, self.tls_checksum).apply(
+            lambda sums: names.check_job_name(manifests.checksum(*rollouts.values(), check_sum, *filter(None, sums)))
         )
         redis_roles = [role for role in rollouts if role != "sentinel"]
         # The Sentinels first: the Redis pods' hand-over goes through the new Sentinels.
@@ -210,7 +223,9 @@ class KubernetesPlatform(Platform):
             sentinel_statefulsets=[names.workload_name("sentinel")],
             sentinel_pods=len(topology.sentinels),
             pod_timeout_seconds=60 * manifests.rollout_timeout_minutes(settings, 1),
-            revision=manifests.checksum(*rollouts.values()),
+            revision=self.tls_checksum.apply(
+                lambda tls_sum: manifests.checksum(*rollouts.values(), *filter(None, [tls_sum]))
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)),
         )
         job = manifests.check_job(settings, job_name, cm["metadata"]["name"])

@@ -27,18 +27,21 @@ from typing import Protocol
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-from components import render, users
+from components import render, tls, users
 from components.topology import REDIS_PORT
 
 SETTLE_SECONDS = 10  # all Redis pods ready for this long before the next one goes (Sentinel's INFO period)
 POLL_SECONDS = 1.0
 REDIS_CONTAINER = "redis"
-# ROLE of the pod's own server, as the admin user with the mounted password (never on argv), in the redis container.
+# ROLE of the pod's own server, as the admin user with the mounted password (never on argv), in the redis container;
+# over TLS when the pod has the deployment's CA certificate (the tls setting).
+_SECRETS = render.SECRETS_DIR
 ROLE_COMMAND = [
     "sh",
     "-c",
-    f'REDISCLI_AUTH="$(cat {render.SECRETS_DIR}/{users.ADMIN.key})" '
-    f"timeout 5 redis-cli --no-auth-warning --user {users.ADMIN.name} -p {REDIS_PORT} ROLE | head -n 1",
+    f'tls=""; if [ -f {_SECRETS}/{tls.CA_FILE} ]; then tls="--tls --cacert {_SECRETS}/{tls.CA_FILE}"; fi; '
+    f'REDISCLI_AUTH="$(cat {_SECRETS}/{users.ADMIN.key})" '
+    f"timeout 5 redis-cli $tls --no-auth-warning --user {users.ADMIN.name} -p {REDIS_PORT} ROLE | head -n 1",
 ]
 
 

@@ -17,8 +17,9 @@ ask() {
   _addr=$2
   shift 2
   _rc=0
+  # shellcheck disable=SC2086 # CLI_TLS is a list of options
   reply=$(REDISCLI_AUTH=$(cat "$SECRETS_DIR/$_secret") timeout "$CLI_TIMEOUT" \
-    redis-cli --no-auth-warning --user "$ADMIN_USER" -h "${_addr%:*}" -p "${_addr##*:}" "$@" 2>&1) || _rc=$?
+    redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" -h "${_addr%:*}" -p "${_addr##*:}" "$@" 2>&1) || _rc=$?
   reply=$(printf '%s\n' "$reply" | tr -d '\r')
   case "$_rc:$reply" in
   124:*) error=timeout ;;
@@ -96,6 +97,20 @@ password_hashes() {
   _other=$(previous_password "$1")
   [ -z "$_other" ] || _hashes="$_hashes #$(printf '%s' "$_other" | sha256sum | awk '{ print $1 }')"
   printf '%s\n' "$_hashes"
+}
+
+# listen_lines: where this server listens: with TLS on, its TLS port only (port 0) with the certificate of the host
+# name it announces (components/tls.py); else its plain port.
+listen_lines() {
+  if [ "$TLS" = yes ]; then
+    echo "port 0"
+    echo "tls-port $NODE_PORT"
+    echo "tls-cert-file $TLS_CERT"
+    echo "tls-key-file $TLS_KEY"
+    echo "tls-ca-cert-file $SECRETS_DIR/$CA_FILE"
+  else
+    echo "port $NODE_PORT"
+  fi
 }
 
 # acl_users: the `user` lines of this server: the default user off, then every user of $CONF_DIR/$USERS_FILE

@@ -40,7 +40,7 @@ mkdir -p "$DATA_DIR"
 umask 077
 {
   cat "$CONF_DIR/redis.conf"
-  echo "port $NODE_PORT"
+  listen_lines
   echo "bind $BIND_ADDRESS"
   echo "dir $DATA_DIR"
   echo "replica-announce-ip $NODE_HOST"
@@ -62,6 +62,7 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 # left alone (what they said is forgotten whenever this node is a replica). A replica looks at its role once a
 # second. Shell builtins wherever possible: a few processes per check, not dozens. The loop is in the node's
 # process group: a paused node's watcher is paused with it.
+# shellcheck disable=SC2086 # CLI_TLS is a list of options
 (
   nl='
 '
@@ -74,7 +75,7 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     # Read at every check (a builtin: no process), so a rotated admin password is picked up.
     read -r redis_pw <"$SECRETS_DIR/$REDIS_SECRET" || :
     read -r sentinel_pw <"$SECRETS_DIR/$SENTINEL_SECRET" || :
-    role=$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning --user "$ADMIN_USER" \
+    role=$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
       -h 127.0.0.1 -p "$NODE_PORT" ROLE 2>/dev/null) || role=
     if [ "${role%%"$nl"*}" != master ]; then
       named= # a replica: forget, so a promotion starts afresh
@@ -84,7 +85,7 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     sleep 0.5
     answers=
     for _s in $SENTINELS; do
-      _a=$(REDISCLI_AUTH=$sentinel_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning --user "$ADMIN_USER" \
+      _a=$(REDISCLI_AUTH=$sentinel_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
         -h "${_s%:*}" -p "${_s##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null) || continue
       case $_a in *"$nl"*) answers="$answers ${_a%%"$nl"*}:${_a##*"$nl"}" ;; esac
     done
@@ -98,7 +99,7 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     before=$named
     named=$now
     if [ "$before" != "$ME" ] || [ "$named" = "$ME" ]; then continue; fi
-    if REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning --user "$ADMIN_USER" \
+    if REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
       -h 127.0.0.1 -p "$NODE_PORT" REPLICAOF "${named%:*}" "${named##*:}" >/dev/null 2>&1; then
       log "the Sentinels now name $named master: this node replicates from it"
     fi

@@ -19,7 +19,7 @@ mkdir -p "$DATA_DIR"
 umask 077
 {
   sed -e "s|@MASTER_HOST@|${master%:*}|" -e "s|@MASTER_PORT@|${master##*:}|" "$CONF_DIR/sentinel.conf"
-  echo "port $NODE_PORT"
+  listen_lines
   echo "bind $BIND_ADDRESS"
   echo "dir $DATA_DIR"
   echo "sentinel announce-ip $NODE_HOST"

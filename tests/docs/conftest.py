@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine import ensure_images
+from harness.engine import EXPORTER_IMAGE, ensure_images
 from tests.docker.conftest import Deployments, docker_engine  # noqa: F401  (the session fixture, reused)
-
-LOCAL_EXPORTER_IMAGE = "festival-local/redis-exporter:bookworm"
 
 
 @pytest.fixture(scope="session")
 def docs_deployments(docker_engine):  # noqa: F811
-    ensure_images(docker_engine, {LOCAL_EXPORTER_IMAGE: "exporter"})
+    ensure_images(docker_engine, {EXPORTER_IMAGE: "exporter"})
     made = Deployments()
     try:
         yield made
@@ -28,6 +26,6 @@ def docker_stack(docs_deployments):
 
     return docs_deployments.new(
         devExporters=True,
-        exporterImage=LOCAL_EXPORTER_IMAGE,
+        exporterImage=EXPORTER_IMAGE,
         devExporterPort=free_port_run(6, avoid=set(range(26379, 26400))),
     )

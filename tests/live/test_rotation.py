@@ -78,6 +78,18 @@ def restart(deployment: LocalDeployment, *names: str) -> None:
 
 @pytest.mark.parametrize("user", ROTATED, ids=lambda user: user.key)
 def test_a_password_is_replaced_without_a_failed_request_a_resync_or_a_failover(deployment, user):
+    rotate_under_load(deployment, user)
+
+
+def test_the_replication_password_is_replaced_the_same_way_over_tls(make_deployment):
+    deployment = make_deployment(tls="true")
+    deployment.start_all()
+    rotate_under_load(deployment, users.REPLICATION)
+
+
+def rotate_under_load(deployment: LocalDeployment, user: users.User) -> None:
+    """Both steps of a rotation of `user`'s password under a writer and a reader, with restarts; what is measured
+    is printed and asserted (module docstring)."""
     old, new = deployment.passwords[user.key], f"rotated-{user.key}-gen2"
     master = deployment.node_at(deployment.sentinel_masters()["sentinel-1"])
     writer = deployment.writer(wait_replicas=1).start()

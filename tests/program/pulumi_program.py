@@ -7,6 +7,8 @@ Pulumi.<stack>.yaml's values. Secret-ness is kept: a secret input is recorded as
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,8 @@ from unittest import mock
 
 import pulumi
 import yaml
+
+from harness import certs
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "festival-redis"
@@ -105,6 +109,63 @@ class Program:
         return matches[0]
 
 
+# What pulumi-tls made, by resource and inputs: like a stack's state, an unchanged resource keeps its key or
+# certificate from one run to the next (and RSA keys are slow to make).
+_MADE: dict[tuple[str, str, str], dict] = {}
+
+
+def tls_outputs(type_token: str, name: str, inputs: dict) -> dict:
+    if not type_token.startswith("tls:"):
+        return {}
+    state = (type_token, name, json.dumps(inputs, sort_keys=True))
+    if state not in _MADE:
+        _MADE[state] = _make_tls(type_token, inputs)
+    return _MADE[state]
+
+
+@contextlib.contextmanager
+def renewed(name: str):
+    """Within: pulumi-tls' resource `name` is made anew, as a certificate due for renewal is; after: as before."""
+    kept = dict(_MADE)
+    for state in [state for state in _MADE if state[1] == name]:
+        del _MADE[state]
+    try:
+        yield
+    finally:
+        _MADE.clear()
+        _MADE.update(kept)
+
+
+def _make_tls(type_token: str, inputs: dict) -> dict:
+    """What pulumi-tls computes, computed as it does (harness/certs.py): real keys and certificates."""
+    if type_token == "tls:index/privateKey:PrivateKey":
+        return {"privateKeyPem": certs.private_key(inputs["algorithm"], int(inputs.get("rsaBits", 2048)))}
+    if type_token == "tls:index/selfSignedCert:SelfSignedCert":
+        return {
+            "certPem": certs.self_signed_cert(
+                inputs["privateKeyPem"],
+                inputs["subject"]["commonName"],
+                int(inputs["validityPeriodHours"]),
+                inputs["allowedUses"],
+                bool(inputs.get("isCaCertificate")),
+            )
+        }
+    if type_token == "tls:index/certRequest:CertRequest":
+        names = (inputs.get("dnsNames", []), inputs.get("ipAddresses", []))
+        return {"certRequestPem": certs.cert_request(inputs["privateKeyPem"], inputs["subject"]["commonName"], *names)}
+    if type_token == "tls:index/locallySignedCert:LocallySignedCert":
+        return {
+            "certPem": certs.locally_signed_cert(
+                inputs["certRequestPem"],
+                inputs["caCertPem"],
+                inputs["caPrivateKeyPem"],
+                int(inputs["validityPeriodHours"]),
+                inputs["allowedUses"],
+            )
+        }
+    return {}
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, program: Program):
         self.program = program
@@ -116,6 +177,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["result"] = MOCK_PASSWORD_PREFIX + args.name
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = MOCK_IMAGE_ID_PREFIX + args.inputs["name"]  # computed by the provider
+        outputs.update(tls_outputs(args.typ, args.name, reveal(unwrap(args.inputs))))
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -10,9 +10,10 @@ import re
 import kubernetes_validate
 import pytest
 import yaml
+from cryptography import x509
 from kubernetes_validate.utils import all_versions
 
-from components import render, users
+from components import render, tls, users
 from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
@@ -22,6 +23,7 @@ from tests.program.pulumi_program import (
     ROOT,
     Secret,
     as_ints,
+    renewed,
     reveal,
     run_program,
     stack_config,
@@ -216,7 +218,7 @@ def test_without_the_prometheus_operator_no_custom_resources():
 def test_objects_are_named_as_the_original_manifests_did(prod):
     assert prod.named("Namespace", "festival")
     secret = prod.named("Secret", "redis-secret")
-    assert set(secret["stringData"]) == {"redis-password", "sentinel-password"}
+    assert set(secret["stringData"]) == {"redis-password", "sentinel-password", "tls-ca.crt"}  # tls: on in prod
     assert sorted(s["metadata"]["name"] for s in prod.of_kind("StatefulSet")) == [
         "redis-master",
         "redis-replica",
@@ -549,16 +551,19 @@ def test_exporter_sidecars_read_their_password_from_a_file(prod):
     redis_exporter, sentinel_exporter = (
         f"{MOCK_PASSWORD_PREFIX}festival-{u.key}" for u in (users.EXPORTER, users.SENTINEL_EXPORTER)
     )
-    assert yaml.safe_load(exporter_auth["redis.json"]) == {"redis://localhost:6379": redis_exporter}
-    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"redis://localhost:26379": sentinel_exporter}
+    # over TLS (on in prod): rediss, verifying the server with the deployment's CA, mounted beside the password
+    assert yaml.safe_load(exporter_auth["redis.json"]) == {"rediss://localhost:6379": redis_exporter}
+    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"rediss://localhost:26379": sentinel_exporter}
+    assert exporter_auth["tls-ca.crt"] == prod.program.outputs["tlsCaCert"]
     for pod, template in prod.statefulset_pods():
         exporter = template["spec"]["containers"][1]
         kind, port = ("sentinel", 26379) if "sentinel" in pod else ("redis", 6379)
         assert exporter["image"] == prod.settings.exporter_image
         assert exporter["args"] == [
-            f"--redis.addr=redis://localhost:{port}",
+            f"--redis.addr=rediss://localhost:{port}",
             "--redis.user=exporter",
             f"--redis.password-file=/etc/festival-exporter/{kind}.json",
+            "--tls-ca-cert-file=/etc/festival-exporter/tls-ca.crt",
             "--web.listen-address=:9121",
         ]
         assert "env" not in exporter
@@ -568,10 +573,52 @@ def test_exporter_sidecars_read_their_password_from_a_file(prod):
 # --- rolling on change, the check Job ---------------------------------------------------------------------
 def test_checksum_annotations_are_the_config_maps_digests_and_never_the_passwords(prod):
     config_maps = {c["metadata"]["name"]: c["data"] for c in prod.of_kind("ConfigMap")}
+    nodes_secret = prod.named("Secret", names.NODES_SECRET_NAME)["stringData"]
+    certificates = manifests.checksum({file: pem for file, pem in nodes_secret.items() if file.endswith(".crt")})
     for sts in prod.of_kind("StatefulSet"):
         template = sts["spec"]["template"]
         config = next(v["configMap"]["name"] for v in template["spec"]["volumes"] if "configMap" in v)
-        assert template["metadata"]["annotations"] == {"checksum/config": manifests.checksum(config_maps[config])}
+        assert template["metadata"]["annotations"] == {
+            "checksum/config": manifests.checksum(config_maps[config]),
+            "checksum/tls": certificates,
+        }
+
+
+def test_every_pod_gets_a_certificate_for_every_name_it_is_reached_by_and_a_secret_key(prod):
+    declared = prod.program.named("festival-kubernetes-users-secret").inputs["stringData"]
+    nodes_secret = reveal(declared)
+    for node in kubernetes_topology(prod.settings).nodes:
+        host = node.address.host
+        cert = x509.load_pem_x509_certificate(nodes_secret[tls.cert_file(host)].encode())
+        names = set(
+            cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+        )
+        service = "redis-sentinel" if node.role == "sentinel" else "redis-replica"
+        assert {host, "localhost", f"{service}.festival.svc.cluster.local", f"{service}.festival"} <= names
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        assert set(usages) == {x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH}
+        ca = x509.load_pem_x509_certificate(prod.program.outputs["tlsCaCert"].encode())
+        cert.verify_directly_issued_by(ca)
+        # keys are secrets (the whole Secret's data is); certificates are not
+        assert isinstance(declared, Secret) or isinstance(declared[tls.key_file(host)], Secret)
+    assert "tlsCaCert" not in prod.program.secret_outputs
+
+
+def test_a_renewed_certificate_rolls_the_pods_and_nothing_else_does(prod):
+    """pulumi-tls replaces a certificate EARLY_RENEWAL_HOURS before it expires; its digest is in the pod templates
+    and RedisRollout's revision, so the pods (which read certificates at boot) are replaced one at a time."""
+
+    def state(cluster: Cluster) -> tuple[dict, str]:
+        templates = {s["metadata"]["name"]: s["spec"]["template"] for s in cluster.of_kind("StatefulSet")}
+        rollout = next(r for r in cluster.program.resources if r.name.endswith("-redis-rollout"))
+        return templates, reveal(rollout.inputs)["revision"]
+
+    before = state(prod)
+    assert state(Cluster()) == before  # an unchanged certificate: nothing rolls
+    with renewed("festival-tls-redis-replica-0"):
+        templates, revision = state(Cluster())
+    assert revision != before[1]
+    assert all(templates[name] != before[0][name] for name in templates)
 
 
 def test_a_config_change_rolls_the_affected_pods_and_reruns_the_check(prod):

@@ -1,5 +1,6 @@
 """The renderers' text: what every node runs with. Behaviour is proven on real processes elsewhere."""
 
+import dataclasses
 import shutil
 import subprocess
 
@@ -120,13 +121,19 @@ def test_the_sentinel_resets_itself_30_s_apart_from_its_peers_unless_the_environ
 
 
 def rendered_scripts() -> dict[str, str]:
-    files = render.deployment_files(SETTINGS, TOPOLOGY)
-    return {
-        f"{group}/{name}": text
-        for group in ("redis", "sentinel", "check")
-        for name, text in getattr(files, group).items()
-        if name.endswith(".sh")
-    }
+    """Every script, with TLS off and on."""
+    scripts = {}
+    for tls in ("false", "true"):
+        files = render.deployment_files(dataclasses.replace(SETTINGS, tls=tls), TOPOLOGY)
+        scripts.update(
+            {
+                f"{group}/{name} (tls {tls})": text
+                for group in ("redis", "sentinel", "check")
+                for name, text in getattr(files, group).items()
+                if name.endswith(".sh")
+            }
+        )
+    return scripts
 
 
 def test_every_script_is_valid_posix_sh():

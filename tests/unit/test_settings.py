@@ -28,9 +28,18 @@ def test_from_config_coerces_stack_strings():
     assert (s.replica_count, s.appendonly, s.quorum, s.debug_ui) == (3, False, 2, True)
 
 
+def test_tls_is_on_by_default_for_kubernetes_only_and_can_be_set_either_way():
+    assert not Settings().tls_enabled
+    assert Settings(platform="kubernetes", kube_context="ctx").tls_enabled
+    assert Settings.from_config({"tls": True}).tls_enabled
+    assert not Settings.from_config({"platform": "kubernetes", "kubeContext": "ctx", "tls": "false"}).tls_enabled
+
+
 @pytest.mark.parametrize(
     "config, key, rule",
     [
+        ({"tls": "yes please"}, "tls", "must be one of auto, true, false"),
+        ({"tls": "true", "debugUi": True}, "debugUi", "must be false when tls is on"),
         ({"quorum": 4}, "quorum", "between 1 and sentinelCount (3)"),
         ({"sentinelCount": 5, "quorum": 2}, "quorum", "majority of sentinelCount (5): at least 3"),
         ({"quorum": 0}, "quorum", "between 1 and sentinelCount"),

@@ -32,6 +32,7 @@ OUTPUTS = {
     "sentinelUsername": {"type": "string"},
     "sentinelPassword": {"type": "string"},
     "replicationCheck": {"type": "string"},
+    "tlsCaCert": {"type": "string"},
 }
 
 

@@ -18,20 +18,31 @@ def contract():
 
 @pytest.fixture(scope="module")
 def runs():
-    return {"dev": run("dev"), "dev-ui": run("dev", {"debugUi": True}), "prod": run("prod")}
+    return {
+        "dev": run("dev"),
+        "dev-ui": run("dev", {"debugUi": True}),
+        "dev-tls": run("dev", {"tls": True}),
+        "prod": run("prod"),
+        "prod-plain": run("prod", {"tls": False}),
+    }
 
 
-@pytest.mark.parametrize(("key", "stack"), [("dev", "dev"), ("dev-ui", "dev"), ("prod", "prod")])
+@pytest.mark.parametrize(
+    ("key", "stack"),
+    [("dev", "dev"), ("dev-ui", "dev"), ("dev-tls", "dev"), ("prod", "prod"), ("prod-plain", "prod")],
+)
 def test_the_program_keeps_the_contract(contract, runs, key, stack):
     program = runs[key].program
     assert problems(contract, stack, program.outputs, program.secret_outputs) == []
 
 
-def test_the_optional_outputs_are_the_debug_ui_ones_and_appear_with_it(contract, runs):
+def test_the_optional_outputs_are_the_debug_ui_and_tls_ones_and_appear_with_them(contract, runs):
     optional = {name for name, entry in contract["stacks"]["dev"].items() if entry.get("optional")}
-    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword"}
-    assert optional <= set(runs["dev-ui"].program.outputs)
+    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword", "tlsCaCert"}
+    assert optional - {"tlsCaCert"} <= set(runs["dev-ui"].program.outputs)
+    assert "tlsCaCert" in runs["dev-tls"].program.outputs
     assert not optional & set(runs["dev"].program.outputs)
+    assert "tlsCaCert" in runs["prod"].program.outputs and "tlsCaCert" not in runs["prod-plain"].program.outputs
 
 
 def test_the_passwords_are_secret_in_the_contract(contract):
@@ -49,7 +60,7 @@ def check_changed(contract, runs, stack: str, change) -> list[str]:
 
 def test_a_removed_output_fails(contract, runs):
     assert check_changed(contract, runs, "prod", lambda outputs, _: outputs.pop("sentinelHost")) == [
-        "output sentinelHost is missing: app stacks rely on it (contract 3.0.0)"
+        "output sentinelHost is missing: app stacks rely on it (contract 4.0.0)"
     ]
 
 

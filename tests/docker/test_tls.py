@@ -1,0 +1,73 @@
+"""The dev stack with `tls: true` on the Docker engine: the certificates the program makes (pulumi-tls' outputs
+computed for real under the mocks), TLS-only nodes and Sentinels, the declared check over TLS, exporters over rediss,
+and a Sentinel-aware client on the host that checks host names, through a hand-over."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+
+import pytest
+import redis
+
+from harness.docker_runner import free_port_run
+from harness.engine import EXPORTER_IMAGE, ensure_images
+from harness.local import wait_until
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def tls_stack(deployments, docker_engine):
+    ensure_images(docker_engine, {EXPORTER_IMAGE: "exporter"})
+    return deployments.new(
+        tls=True,
+        devExporters=True,
+        exporterImage=EXPORTER_IMAGE,
+        devExporterPort=free_port_run(6, avoid=set(range(26379, 26400))),
+    )
+
+
+def test_the_declared_check_passes_over_tls_and_plaintext_is_refused(tls_stack):
+    summaries = [outs["summary"] for outs in tls_stack.check_result.values()]
+    assert len(summaries) == 1 and summaries[0].startswith("healthy:"), summaries
+    assert tls_stack.outputs["tlsCaCert"].startswith("-----BEGIN CERTIFICATE-----")
+    for announced, published in tls_stack.outputs["natMap"].items():
+        plain = redis.Redis(host=published["host"], port=published["port"], socket_timeout=2, socket_connect_timeout=2)
+        with pytest.raises(redis.ConnectionError):
+            plain.ping()
+        node = announced.split(":")[0]
+        assert tls_stack.client(node).ping()  # over TLS, verifying the CA and the name 127.0.0.1
+        if "sentinel" not in node:
+            assert tls_stack.client(node).config_get("port")["port"] == "0"
+
+
+def test_every_exporter_scrapes_its_node_over_tls(tls_stack):
+    for node, url in tls_stack.outputs["metricsEndpoints"].items():
+        text = wait_until(
+            lambda url=url: (t := urllib.request.urlopen(url, timeout=10).read().decode()) and "redis_up 1" in t and t,
+            timeout=30,
+            what=f"{node}'s exporter to report redis_up 1",
+        )
+        assert re.search(r"^redis_up 1$", text, re.M), node
+
+
+def test_a_host_name_checking_client_writes_through_a_hand_over(tls_stack, record_property):
+    writer = tls_stack.writer(wait_replicas=1)
+    assert writer.sentinel.sentinel_kwargs["ssl_check_hostname"] is True
+    writer.start()
+    writer.wait_for_writes(50)
+    old = tls_stack.master()
+    stopped = time.monotonic()
+    tls_stack.stop(old, timeout=60)  # prestop.sh hands the master role over, over TLS
+    new = tls_stack.wait_for_new_master(old)
+    writer.wait_for_writes(len(writer.acknowledged) + 50)
+    tls_stack.container(old).start()
+    tls_stack.wait_healthy()
+    writer.stop()
+    counts = writer.counts()
+    print(f"\nhand-over over TLS on Docker: {counts}, outage {writer.longest_gap(after=stopped):.2f}s")
+    record_property("counts", counts)
+    assert counts["lost"] == 0 and counts["wait_lost"] == 0, counts
+    assert new != old and tls_stack.role(old) == "slave"
