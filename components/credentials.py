@@ -1,14 +1,15 @@
-"""Generated credentials: one RandomPassword per user (components/users.py) and one for the debug UI, only ever
-handled as Pulumi secrets."""
+"""Generated credentials: one RandomPassword per user (components/users.py) and generation of its password
+(passwordGenerations), and one for the debug UI, only ever handled as Pulumi secrets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_random
 
-from components import users
+from components import passwords, users
 
 PASSWORD_LENGTH = 32
 DEBUG_UI_KEY = "debug-ui-password"
@@ -18,7 +19,9 @@ DEBUG_UI_KEY = "debug-ui-password"
 class Credentials:
     """The generated passwords, as Pulumi secrets, by the key each is kept under (users.User.key)."""
 
-    passwords: dict[str, pulumi.Output[str]]
+    passwords: dict[str, pulumi.Output[str]]  # the current password (the highest generation listed)
+    # While a password is rotated (two generations listed): the other one its user still accepts, by key.
+    previous: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
     @property
     def redis_password(self) -> pulumi.Output[str]:
@@ -46,16 +49,38 @@ class Credentials:
         """Every user's password by key (what the nodes' secrets hold), without the debug UI's."""
         return {user.key: self.passwords[user.key] for user in users.USERS}
 
+    def secret_files(self) -> dict[str, pulumi.Output[str]]:
+        """What every node's secrets hold: each user's current password (KEY) and the other one it accepts
+        (KEY.previous, the current one again when not rotating; components/passwords.py)."""
+        return passwords.secret_files(self.of_users(), self.previous)
 
-def generate_credentials(name: str, opts: pulumi.ResourceOptions | None = None) -> Credentials:
-    """A RandomPassword `<name>-<key>` for every user and for the debug UI (`festival-redis-password` is the
-    application user's: the Redis password of the stacks deployed before there were users, kept).
+
+def password_name(name: str, key: str, generation: int) -> str:
+    """The RandomPassword of one generation of a key's password: generation 1 keeps the name it had before there
+    were generations (`<name>-<key>`: deployed stacks keep their passwords), a later one is `<name>-<key>-gen<N>`."""
+    return f"{name}-{key}" if generation == 1 else f"{name}-{key}-gen{generation}"
+
+
+def generate_credentials(
+    name: str, generations: Mapping[str, tuple[int, ...]] | None = None, opts: pulumi.ResourceOptions | None = None
+) -> Credentials:
+    """A RandomPassword for every generation listed of every user's password (Settings.password_generation_numbers;
+    generation 1 when not listed) and for the debug UI (`festival-redis-password` is the application user's: the
+    Redis password of the stacks deployed before there were users, kept).
 
     Letters and digits only: the values are written into redis.conf / sentinel.conf lines at boot.
     """
 
-    def password(key: str) -> pulumi.Output[str]:
-        generated = pulumi_random.RandomPassword(f"{name}-{key}", length=PASSWORD_LENGTH, special=False, opts=opts)
+    def password(key: str, generation: int) -> pulumi.Output[str]:
+        generated = pulumi_random.RandomPassword(
+            password_name(name, key, generation), length=PASSWORD_LENGTH, special=False, opts=opts
+        )
         return pulumi.Output.secret(generated.result)
 
-    return Credentials({key: password(key) for key in (*(user.key for user in users.USERS), DEBUG_UI_KEY)})
+    current, previous = {}, {}
+    for key in (*(user.key for user in users.USERS), DEBUG_UI_KEY):
+        *older, newest = (generations or {}).get(key, (1,))
+        current[key] = password(key, newest)
+        if older:
+            previous[key] = password(key, older[0])
+    return Credentials(current, previous)

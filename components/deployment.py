@@ -49,7 +49,11 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
     topology = topology_for(settings)
     files = render.deployment_files(settings, topology)
     prefix = settings.name_prefix
-    credentials = generate_credentials(prefix, pulumi.ResourceOptions(parent=parent, protect=settings.protects_data))
+    credentials = generate_credentials(
+        prefix,
+        settings.password_generation_numbers,
+        pulumi.ResourceOptions(parent=parent, protect=settings.protects_data),
+    )
     certificates = (
         generate_certificates(prefix, certificate_specs(settings, topology), child) if settings.tls_enabled else None
     )
@@ -66,5 +70,7 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
         f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, after=[replicas]), child
     )
 
-    check = platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels])
+    # A password change is applied to the running nodes (none restarts), then verified like any other change.
+    passwords = platform.passwords(f"{prefix}-redis-passwords", [master, replicas, sentinels])
+    check = platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels, passwords])
     return Deployment(settings, topology, credentials, platform, check, certificates)

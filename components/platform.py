@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import tls
+from components import passwords, tls
 from components.certificates import Certificates
 from components.credentials import Credentials
+from components.passwords_resource import RedisPasswords
 from components.render import DeploymentFiles
 from components.settings import Settings
 from components.topology import Node, Topology
@@ -58,7 +59,26 @@ class Platform(pulumi.ComponentResource):
         after `name`. Returns the resources whose existence means the nodes run (containers, a StatefulSet)."""
         raise NotImplementedError
 
-    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
+    def passwords(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Resource:
+        """Declare RedisPasswords: after every resource of `groups` exists, a change of the passwords is applied to
+        the running nodes (components/passwords.py), which it never restarts."""
+        files = self.credentials.secret_files()
+        fingerprint = pulumi.Output.all(*files.values()).apply(
+            lambda values: passwords.fingerprint(dict(zip(files, values)))
+        )
+        return RedisPasswords(
+            name,
+            nodes=[node.name for node in self.topology.nodes],
+            fingerprint=fingerprint,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)),
+            **self._script_target(),
+        )
+
+    def _script_target(self) -> dict[str, pulumi.Input]:
+        """How RedisPasswords reaches a node (its `platform`, and what that platform needs)."""
+        raise NotImplementedError
+
+    def verify(self, name: str, groups: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
         """Declare the post-deploy replication check, run after every resource of `groups` exists.
 
         It fails the update when an invariant fails; returns its result summary for the stack outputs.

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from components import tls, users
+from components import passwords, tls, users
 from components.checks import invariants
 from components.settings import Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
@@ -150,6 +150,9 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "PEER_USER": literal(users.SENTINEL_PEER.name),
         "PEER_SECRET": literal(users.SENTINEL_PEER.key),
         "CLI_TIMEOUT": literal(CLI_TIMEOUT_SECONDS),
+        "SERVER": literal("sentinel" if default_port == SENTINEL_PORT else "redis"),
+        "PASSWORD_KEYS": literal(" ".join(passwords.KEYS)),
+        "FINGERPRINT_LENGTH": literal(passwords.FINGERPRINT_LENGTH),
         "TLS": literal("yes" if settings.tls_enabled else "no"),
         # redis-cli's options for the deployment's own connections: TLS, verifying the servers with the CA.
         "CLI_TLS": f'"--tls --cacert $SECRETS_DIR/{tls.CA_FILE}"' if settings.tls_enabled else "''",
@@ -187,7 +190,7 @@ def script(name: str, settings: Settings, topology: Topology, default_port: int)
     return "\n".join(header) + "\n\n" + code
 
 
-REDIS_SCRIPTS = ("redis-entrypoint.sh", "probe.sh", "prestop.sh")
+REDIS_SCRIPTS = ("redis-entrypoint.sh", "probe.sh", "prestop.sh", passwords.SCRIPT)
 
 
 def redis_files(settings: Settings, topology: Topology) -> dict[str, str]:
@@ -206,6 +209,7 @@ def sentinel_files(settings: Settings, topology: Topology) -> dict[str, str]:
         USERS_FILE: users.users_file("sentinel", settings.allow_scripting),
         "sentinel-entrypoint.sh": script("sentinel-entrypoint.sh", settings, topology, SENTINEL_PORT),
         "probe.sh": script("probe.sh", settings, topology, SENTINEL_PORT),
+        passwords.SCRIPT: script(passwords.SCRIPT, settings, topology, SENTINEL_PORT),
     }
 
 

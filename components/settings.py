@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components import users
+
 EVICTION_POLICIES = (
     "noeviction",
     "allkeys-lru",
@@ -86,6 +88,8 @@ class Settings:
     min_replicas_to_write: int = 1
     min_replicas_max_lag: int = 10
     allow_scripting: bool = False  # EVAL, SCRIPT, FUNCTION, FCALL and their variants; off: renamed away
+    # Which generation of each user's password is deployed: 'KEY=N' or, while rotating, 'KEY=OLD+NEW' (docs/security.md)
+    password_generations: str = ""
     redis_image: str = "redis:8.2.9-bookworm"
     # TLS-only nodes and Sentinels with the deployment's own CA (components/tls.py); auto: on for kubernetes
     tls: str = "auto"
@@ -124,6 +128,7 @@ class Settings:
         _server(self)
         _tls(self)
         _ports(self)
+        _password_generations(self)
 
     @property
     def tls_enabled(self) -> bool:
@@ -166,6 +171,13 @@ class Settings:
         """prometheusLabels 'key=value,key=value' as a mapping."""
         pairs = (pair.split("=", 1) for pair in self.prometheus_labels.split(",") if pair.strip())
         return {key.strip(): value.strip() for key, value in pairs}
+
+    @property
+    def password_generation_numbers(self) -> dict[str, tuple[int, ...]]:
+        """passwordGenerations as users.User.key -> its generations, lowest first (one, or two while rotating); the
+        highest is the current one. Keys not listed are at generation 1."""
+        pairs = (pair.split("=", 1) for pair in self.password_generations.split(",") if pair.strip())
+        return {key.strip(): tuple(sorted(int(n) for n in value.split("+"))) for key, value in pairs}
 
     @property
     def dns_wait_seconds(self) -> int:
@@ -348,6 +360,25 @@ def _ports(s: Settings) -> None:
             key = _port_key(user)
             _fail(s, key, f"{user} would get host port {port}, already used by {seen[port]}")
         seen[port] = user
+
+
+def _password_generations(s: Settings) -> None:
+    keys = {user.key for user in users.USERS}
+    seen: set[str] = set()
+    for pair in (p for p in s.password_generations.split(",") if p.strip()):
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        numbers = value.split("+")
+        if not sep or not all(re.fullmatch(r"[1-9][0-9]{0,5}", n.strip()) for n in numbers) or len(numbers) > 2:
+            _fail(
+                s, "password_generations", "must be 'KEY=N' or 'KEY=OLD+NEW' (positive whole numbers), comma-separated"
+            )
+        if key not in keys:
+            _fail(s, "password_generations", f"{key!r} is not a password key; keys: {', '.join(sorted(keys))}")
+        if key in seen:
+            _fail(s, "password_generations", f"{key!r} is listed twice")
+        if len(numbers) == 2 and int(numbers[0]) == int(numbers[1]):
+            _fail(s, "password_generations", f"{key!r}: the two generations of a rotation must differ")
+        seen.add(key)
 
 
 def _port_key(user: str) -> str:

@@ -43,6 +43,7 @@ VOLUME = "docker:index/volume:Volume"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 DYNAMIC = "pulumi-python:dynamic:Resource"
 PROVIDER_KEY = "__provider"
+CHECK_SUFFIX = "-replication-check"  # the declared ReplicationCheck (the other dynamic resource: RedisPasswords)
 NO_RETRY = Retry(NoBackoff(), 0)
 
 # Every input this runner translates, by resource type and nested block; anything else is an error.
@@ -176,15 +177,29 @@ class DockerDeployment:
         return self.check_result
 
     def run_checks(self) -> dict:
-        """The declared dynamic resource's provider (deserialized from the declaration) creates it."""
+        """The declared dynamic resources, in declaration order, through their providers (deserialized from the
+        declaration), as the engine does: a new one is created, one that exists is updated when its provider's
+        diff finds changes. Their outputs."""
         results = {}
         for resource in self.plan[DYNAMIC]:
             props = reveal(resource.inputs)
             provider = dill.loads(base64.b64decode(props.pop(PROVIDER_KEY)))
             if not isinstance(provider, ResourceProvider):
                 raise UntranslatedInput(f"{resource.name}: {PROVIDER_KEY} is not a dynamic provider")
-            results[resource.name] = provider.create(props).outs
+            olds = (self.check_result or {}).get(resource.name)
+            if olds is None:
+                results[resource.name] = provider.create(props).outs
+            elif provider.diff(resource.name, olds, props).changes:
+                results[resource.name] = provider.update(resource.name, olds, props).outs
+            else:
+                results[resource.name] = olds
         return results
+
+    @property
+    def check_summary(self) -> str:
+        """The summary of the declared ReplicationCheck's last run."""
+        (summary,) = [o["summary"] for name, o in (self.check_result or {}).items() if name.endswith(CHECK_SUFFIX)]
+        return summary
 
     def _image(self, resource: Recorded) -> None:
         inputs = resource.plain
@@ -461,7 +476,7 @@ class DockerDeployment:
     def target(self, **overrides: Any) -> Target:
         """What the checks verify, reached from the host through the natMap output."""
         outputs = self.outputs
-        check = reveal(self.plan[DYNAMIC][0].inputs)
+        [check] = [reveal(r.inputs) for r in self.plan[DYNAMIC] if r.name.endswith(CHECK_SUFFIX)]
         nat = {announced: f"{a['host']}:{a['port']}" for announced, a in outputs["natMap"].items()}
         values = dict(
             master_name=outputs["masterName"],

@@ -21,7 +21,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import tls, users
+from components import passwords, tls, users
 from components.checks import HEALTHY, Report, Target, check_deployment
 from components.render import deployment_files
 from components.settings import Settings
@@ -113,6 +113,17 @@ class LocalNode:
         return self.process is not None and self.process.poll() is None
 
 
+class _LocalScripts:
+    """passwords.ScriptRunner for a LocalDeployment: the node's rendered script with its environment."""
+
+    def __init__(self, deployment: LocalDeployment):
+        self.deployment = deployment
+
+    def run(self, node: str, args) -> tuple[int, str]:
+        done = self.deployment.run_script(f"{node}/{passwords.SCRIPT}", *args)
+        return done.returncode, done.stdout + done.stderr
+
+
 @dataclass
 class LocalDeployment:
     """A deployment on loopback: one directory per node with conf/, secrets/ and data/."""
@@ -121,6 +132,8 @@ class LocalDeployment:
     root: Path
     # every user's password, by key (users.User.key)
     passwords: dict[str, str] = field(default_factory=lambda: {u.key: f"test-{u.key}-0123456789" for u in users.USERS})
+    # while a password is rotated: the other one its user accepts, by key (components/passwords.py)
+    previous: dict[str, str] = field(default_factory=dict)
     topology: Topology = field(init=False)
     nodes: dict[str, LocalNode] = field(init=False)
     # With TLS on (settings.tls_enabled): the deployment's CA, as components/certificates.py makes it.
@@ -143,8 +156,36 @@ class LocalDeployment:
             (local.root / sub).mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (local.root / "conf" / name).write_text(text)
-        for key, password in self.passwords.items():
-            (local.root / "secrets" / key).write_text(password)
+        self._write_secrets(local)
+
+    def _write_secrets(self, local: LocalNode) -> None:
+        """The secret files as the platforms write them (passwords.secret_files), each replaced at once."""
+        for key, password in passwords.secret_files(self.passwords, self.previous).items():
+            path, new = local.root / "secrets" / key, local.root / "secrets" / f".{key}.new"
+            new.write_text(password)
+            new.replace(path)
+
+    # --- passwords ---------------------------------------------------------------------------
+    def change_passwords(self, current: dict[str, str], previous: dict[str, str]) -> None:
+        """Rewrite every node's secret files, as `pulumi up` does after a passwordGenerations change: `current`
+        (by key) replaces those passwords, `previous` is what their users accept besides while rotating."""
+        self.passwords = {**self.passwords, **current}
+        self.previous = dict(previous)
+        for local in self.nodes.values():
+            self._write_secrets(local)
+
+    def apply_passwords(self) -> list[str]:
+        """Apply the secret files to the running nodes as the deployment does (passwords.apply: accept everywhere,
+        then use everywhere); what was done."""
+        files = passwords.secret_files(self.passwords, self.previous)
+        nodes = [node.name for node in self.topology.nodes]
+        return passwords.apply(_LocalScripts(self), nodes, passwords.fingerprint(files))
+
+    def run_passwords_script(self, name: str, step: str) -> None:
+        """passwords.sh STEP on one node; raises when it fails."""
+        done = self.run_script(f"{name}/{passwords.SCRIPT}", step)
+        if done.returncode:
+            raise RuntimeError(f"{passwords.SCRIPT} {step} on {name}: {done.returncode} {done.stderr}")
 
     def install_tls(self, name: str, spec: tls.CertSpec) -> None:
         """Give a node a new certificate for `spec`, and the CA's, in its secrets directory."""

@@ -38,6 +38,7 @@ import tarfile
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ from docker.errors import NotFound
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import tls, users
+from components import passwords, render, tls, users
 from components.checks import Report, Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
@@ -59,6 +60,7 @@ from tests.program.pulumi_program import Program, as_ints, run_program
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 DYNAMIC = "pulumi-python:dynamic:Resource"
 ROLLOUT_SUFFIX = "-redis-rollout"  # components/kubernetes/platform.py's RedisRollout
+PASSWORDS_SUFFIX = "-redis-passwords"  # components/platform.py's RedisPasswords
 JOB = "kubernetes:batch/v1:Job"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
@@ -417,6 +419,35 @@ class Pod:
             result = api.wait(helper["Id"], timeout=60)
             if result["StatusCode"] != 0:
                 raise RuntimeError(f"{self.name}: volume set-up failed: {api.logs(helper['Id']).decode()}")
+        finally:
+            api.remove_container(helper["Id"], force=True, v=True)
+
+    def refresh_secrets(self) -> None:
+        """The kubelet's update of the pod's Secret volumes after a Secret changed: every file written again from
+        the declared Secret, in place (the containers keep running)."""
+        fs_group = self.security.get("fsGroup", 0)
+        binds, files = {}, {}
+        for volume in self.spec.get("volumes", []):
+            source = volume.get("secret")
+            if source is None:
+                continue
+            binds[self.volume_name(volume["name"])] = {"bind": f"/v/{volume['name']}", "mode": "rw,nocopy"}
+            data = self.cluster.declared.secrets[source["secretName"]]
+            for item in source.get("items") or [{"key": key, "path": key} for key in data]:
+                mode = item.get("mode", source.get("defaultMode", 0o644))
+                files[f"v/{volume['name']}/{item['path']}"] = (data[item["key"]].encode(), mode, 0, fs_group)
+        api = self.cluster.engine.api
+        helper = api.create_container(
+            REDIS_IMAGE,
+            command=["true"],
+            user="0:0",
+            labels=self.cluster.labels,
+            host_config=api.create_host_config(
+                binds=binds, tmpfs={path: "size=1m" for path in IMAGE_VOLUMES_OF_HOLDER}
+            ),
+        )
+        try:
+            api.put_archive(helper["Id"], "/", _tar(files))
         finally:
             api.remove_container(helper["Id"], force=True, v=True)
 
@@ -824,6 +855,22 @@ class PodCluster:
         self.redis_rollout(rollout)
         return rollout
 
+    def update_passwords(self, program: Program, late: Sequence[str] = (), delay: float = 0) -> list[str]:
+        """A passwordGenerations change as `pulumi up` and the kubelet apply it: the Secrets change (no pod is
+        replaced), every pod's Secret volume is rewritten (those of `late` pods `delay` seconds later, as the
+        kubelet's sync may lag), and RedisPasswords' update runs passwords.apply through pod exec, with its
+        declared inputs (it waits for the late pods' files). What it applied."""
+        self.program, self.declared = program, Declared.of(program)
+        props = next(as_ints(r.plain) for r in program.resources if r.name.endswith(PASSWORDS_SUFFIX))
+        for name in [p for p in props["nodes"] if p not in late]:
+            self.pods[name].refresh_secrets()
+        timer = threading.Timer(delay, lambda: [self.pods[name].refresh_secrets() for name in late])
+        timer.start()
+        try:
+            return passwords.apply(_PodScripts(self, props["containers"]), props["nodes"], props["fingerprint"])
+        finally:
+            timer.join()
+
     def redis_rollout(self, rollout: Rollout) -> None:
         """RedisRollout's update, with its declared inputs, on these pods; adds what it replaced to `rollout` (the
         seconds of a pod: from its deletion to the next deletion, or to the end of the rollout)."""
@@ -1004,6 +1051,18 @@ class PodCluster:
 
     def leftovers(self) -> list[str]:
         return leftovers(self.engine, self.run_id)
+
+
+class _PodScripts:
+    """passwords.ScriptRunner for the runner's pods: an exec into the pod's server container."""
+
+    def __init__(self, cluster: PodCluster, containers: dict[str, str]):
+        self.cluster, self.containers = cluster, containers
+
+    def run(self, node: str, args) -> tuple[int, str]:
+        command = ["sh", f"{render.CONF_DIR}/{passwords.SCRIPT}", *args]
+        code, output = self.cluster.pods[node].exec(self.containers[node], command, timeout=30)
+        return (1 if code is None else code), output
 
 
 class RunnerPods:

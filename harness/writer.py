@@ -125,6 +125,16 @@ def master_client(sentinel: Sentinel, master_name: str, **kwargs) -> redis.Redis
     )
 
 
+def replica_client(sentinel: Sentinel, master_name: str) -> redis.Redis:
+    """A replica's client (redis-py's `slave_for`) with the master client's retries."""
+    return sentinel.slave_for(
+        master_name,
+        decode_responses=True,
+        socket_timeout=SOCKET_TIMEOUT,
+        retry=Retry(ExponentialBackoff(**BACKOFF), RETRIES),
+    )
+
+
 class _Stream:
     """Threads writing <prefix><n> = n through one client; `wait_replicas` > 0 counts only WAIT-confirmed writes."""
 
@@ -203,6 +213,44 @@ class _Stream:
         return max(self.gaps(after), default=0.0)
 
 
+class Reader:
+    """Threads that read, through redis-py's replica client (`slave_for`, with the master client's retries), keys a
+    stream has written; counts reads and errors (an error: a read that failed after its retries)."""
+
+    def __init__(self, sentinel: Sentinel, master_name: str, stream: _Stream, threads: int):
+        self.client = replica_client(sentinel, master_name)
+        self.stream = stream
+        self.reads = 0
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            written = self.stream.acknowledged[-1:] or [0]
+            try:
+                self.client.get(f"{self.stream.prefix}{written[0]}")
+            except (redis.RedisError, OSError) as error:
+                with self._lock:
+                    self.errors.append(f"{time.monotonic():.3f} {type(error).__name__}: {error}")
+                time.sleep(RETRY_PAUSE)
+                continue
+            with self._lock:
+                self.reads += 1
+            time.sleep(WRITE_PAUSE)
+
+    def start(self) -> Reader:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
 class Writer:
     """`threads` writers without WAIT (acknowledged, lost(), longest_gap()) and, with `wait_replicas`, as many
     writers with WAIT beside them (replicated, lost_replicated(), longest_replicated_gap())."""
@@ -220,6 +268,9 @@ class Writer:
         tls: dict | None = None,
     ):
         self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map, tls)
+        self.sentinels, self.timeout, self.nat_map, self.tls = sentinels, timeout, nat_map, tls
+        self.readers: list[Reader] = []
+        self.retired: list[redis.Redis] = []  # clients replaced by use_passwords
         self.master_name = master_name
         self.wait_replicas = wait_replicas
         self.plain = _Stream(self.client(), "w:", threads, 0)
@@ -249,6 +300,26 @@ class Writer:
     @property
     def replicated(self) -> list[int]:
         return self.waiting.acknowledged if self.waiting else []
+
+    def reader(self, threads: int = 2) -> Reader:
+        """Readers (not started) of this writer's keys on the replicas, through this writer's Sentinel client."""
+        reader = Reader(self.sentinel, self.master_name, self.plain, threads)
+        self.readers.append(reader)
+        return reader
+
+    def use_passwords(self, redis_password: str, sentinel_password: str) -> None:
+        """Log in with these from now on, as an application redeployed with new passwords does: every stream and
+        reader moves to new clients (the old ones finish the request they are sending)."""
+        self.sentinel = sentinel_client(
+            self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map, self.tls
+        )
+        for holder in (*self.streams, *self.readers):
+            # Kept: a client closes its connections when collected, under a request still being sent through it.
+            self.retired.append(holder.client)
+        for stream in self.streams:
+            stream.client = self.client()
+        for reader in self.readers:
+            reader.client = replica_client(self.sentinel, self.master_name)
 
     def start(self) -> Writer:
         for stream in self.streams:

@@ -62,6 +62,9 @@ class RedisHAArgs(TypedDict, total=False):
     allow_scripting: bool
     """Whether applications may run Lua scripts and functions (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION,
     FCALL, FCALL_RO); false disables these commands on every node, like KEYS and FLUSHALL."""
+    password_generations: str
+    """Generation of each user's password, 'KEY=N' or while rotating 'KEY=OLD+NEW' (comma-separated; keys not
+    listed are at 1). Changing it replaces that password without a failed request (docs/security.md)."""
     redis_image: str
     """Redis image, pinned to a tag other than latest."""
     tls: str

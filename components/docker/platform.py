@@ -82,7 +82,10 @@ class DockerPlatform(Platform):
             ]
         return containers
 
-    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
+    def _script_target(self) -> dict[str, pulumi.Input]:
+        return {"platform": "docker"}  # docker exec into the container named like the node
+
+    def verify(self, name: str, groups: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
         target = Target.for_deployment(
             self.settings,
             self.topology,
@@ -210,13 +213,16 @@ class DockerPlatform(Platform):
     def _secrets_holder(self, name: str) -> docker.Container:
         """Created, never started: uploading the passwords into it fills the secrets volume the nodes mount.
 
-        Every user's password on every node: each node builds its users from them at boot, Sentinels log in to
-        Redis and to each other, Redis nodes ask the Sentinels at boot. With devExporters, also the exporters'
-        password file (JSON: scraped address -> the exporter user's password there). With TLS, the CA certificate
-        and every node's certificate and key.
+        Every user's password on every node (and the other one it accepts while rotated, components/passwords.py):
+        each node builds its users from them at boot, Sentinels log in to Redis and to each other, Redis nodes ask the
+        Sentinels at boot. With devExporters, also the exporters' password file (JSON: scraped address -> the
+        exporter user's password there). With TLS, the CA certificate and every node's certificate and key. A
+        password change replaces this container, which overwrites the files in the volume; the nodes keep running
+        (RedisPasswords applies the change).
         """
         passwords = self.credentials.of_users()
-        secrets = list(passwords.items()) + list(self.certificates.files.items() if self.certificates else [])
+        secrets = list(self.credentials.secret_files().items())
+        secrets += list(self.certificates.files.items() if self.certificates else [])
         if self.settings.dev_exporters:
             topology = self.topology
             keys = {"redis": users.EXPORTER.key, "sentinel": users.SENTINEL_EXPORTER.key}

@@ -286,20 +286,18 @@ def _sentinel_container(settings: Settings) -> dict:
     }
 
 
-def pod_template(
-    settings: Settings, role: str, config_name: str, config_sum: str, secret_sum: Any, tls_sum: Any = ""
-) -> dict:
+def pod_template(settings: Settings, role: str, config_name: str, config_sum: str, tls_sum: Any = "") -> dict:
     sentinel = role == "sentinel"
     container = _sentinel_container(settings) if sentinel else _redis_container(settings, role)
     kind, port = ("sentinel", SENTINEL_PORT) if sentinel else ("redis", REDIS_PORT)
     return {
         "metadata": {
             "labels": labels(role),
-            # A config or password change rolls the pods.
-            # A renewed certificate too: Redis and Sentinel read theirs at boot (docs/security.md, renewal).
+            # A config change rolls the pods. A password change does not: RedisPasswords applies it to the running
+            # pods (components/passwords.py), so no pod ever runs with passwords its peers do not accept.
+            # A renewed certificate does: Redis and Sentinel read theirs at boot (docs/security.md, renewal).
             "annotations": {
                 "checksum/config": config_sum,
-                "checksum/secret": secret_sum,
                 **({"checksum/tls": tls_sum} if settings.tls_enabled else {}),
             },
         },
@@ -318,7 +316,7 @@ def pod_template(
 
 
 def statefulset(
-    settings: Settings, role: str, replicas: int, config_name: str, config_sum: str, secret_sum: Any, tls_sum: Any = ""
+    settings: Settings, role: str, replicas: int, config_name: str, config_sum: str, tls_sum: Any = ""
 ) -> dict:
     storage = SENTINEL_STORAGE if role == "sentinel" else settings.storage_size
     return {
@@ -333,7 +331,7 @@ def statefulset(
             # Pods are replaced by RedisRollout (rollout.py), one at a time while the set is healthy, the master last.
             "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": selector(role)},
-            "template": pod_template(settings, role, config_name, config_sum, secret_sum, tls_sum),
+            "template": pod_template(settings, role, config_name, config_sum, tls_sum),
             "volumeClaimTemplates": [
                 {
                     "metadata": {"name": "data", "labels": labels(role)},
@@ -501,10 +499,10 @@ def rollout_timeout_minutes(settings: Settings, pods: int) -> int:
 
 
 def rollout_checksum(settings: Settings, role: str, replicas: int, files: Mapping[str, str]) -> str:
-    """A digest of what a StatefulSet rolls out (its pod template), without the Secret's and certificates' checksums
-    (known only at deploy time)."""
+    """A digest of what a StatefulSet rolls out (its pod template), without the certificates' checksum (known only
+    at deploy time)."""
     config = config_map(settings, role, files)["metadata"]["name"]
-    plain = statefulset(settings, role, replicas, config, checksum(files), "")
+    plain = statefulset(settings, role, replicas, config, checksum(files))
     return checksum(json.dumps(plain, sort_keys=True))
 
 

@@ -60,6 +60,7 @@ class KubernetesPlatform(Platform):
             render.SENTINEL_PASSWORD_KEY: credentials.sentinel_password,
         }
         passwords = credentials.of_users()
+        secret_files = credentials.secret_files()
         # With TLS, the certificates and keys (components/certificates.py) go with the passwords; applications get
         # the CA certificate beside their passwords.
         tls_files = self.certificates.files if self.certificates else {}
@@ -75,7 +76,7 @@ class KubernetesPlatform(Platform):
             f"{name}-users-secret",
             metadata=manifests.meta(settings, names.NODES_SECRET_NAME),
             type="Opaque",
-            string_data={**{key: pulumi.Output.secret(value) for key, value in passwords.items()}, **tls_files},
+            string_data={**{key: pulumi.Output.secret(value) for key, value in secret_files.items()}, **tls_files},
             opts=pulumi.ResourceOptions.merge(self._opts(), self._keep),
         )
         exporter_auth = pulumi.Output.all(
@@ -88,10 +89,10 @@ class KubernetesPlatform(Platform):
             string_data=pulumi.Output.secret(exporter_auth),
             opts=self._opts(),
         )
-        # A digest of the passwords is no secret (32 random characters each), and pods must show it.
+        # A digest of the passwords is no secret (32 random characters each): the check Job's name shows it.
         self.secret_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(*passwords.values()).apply(
-                lambda values: manifests.checksum(dict(zip(passwords, values)))
+            pulumi.Output.all(*secret_files.values()).apply(
+                lambda values: manifests.checksum(dict(zip(secret_files, values)))
             )
         )
 
@@ -162,7 +163,6 @@ class KubernetesPlatform(Platform):
             len(group.nodes),
             cm["metadata"]["name"],
             manifests.checksum(files),
-            self.secret_checksum,
             self.tls_checksum,
         )
         # Waits for a rollout scale with the data each pod loads and syncs; Pulumi's default is 10 minutes.
@@ -181,7 +181,18 @@ class KubernetesPlatform(Platform):
         )
         return [statefulset]
 
-    def verify(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Output[str]:
+    def _script_target(self) -> dict[str, pulumi.Input]:
+        # An exec into the server container of each pod, with the stack's kube context.
+        containers = {node.name: "sentinel" if node.role == "sentinel" else "redis" for node in self.topology.nodes}
+        settings = self.settings
+        return {
+            "platform": "kubernetes",
+            "context": settings.kube_context,
+            "namespace": settings.namespace,
+            "containers": containers,
+        }
+
+    def verify(self, name: str, groups: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
         """The check Job, after every group's StatefulSet is ready; Pulumi awaits its completion.
 
         Its name changes with everything the StatefulSets roll out and with the passwords, so the check runs

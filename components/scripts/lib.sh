@@ -5,12 +5,15 @@ log() { printf '%s festival %s: %s\n' "$(date -u +%H:%M:%S)" "$SCRIPT" "$*" >&2;
 
 # ask redis|sentinel HOST:PORT ARGS...: redis-cli as the admin user, with a mounted secret (never on argv) and
 # bounded in time. Sets $reply (without CRs) and $error: empty when the node answered, else timeout,
-# unreachable or auth-failed.
+# unreachable or auth-failed. Refused the current password, it tries the previous one once (while the admin
+# password is rotated, a node may not accept the new one yet).
 ask() {
+  _server=$1
   case $1 in
   redis) _secret=$REDIS_SECRET ;;
   *) _secret=$SENTINEL_SECRET ;;
   esac
+  _secret=$_secret${_previous:-}
   _addr=$2
   shift 2
   _rc=0
@@ -24,6 +27,11 @@ ask() {
   0:*) error= ;;
   *) error=unreachable ;;
   esac
+  if [ "$error" = auth-failed ] && [ -z "${_previous:-}" ] && [ -f "$SECRETS_DIR/$_secret.previous" ]; then
+    _previous=.previous
+    ask "$_server" "$_addr" "$@"
+    _previous=
+  fi
 }
 
 # cli redis|sentinel HOST:PORT ARGS...: print the reply; fail when the node did not answer.
@@ -73,6 +81,24 @@ sentinel_master_field() {
   return 1
 }
 
+# previous_password KEY: the other password KEY's user accepts while it is rotated ($SECRETS_DIR/KEY.previous when
+# it differs from KEY's); nothing otherwise.
+previous_password() {
+  _other=
+  [ -f "$SECRETS_DIR/$1.previous" ] && _other=$(cat "$SECRETS_DIR/$1.previous")
+  [ "$_other" != "$(cat "$SECRETS_DIR/$1")" ] && printf '%s' "$_other"
+  return 0
+}
+
+# password_hashes KEY: `#<SHA-256>` of every password KEY's user accepts: the current one, and the previous one while
+# it is rotated (so no password is written in clear).
+password_hashes() {
+  _hashes="#$(printf '%s' "$(cat "$SECRETS_DIR/$1")" | sha256sum | awk '{ print $1 }')"
+  _other=$(previous_password "$1")
+  [ -z "$_other" ] || _hashes="$_hashes #$(printf '%s' "$_other" | sha256sum | awk '{ print $1 }')"
+  printf '%s\n' "$_hashes"
+}
+
 # listen_lines: where this server listens: with TLS on, its TLS port only (port 0) with the certificate of the host
 # name it announces (components/tls.py); else its plain port.
 listen_lines() {
@@ -88,11 +114,10 @@ listen_lines() {
 }
 
 # acl_users: the `user` lines of this server: the default user off, then every user of $CONF_DIR/$USERS_FILE
-# (NAME KEY RULES...) with the SHA-256 of the password in $SECRETS_DIR/KEY, so no password is written in clear.
+# (NAME KEY RULES...) with the passwords its files allow (password_hashes).
 acl_users() {
   echo "user default off"
   while read -r _name _key _rules; do
-    _hash=$(printf '%s' "$(cat "$SECRETS_DIR/$_key")" | sha256sum | awk '{ print $1 }')
-    echo "user $_name on #$_hash $_rules"
+    echo "user $_name on $(password_hashes "$_key") $_rules"
   done <"$CONF_DIR/$USERS_FILE"
 }

@@ -66,13 +66,15 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 (
   nl='
 '
-  redis_pw=$(cat "$SECRETS_DIR/$REDIS_SECRET")
-  sentinel_pw=$(cat "$SECRETS_DIR/$SENTINEL_SECRET")
+  redis_pw='' sentinel_pw=''
   quorum=0
   for _s in $SENTINELS; do quorum=$((quorum + 1)); done
   quorum=$((quorum / 2 + 1))
   named=
   while :; do
+    # Read at every check (a builtin: no process), so a rotated admin password is picked up.
+    read -r redis_pw <"$SECRETS_DIR/$REDIS_SECRET" || :
+    read -r sentinel_pw <"$SECRETS_DIR/$SENTINEL_SECRET" || :
     role=$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
       -h 127.0.0.1 -p "$NODE_PORT" ROLE 2>/dev/null) || role=
     if [ "${role%%"$nl"*}" != master ]; then

@@ -159,6 +159,8 @@ def test_uploads_are_the_rendered_files_and_the_secrets_go_through_the_holder(de
     }
     secrets = {
         **{f"/etc/festival-secrets/{u.key}": MOCK_PASSWORD_PREFIX + f"festival-{u.key}" for u in users.USERS},
+        # not rotating: the accepted "previous" password is the current one (components/passwords.py)
+        **{f"/etc/festival-secrets/{u.key}.previous": MOCK_PASSWORD_PREFIX + f"festival-{u.key}" for u in users.USERS},
     }
     for name, container in containers(dev).items():
         rendered = files["sentinel" if name in SENTINELS else "redis"]
@@ -326,6 +328,7 @@ def test_replication_check_gets_every_node_reachable_from_the_host(monkeypatch):
     assert isinstance(opts.parent, DockerPlatform)
     assert sorted(type(group).__name__ for group in opts.depends_on) == [
         "RedisMaster",
+        "RedisPasswords",
         "RedisReplicaSet",
         "SentinelQuorum",
     ]

@@ -83,6 +83,12 @@ def test_tls_is_on_by_default_for_kubernetes_only_and_can_be_set_either_way():
         ({"clientNamespaces": "apps,Web"}, "clientNamespaces", "namespace names"),
         ({"monitoringNamespace": "mon_itoring"}, "monitoringNamespace", "namespace names"),
         ({"prometheusLabels": "release"}, "prometheusLabels", "'key=value'"),
+        ({"passwordGenerations": "redis-password"}, "passwordGenerations", "'KEY=N' or 'KEY=OLD+NEW'"),
+        ({"passwordGenerations": "redis-password=0"}, "passwordGenerations", "positive whole numbers"),
+        ({"passwordGenerations": "redis-password=1+2+3"}, "passwordGenerations", "'KEY=OLD+NEW'"),
+        ({"passwordGenerations": "redis-pasword=2"}, "passwordGenerations", "not a password key"),
+        ({"passwordGenerations": "redis-password=2,redis-password=3"}, "passwordGenerations", "listed twice"),
+        ({"passwordGenerations": "redis-password=2+2"}, "passwordGenerations", "must differ"),
     ],
 )
 def test_bad_value_names_key_value_and_rule(config, key, rule):
@@ -114,3 +120,9 @@ def test_parse_memory(text, expected):
 def test_parse_save_points():
     assert parse_save_points("900 1 300 10") == ((900, 1), (300, 10))
     assert parse_save_points("") == ()
+
+
+def test_password_generations_by_key_lowest_first():
+    settings = Settings(password_generations="redis-password=2+1, sentinel-peer-password=3")
+    assert settings.password_generation_numbers == {"redis-password": (1, 2), "sentinel-peer-password": (3,)}
+    assert Settings().password_generation_numbers == {}

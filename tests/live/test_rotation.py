@@ -1,0 +1,149 @@
+"""Rotating each user's password on real processes (docs/security.md, "Rotating a password") while a Sentinel-aware
+writer and a replica reader run: the deployment's two steps (passwordGenerations KEY=1+2, then KEY=2: the platform
+rewrites the secret files, then passwords.apply runs passwords.sh on every node), with a Redis node and a Sentinel
+restarted between `accept` and `use` of the first step, and another pair after the rotation. Measured: failed
+writes and reads, full resyncs on the master, failovers; the old password refused, the new one working."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from components import users
+from harness.local import LocalDeployment, wait_until
+
+pytestmark = pytest.mark.integration
+
+# Every user's password whose rotation something depends on: applications (app, client), the nodes' links to each
+# other (replication, sentinel, peer), festival's own scripts (both admins); and one exporter's, whose user only logs
+# in here (no exporter runs: docs/security.md says what an exporter needs).
+ROTATED = (
+    users.APP,
+    users.SENTINEL_CLIENT,
+    users.REPLICATION,
+    users.SENTINEL,
+    users.SENTINEL_PEER,
+    users.ADMIN,
+    users.SENTINEL_ADMIN,
+    users.EXPORTER,
+)
+
+
+def servers(deployment: LocalDeployment, user: users.User) -> list[str]:
+    nodes = deployment.topology.sentinels if user.server == "sentinel" else deployment.topology.redis_nodes
+    return [node.name for node in nodes]
+
+
+def refused(deployment: LocalDeployment, name: str, user: users.User, password: str) -> bool:
+    try:
+        deployment.client(name, username=user.name, password=password).ping()
+    except redis.AuthenticationError:
+        return True
+    return False
+
+
+def full_syncs(deployment: LocalDeployment, master: str) -> int:
+    return int(deployment.client(master).info("stats")["sync_full"])
+
+
+def config_epochs(deployment: LocalDeployment) -> set[int]:
+    name = deployment.topology.master_name
+    return {
+        int(deployment.client(node.name).execute_command("SENTINEL", "MASTER", name)["config-epoch"])
+        for node in deployment.topology.sentinels
+    }
+
+
+def every_sentinel_sees_everyone(deployment: LocalDeployment) -> dict[str, list[str]]:
+    """What each Sentinel reports wrong: a node or peer it marks down or disconnected (it could not log in)."""
+    name, problems = deployment.topology.master_name, {}
+    for node in deployment.topology.sentinels:
+        sentinel = deployment.client(node.name)
+        flags = [sentinel.execute_command("SENTINEL", "MASTER", name)["flags"]]
+        for kind in ("REPLICAS", "SENTINELS"):
+            flags += [entry["flags"] for entry in sentinel.execute_command("SENTINEL", kind, name)]
+        wrong = [f for f in flags if "down" in f or "disconnected" in f]
+        if wrong or len(flags) != len(deployment.topology.nodes) - 1:  # all but itself
+            problems[node.name] = flags
+    return problems
+
+
+def restart(deployment: LocalDeployment, *names: str) -> None:
+    for name in names:
+        deployment.restart(name)
+    deployment.wait_healthy(60)
+
+
+@pytest.mark.parametrize("user", ROTATED, ids=lambda user: user.key)
+def test_a_password_is_replaced_without_a_failed_request_a_resync_or_a_failover(deployment, user):
+    rotate_under_load(deployment, user)
+
+
+def test_the_replication_password_is_replaced_the_same_way_over_tls(make_deployment):
+    deployment = make_deployment(tls="true")
+    deployment.start_all()
+    rotate_under_load(deployment, users.REPLICATION)
+
+
+def rotate_under_load(deployment: LocalDeployment, user: users.User) -> None:
+    """Both steps of a rotation of `user`'s password under a writer and a reader, with restarts; what is measured
+    is printed and asserted (module docstring)."""
+    old, new = deployment.passwords[user.key], f"rotated-{user.key}-gen2"
+    master = deployment.node_at(deployment.sentinel_masters()["sentinel-1"])
+    writer = deployment.writer(wait_replicas=1).start()
+    reader = writer.reader().start()
+    try:
+        writer.wait_for_writes(50)
+        epochs = config_epochs(deployment)
+
+        # Step 1 (KEY=1+2): every node accepts both; a Redis node and a Sentinel restart between accept and use.
+        deployment.change_passwords({user.key: new}, {user.key: old})
+        for node in deployment.topology.nodes:
+            deployment.run_passwords_script(node.name, "accept")
+        restart(deployment, "redis-replica-2", "sentinel-3")
+        syncs = full_syncs(deployment, master)
+        deployment.apply_passwords()
+        for name in servers(deployment, user):
+            assert not refused(deployment, name, user, old) and not refused(deployment, name, user, new), name
+        writer.wait_for_writes(50)
+        # Applications move to the new password between the two steps (a redeploy with the new stack outputs).
+        writer.use_passwords(deployment.redis_password, deployment.sentinel_password)
+
+        # Step 2 (KEY=2): only the new one is accepted.
+        deployment.change_passwords({}, {})
+        deployment.apply_passwords()
+        for name in servers(deployment, user):
+            assert refused(deployment, name, user, old) and not refused(deployment, name, user, new), name
+        # Sessions that logged in with the old password outlive it: end them, so every client, replica link and
+        # Sentinel link logs in again, with the new one.
+        for name in servers(deployment, user):
+            deployment.client(name).execute_command("CLIENT", "KILL", "USER", user.name)
+        deployment.wait_healthy(30)
+        time.sleep(3 * deployment.settings.down_after_milliseconds / 1000)  # long enough to see a node as down
+        assert every_sentinel_sees_everyone(deployment) == {}
+        writer.wait_for_writes(50)
+        assert full_syncs(deployment, master) == syncs  # the killed replica links resumed (partial resync)
+
+        # Persistence: nodes restarted after the rotation rebuild their users and links from the secret files.
+        restart(deployment, "redis-replica-1", "sentinel-2")
+        for name in servers(deployment, user):
+            assert refused(deployment, name, user, old) and not refused(deployment, name, user, new), name
+        writer.wait_for_writes(50)
+        wait_until(lambda: reader.reads > 100, 10, what="replica reads")
+    finally:
+        reader.stop()
+        writer.stop()
+    counts = writer.counts()
+    print(
+        f"{user.key}: {counts} reads={reader.reads} failed={len(writer.errors)}+{len(writer.waiting.errors)}+"
+        f"{len(reader.errors)} full-syncs={syncs}->{full_syncs(deployment, master)} epochs={epochs}"
+    )
+    assert writer.errors == [] and writer.waiting.errors == [] and reader.errors == []
+    assert counts["lost"] == 0 and counts["wait_lost"] == 0
+    assert config_epochs(deployment) == epochs, "a failover happened"
+    assert deployment.node_at(deployment.sentinel_masters()["sentinel-1"]) == master
+    assert "+switch-master" not in deployment.logs()
+    ckquorum = deployment.client("sentinel-1").execute_command("SENTINEL", "CKQUORUM", deployment.topology.master_name)
+    assert str(ckquorum).startswith("OK"), ckquorum
