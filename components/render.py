@@ -28,6 +28,8 @@ USERS_FILE = "users"  # a node's users, one per line (users.users_file), turned 
 CLI_TIMEOUT_SECONDS = 2
 # Shortest master-reboot-down-after-period rendered (ms): 3 of Sentinel's PING periods (sentinel_conf).
 REBOOT_FLOOR_MS = 3000
+# How often a replica checks that it replicates from the master the Sentinels name (redis-entrypoint.sh's watcher).
+REPLICA_CHECK_SECONDS = 5
 # How long prestop.sh waits for the Sentinels to promote a replica before the master stops anyway.
 PRESTOP_WAIT_SECONDS = 20
 # How long a Redis node may take to stop: prestop.sh's bounded failover wait plus a clean shutdown (an RDB save of
@@ -163,6 +165,7 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "ROLE_WAIT_SECONDS": literal(settings.role_wait_seconds),
         "DNS_WAIT_SECONDS": literal(settings.dns_wait_seconds),
         "PRESTOP_WAIT_SECONDS": literal(PRESTOP_WAIT_SECONDS),
+        "REPLICA_CHECK_SECONDS": literal(REPLICA_CHECK_SECONDS),
         "RESET_SPACING_SECONDS": f"${{FESTIVAL_RESET_SPACING_SECONDS:-{SENTINEL_RESET_SPACING_SECONDS}}}",
         "RESET_WINDOW_SECONDS": literal(SENTINEL_RESET_WINDOW_SECONDS),
         "NODE_HOST": "${FESTIVAL_NODE_HOST:-$(hostname)}",

@@ -60,8 +60,11 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 # NOREPLICAS (clients stay) until Sentinel demotes this node a fixed 8 s after it reappears (docs/clients.md).
 # Only that change counts: a replica just promoted, which the Sentinels still call a replica for a moment, is
 # left alone (what they said is forgotten whenever this node is a replica). A replica looks at its role once a
-# second. Shell builtins wherever possible: a few processes per check, not dozens. The loop is in the node's
-# process group: a paused node's watcher is paused with it.
+# second, and every REPLICA_CHECK_SECONDS whether it replicates from the master a majority of the Sentinels name:
+# if not, it follows that one. Sentinel reconfigures only the replicas it knows, those of the master; a replica
+# that chose its master while that one was being replaced (all nodes restarted at once, say) can end up a replica
+# of a replica, which no Sentinel sees. Shell builtins wherever possible: a few processes per check, not dozens.
+# The loop is in the node's process group: a paused node's watcher is paused with it.
 # shellcheck disable=SC2086 # CLI_TLS is a list of options
 (
   nl='
@@ -71,18 +74,26 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
   for _s in $SENTINELS; do quorum=$((quorum + 1)); done
   quorum=$((quorum / 2 + 1))
   named=
+  tick=0 every=$REPLICA_CHECK_SECONDS
   while :; do
     # Read at every check (a builtin: no process), so a rotated admin password is picked up.
     read -r redis_pw <"$SECRETS_DIR/$REDIS_SECRET" || :
     read -r sentinel_pw <"$SECRETS_DIR/$SENTINEL_SECRET" || :
     role=$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
       -h 127.0.0.1 -p "$NODE_PORT" ROLE 2>/dev/null) || role=
-    if [ "${role%%"$nl"*}" != master ]; then
+    case ${role%%"$nl"*} in
+    master) sleep 0.5 ;;
+    slave)
       named= # a replica: forget, so a promotion starts afresh
+      tick=$((tick + 1))
+      sleep 1
+      [ $((tick % every)) -eq 0 ] || continue
+      ;;
+    *)
       sleep 1
       continue
-    fi
-    sleep 0.5
+      ;;
+    esac
     answers=
     for _s in $SENTINELS; do
       _a=$(REDISCLI_AUTH=$sentinel_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
@@ -96,12 +107,20 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
       if [ "$_n" -ge "$quorum" ]; then now=$_a; fi
     done
     [ -n "$now" ] || continue # no majority answered: keep what they said last
-    before=$named
-    named=$now
-    if [ "$before" != "$ME" ] || [ "$named" = "$ME" ]; then continue; fi
+    if [ "${role%%"$nl"*}" = slave ]; then
+      _rest=${role#*"$nl"}
+      _host=${_rest%%"$nl"*}
+      _rest=${_rest#*"$nl"}
+      following=$_host:${_rest%%"$nl"*}
+      if [ "$now" = "$following" ] || [ "$now" = "$ME" ]; then continue; fi
+    else
+      before=$named
+      named=$now
+      if [ "$before" != "$ME" ] || [ "$named" = "$ME" ]; then continue; fi
+    fi
     if REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
-      -h 127.0.0.1 -p "$NODE_PORT" REPLICAOF "${named%:*}" "${named##*:}" >/dev/null 2>&1; then
-      log "the Sentinels now name $named master: this node replicates from it"
+      -h 127.0.0.1 -p "$NODE_PORT" REPLICAOF "${now%:*}" "${now##*:}" >/dev/null 2>&1; then
+      log "the Sentinels now name $now master: this node replicates from it"
     fi
   done
 ) &

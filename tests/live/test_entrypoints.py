@@ -6,7 +6,8 @@ import hashlib
 import pytest
 import redis
 
-from components import users
+from components import render, users
+from harness.local import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +76,28 @@ def test_scripting_is_the_application_users_only_with_the_setting(deployment, ma
     app = allowed.client("redis-master", username=users.APP.name, password=allowed.redis_password)
     assert app.execute_command("EVAL", "return 1", "0") == 1
     assert app.execute_command("FUNCTION", "LIST") == []
+
+
+def test_a_replica_of_a_replica_follows_the_master_the_sentinels_name_again(deployment):
+    """Sentinel reconfigures only the master's replicas; a replica chained under another replica (possible when every
+    node restarts at once and a failover happens meanwhile) is invisible to it. The entrypoint's watcher moves it back
+    under the master a majority of the Sentinels name within REPLICA_CHECK_SECONDS."""
+    master = deployment.address("redis-master")
+    chained = deployment.client("redis-replica-2")
+    host, port = deployment.address("redis-replica-1").rsplit(":", 1)
+    chained.execute_command("REPLICAOF", host, port)
+    # The Sentinels forget every replica and relearn only the master's: none of them knows the chained one, so it is
+    # the watcher, not Sentinel's own fix of a replica it knows, that must move it back.
+    for node in deployment.topology.sentinels:
+        deployment.client(node.name).execute_command("SENTINEL", "RESET", deployment.settings.master_name)
+    assert chained.info("replication")["master_port"] == int(port)
+    wait_until(
+        lambda: (
+            f"{(i := chained.info('replication'))['master_host']}:{i['master_port']}" == master
+            and i["master_link_status"] == "up"
+        ),
+        timeout=4 * render.REPLICA_CHECK_SECONDS,
+        what="the chained replica to follow the master again",
+    )
+    assert "the Sentinels now name" in deployment.nodes["redis-replica-2"].log_path.read_text()
+    deployment.wait_healthy()
