@@ -135,20 +135,52 @@ def replica_client(sentinel: Sentinel, master_name: str) -> redis.Redis:
     )
 
 
-class _Stream:
+class _Workers:
+    """Threads that each repeat `_once()` until stopped: WRITE_PAUSE after a success; after a failure (an exception
+    redis-py raised once its retries were spent) the error is recorded and the next attempt is RETRY_PAUSE later."""
+
+    def __init__(self, threads: int):
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _once(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._once()
+            except (redis.RedisError, OSError) as error:
+                with self._lock:
+                    self.errors.append(f"{time.monotonic():.3f} {type(error).__name__}: {error}")
+                time.sleep(RETRY_PAUSE)
+                continue
+            time.sleep(WRITE_PAUSE)
+
+    def start(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+class _Stream(_Workers):
     """Threads writing <prefix><n> = n through one client; `wait_replicas` > 0 counts only WAIT-confirmed writes."""
 
     def __init__(self, client: redis.Redis, prefix: str, threads: int, wait_replicas: int):
+        super().__init__(threads)
         self.client = client
         self.prefix = prefix
         self.wait_replicas = wait_replicas
         self.acknowledged: list[int] = []
         self.successes: list[float] = []  # monotonic time of each acknowledged write, in order
-        self.errors: list[str] = []
         self._numbers = itertools.count(1)
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def _write(self, n: int) -> None:
         key = f"{self.prefix}{n}"
@@ -162,36 +194,19 @@ class _Stream:
         if replicas < self.wait_replicas:
             raise redis.RedisError(f"WAIT: {replicas} of {self.wait_replicas} replicas acknowledged {key}")
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                n = next(self._numbers)
-            try:
-                self._write(n)
-            except (redis.RedisError, OSError) as error:
-                with self._lock:
-                    self.errors.append(f"{time.monotonic():.3f} {type(error).__name__}: {error}")
-                time.sleep(RETRY_PAUSE)
-                continue
-            with self._lock:
-                self.acknowledged.append(n)
-                self.successes.append(time.monotonic())
-            time.sleep(WRITE_PAUSE)
+    def _once(self) -> None:
+        with self._lock:
+            n = next(self._numbers)
+        self._write(n)
+        with self._lock:
+            self.acknowledged.append(n)
+            self.successes.append(time.monotonic())
 
     def acknowledged_before(self, numbers: list[int], moment: float) -> list[int]:
         """Those of `numbers` whose acknowledgement came before `moment`."""
         with self._lock:
             times = dict(zip(self.acknowledged, self.successes, strict=True))
         return [n for n in numbers if times[n] < moment]
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
 
     def lost(self, client: redis.Redis) -> list[int]:
         acknowledged = sorted(self.acknowledged)
@@ -213,42 +228,21 @@ class _Stream:
         return max(self.gaps(after), default=0.0)
 
 
-class Reader:
+class Reader(_Workers):
     """Threads that read, through redis-py's replica client (`slave_for`, with the master client's retries), keys a
     stream has written; counts reads and errors (an error: a read that failed after its retries)."""
 
     def __init__(self, sentinel: Sentinel, master_name: str, stream: _Stream, threads: int):
+        super().__init__(threads)
         self.client = replica_client(sentinel, master_name)
         self.stream = stream
         self.reads = 0
-        self.errors: list[str] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            written = self.stream.acknowledged[-1:] or [0]
-            try:
-                self.client.get(f"{self.stream.prefix}{written[0]}")
-            except (redis.RedisError, OSError) as error:
-                with self._lock:
-                    self.errors.append(f"{time.monotonic():.3f} {type(error).__name__}: {error}")
-                time.sleep(RETRY_PAUSE)
-                continue
-            with self._lock:
-                self.reads += 1
-            time.sleep(WRITE_PAUSE)
-
-    def start(self) -> Reader:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
+    def _once(self) -> None:
+        written = self.stream.acknowledged[-1:] or [0]
+        self.client.get(f"{self.stream.prefix}{written[0]}")
+        with self._lock:
+            self.reads += 1
 
 
 class Writer:
