@@ -8,23 +8,15 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 
 from components import users
+from tests.live.test_rotation import refused
 from tests.program.pulumi_program import MOCK_PASSWORD_PREFIX, run_program
 
 pytestmark = pytest.mark.docker
 
 # An application password (clients move between the steps), the replicas' and the Sentinels' among themselves.
 ROTATED = (users.APP, users.REPLICATION, users.SENTINEL_PEER)
-
-
-def refused(deployment, name: str, user: users.User, password: str) -> bool:
-    try:
-        deployment.client(name, username=user.name, password=password).ping()
-    except redis.AuthenticationError:
-        return True
-    return False
 
 
 def test_each_password_is_replaced_by_two_updates_without_a_failed_request(deployment, record_property):

@@ -36,7 +36,9 @@ def servers(deployment: LocalDeployment, user: users.User) -> list[str]:
     return [node.name for node in nodes]
 
 
-def refused(deployment: LocalDeployment, name: str, user: users.User, password: str) -> bool:
+def refused(deployment, name: str, user: users.User, password: str) -> bool:
+    """Whether `user` with `password` is refused on node `name` of a deployment (loopback, Docker or pods: anything
+    with `client(name, **options)`)."""
     try:
         deployment.client(name, username=user.name, password=password).ping()
     except redis.AuthenticationError:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 
 from components import users
+from tests.live.test_rotation import refused
 from tests.pods.conftest import FIGURES
 from tests.program.pulumi_program import run_program
 
@@ -20,14 +20,6 @@ pytestmark = pytest.mark.pods
 
 ROTATED = (users.REPLICATION, users.APP)
 LATE_SECONDS = 5
-
-
-def refused(cluster, pod: str, user: users.User, password: str) -> bool:
-    try:
-        cluster.client(pod, username=user.name, password=password).ping()
-    except redis.AuthenticationError:
-        return True
-    return False
 
 
 def test_passwords_are_replaced_on_running_pods_without_a_failed_request(healthy):
