@@ -23,6 +23,18 @@ def _command(args: Sequence[str]) -> list[str]:
     return ["sh", f"{render.CONF_DIR}/{passwords.SCRIPT}", *args]
 
 
+def pod_exec_command(args: Sequence[str]) -> list[str]:
+    """passwords.sh ARGS for an exec into a pod: the exec API reports no exit code on its plain stream, so the
+    script's is printed after its output (exit_code_of reads it back)."""
+    return ["sh", "-c", f'"$@" 2>&1; echo "{EXIT_MARK}$?"', "sh", *_command(args)]
+
+
+def exit_code_of(output: str) -> tuple[int, str]:
+    """(exit code, output) from what pod_exec_command printed; 1 when the mark is missing (the exec broke off)."""
+    text, _, code = output.rpartition(EXIT_MARK)
+    return (int(code.strip()) if code.strip().isdigit() else 1), text
+
+
 class DockerScripts:
     """passwords.sh in a container of the local Docker engine (the node's container has the node's name)."""
 
@@ -48,21 +60,18 @@ class KubernetesScripts:
     def run(self, node: str, args: Sequence[str]) -> tuple[int, str]:
         from kubernetes.stream import stream
 
-        # The exec API reports no exit code on its plain stream: the script's is printed after its output.
-        command = ["sh", "-c", f'"$@" 2>&1; echo "{EXIT_MARK}$?"', "sh", *_command(args)]
         output = stream(
             self.core.connect_get_namespaced_pod_exec,
             node,
             self.namespace,
             container=self.containers[node],
-            command=command,
+            command=pod_exec_command(args),
             stderr=True,
             stdin=False,
             stdout=True,
             tty=False,
         )
-        text, _, code = output.rpartition(EXIT_MARK)
-        return (int(code.strip()) if code.strip().isdigit() else 1), text
+        return exit_code_of(output)
 
 
 class RedisPasswordsProvider(ResourceProvider):

@@ -48,7 +48,7 @@ from docker.errors import NotFound
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import passwords, render, tls, users
+from components import passwords, passwords_resource, tls, users
 from components.checks import Report, Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
@@ -1060,9 +1060,10 @@ class _PodScripts:
         self.cluster, self.containers = cluster, containers
 
     def run(self, node: str, args) -> tuple[int, str]:
-        command = ["sh", f"{render.CONF_DIR}/{passwords.SCRIPT}", *args]
+        """The command KubernetesScripts sends through the exec API, its exit code read from its output as there."""
+        command = passwords_resource.pod_exec_command(args)
         code, output = self.cluster.pods[node].exec(self.containers[node], command, timeout=30)
-        return (1 if code is None else code), output
+        return passwords_resource.exit_code_of(output) if code is not None else (1, output)
 
 
 class RunnerPods:
