@@ -61,14 +61,17 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
         f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child, certificates=certificates
     )
 
-    # Rollout order: each group starts (and on Kubernetes rolls out a change) after the one before it.
-    master = RedisMaster(f"{prefix}-redis-master", NodeGroupArgs(platform, (topology.master,)), child)
-    replicas = RedisReplicaSet(
-        f"{prefix}-redis-replicas", NodeGroupArgs(platform, topology.replicas, after=[master]), child
-    )
-    sentinels = SentinelQuorum(
-        f"{prefix}-sentinels", NodeGroupArgs(platform, topology.sentinels, after=[replicas]), child
-    )
+    # Each group starts, and rolls out a change, after the group before it in the platform's rollout order.
+    groups = {
+        "master": (RedisMaster, f"{prefix}-redis-master", (topology.master,)),
+        "replica": (RedisReplicaSet, f"{prefix}-redis-replicas", topology.replicas),
+        "sentinel": (SentinelQuorum, f"{prefix}-sentinels", topology.sentinels),
+    }
+    made: dict[str, pulumi.ComponentResource] = {}
+    for role in platform.ROLLOUT_ORDER:
+        component, name, nodes = groups[role]
+        made[role] = component(name, NodeGroupArgs(platform, nodes, after=list(made.values())[-1:]), child)
+    master, replicas, sentinels = made["master"], made["replica"], made["sentinel"]
 
     # A password change is applied to the running nodes (none restarts), then verified like any other change.
     passwords = platform.passwords(f"{prefix}-redis-passwords", [master, replicas, sentinels])

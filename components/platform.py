@@ -23,8 +23,7 @@ from components.topology import Node, Topology
 
 @dataclass(frozen=True)
 class NodeGroup:
-    """Nodes of one role. `after`: components to roll out before these (Kubernetes StatefulSets; Docker starts every
-    container at once)."""
+    """Nodes of one role. `after`: the components to roll out before these (Platform.ROLLOUT_ORDER)."""
 
     role: str  # "master", "replica" or "sentinel"
     nodes: tuple[Node, ...]
@@ -33,6 +32,9 @@ class NodeGroup:
 
 class Platform(pulumi.ComponentResource):
     TYPE = ""
+    # The roles of the node groups in the order they start and roll out a change, each group after the one before
+    # it (components/deployment.py composes them so).
+    ROLLOUT_ORDER: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -18,7 +18,9 @@ import re
 import secrets
 import socket
 import tarfile
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dill
@@ -160,8 +162,9 @@ class DockerDeployment:
         return plan
 
     def deploy(self) -> dict:
-        """Create every declared object (images checked, network, volumes, containers in declaration order),
-        then run the declared ReplicationCheck's provider, as the end of `pulumi up` does. Its outputs."""
+        """Create every declared object (images checked, network, volumes, then the containers in the engine's order:
+        each once those it depends on exist, independent ones at the same time), then run the declared
+        ReplicationCheck's provider, as the end of `pulumi up` does. Its outputs."""
         started = time.monotonic()
         for image in self.plan[IMAGE]:
             self._image(image)
@@ -169,8 +172,7 @@ class DockerDeployment:
             self._network(network)
         for volume in self.plan[VOLUME]:
             self._volume(volume.plain["name"])
-        for container in self.plan[CONTAINER]:
-            self._create_container(container)
+        in_engine_order(self.program, {r.name: (lambda r=r: self._create_container(r)) for r in self.plan[CONTAINER]})
         self.check_result = self.run_checks()
         self.wait_docker_healthy()
         self.healthy_seconds = time.monotonic() - started
@@ -380,11 +382,12 @@ class DockerDeployment:
         return self.apply(program)["replaced"]
 
     def apply(self, program: Program) -> dict[str, list[str]]:
-        """Apply a new run of the program as `pulumi up` does: in declaration order, create the new volumes and
-        containers and replace every container whose declared inputs changed (delete, then create: fixed names and
-        host ports); then the checks (the ReplicationCheck depends on every node); then, last, delete the containers
-        no longer declared (reverse declaration order, each stopped with its declared grace) and their volumes
-        unless retained (retain_on_delete). The names created, replaced and deleted."""
+        """Apply a new run of the program as `pulumi up` does: create the new volumes; then take each container's
+        step in the engine's order (in_engine_order): create a new one, replace one whose declared inputs changed
+        (delete, then create: fixed names and host ports), nothing for an unchanged one; then the checks (the
+        ReplicationCheck depends on every node); then, last, delete the containers no longer declared (reverse
+        declaration order, each stopped with its declared grace) and their volumes unless retained
+        (retain_on_delete). The names created, replaced and deleted, each list in the order the steps finished."""
         new_plan = self._translate(program)
         if {r.name: r.plain for r in new_plan[NETWORK]} != {r.name: r.plain for r in self.plan[NETWORK]}:
             raise UntranslatedInput(f"a change to a {NETWORK} is not supported by apply")
@@ -410,15 +413,22 @@ class DockerDeployment:
             if volume.plain["name"] not in old_volumes:
                 self._volume(volume.plain["name"])
         done: dict[str, list[str]] = {"created": [], "replaced": [], "deleted": []}
-        for resource in new_plan[CONTAINER]:
+        changed_names = {r.plain["name"] for r in changed}
+
+        def step(resource: Recorded) -> None:
             name = resource.plain["name"]
             if name not in old:
                 self._create_container(resource)
                 done["created"].append(name)
-            elif name in {r.plain["name"] for r in changed}:
+            elif name in changed_names:
+                # delete_before_replace: DeleteReplacementStep, then CreateReplacementStep (pulumi
+                # pkg/resource/deploy/step_generator.go, generateStepsFromDiff). No dependent is replaced with it: the
+                # containers' depends_on edges carry no property (calculateDependentReplacements).
                 self.remove(name, old[name].get("destroyGraceSeconds"))
                 self._create_container(resource)
                 done["replaced"].append(name)
+
+        in_engine_order(program, {r.name: (lambda r=r: step(r)) for r in new_plan[CONTAINER]})
         self.check_result = self.run_checks()
         for resource in reversed(old_plan[CONTAINER]):
             name = resource.plain["name"]
@@ -602,6 +612,37 @@ class DockerDeployment:
                 text = "(no container)"
             parts.append(f"--- {name} ---\n{text}")
         return "\n".join(parts)
+
+
+def in_engine_order(program: Program, steps: dict[str, Callable[[], None]]) -> None:
+    """Run each resource's step (by resource name) in a thread of its own once the steps of every resource it
+    depends on (Program.depends_on) are done, as the engine does: the SDK registers a resource only after those it
+    depends on are registered (created, updated, replaced or the same), and the step executor runs steps that do not
+    depend on each other concurrently (pulumi pkg/resource/deploy/step_executor.go: "chains must be executed
+    serially and antichains can be executed concurrently"). An unchanged resource's step does nothing but still
+    orders its dependents. After a failed step no other step starts (the engine stops at the first error); the
+    first error is raised once every started step ended."""
+    finished = {name: threading.Event() for name in steps}
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            for dependency in program.depends_on(name) & finished.keys():
+                finished[dependency].wait()
+            if not errors:
+                steps[name]()
+        except BaseException as error:  # noqa: BLE001 -- reported below, by the caller's thread
+            errors.append(error)
+        finally:
+            finished[name].set()
+
+    threads = [threading.Thread(target=run, args=(name,), name=f"step {name}", daemon=True) for name in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def translate(program: Program) -> tuple[dict[str, list[Recorded]], dict[str, str]]:

@@ -54,6 +54,12 @@ EXPORTER_AUTH_KEY = "exporter-auth.json"  # in the secrets volume: redis_exporte
 
 class DockerPlatform(Platform):
     TYPE = "festival:docker:Platform"
+    # Every container waits for the one before it (depends_on): the replicas one at a time, then the master, then the
+    # Sentinels one at a time. The engine creates or replaces a resource only after those it depends on are done, so
+    # a change that replaces every Redis node stops the master last, when a replaced replica has resynced and can take
+    # its role over (prestop.sh): one hand-over; and the Sentinels, which resolve the master's name at boot, start
+    # after it exists. A replica created first waits for its master's name to resolve (Redis retries every second).
+    ROLLOUT_ORDER = ("replica", "master", "sentinel")
 
     def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
         settings = self.settings
@@ -75,7 +81,9 @@ class DockerPlatform(Platform):
         return {"network": self.network.name}
 
     def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
-        containers = [self._container(owner, name, node, group) for node in group.nodes]
+        containers: list[docker.Container] = []
+        for node in group.nodes:  # each after the group's components `after` and the node before it (ROLLOUT_ORDER)
+            containers.append(self._container(owner, name, node, group.role, [*group.after, *containers[-1:]]))
         if self.settings.dev_exporters:
             containers += [
                 self._exporter(owner, name, node, container) for node, container in zip(group.nodes, containers)
@@ -124,18 +132,20 @@ class DockerPlatform(Platform):
             outputs["debugUiPassword"] = pulumi.Output.secret(self.credentials.debug_ui_password)
         return outputs
 
-    def _container(self, owner: pulumi.Resource, name: str, node: Node, group: NodeGroup) -> docker.Container:
+    def _container(
+        self, owner: pulumi.Resource, name: str, node: Node, role: str, after: Sequence[pulumi.Resource]
+    ) -> docker.Container:
         opts = pulumi.ResourceOptions(parent=owner)
-        # No rollout order on Docker: every container starts at once (roles are decided at boot), and a replaced or
+        # A plain depends_on orders the steps and never causes a replacement (no input depends on it). A replaced or
         # deleted master hands its role over when it is stopped.
-        replace = pulumi.ResourceOptions(delete_before_replace=True, depends_on=[self.secrets])
+        replace = pulumi.ResourceOptions(delete_before_replace=True, depends_on=[self.secrets, *after])
         # devKeepVolumes: `pulumi destroy` forgets the data volume instead of deleting it; the next deploy of the
         # stack creates a volume of the same name, which Docker hands back with its data.
         volume_opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(retain_on_delete=self.settings.dev_keep_volumes)
         )
         volume = docker.Volume(f"{name}-{node.name}-data", name=names.volume_name(node), opts=volume_opts)
-        settings, role = self.settings, group.role
+        settings = self.settings
         sentinel = role == "sentinel"
         memory_mb = SENTINEL_MEMORY_MB if sentinel else math.ceil(settings.redis_memory_limit_bytes / 1024**2)
         grace = render.SENTINEL_STOP_GRACE_SECONDS if sentinel else render.REDIS_STOP_GRACE_SECONDS

@@ -24,6 +24,9 @@ from components.topology import REDIS_PORT, SENTINEL_PORT
 
 class KubernetesPlatform(Platform):
     TYPE = "festival:kubernetes:Platform"
+    # The master's StatefulSet first (its pod is the bootstrap master the others find), then the replicas', then the
+    # Sentinels' (they resolve the nodes' names at boot); RedisRollout replaces the Redis pods replicas first.
+    ROLLOUT_ORDER = ("master", "replica", "sentinel")
 
     def __init__(self, name: str, settings: Settings, *args, opts: pulumi.ResourceOptions | None = None, **kwargs):
         """As every Platform (`args`: topology, files, credentials; `kwargs`: certificates), with the cluster's

@@ -2,11 +2,19 @@
 # hands its role over first: writes are paused (so none is acknowledged and then lost with the old role),
 # a Sentinel is asked to SENTINEL FAILOVER, and once it names the promoted replica this node replicates
 # from it, so paused and new writes fail with READONLY and Sentinel-aware clients reconnect to the new master.
-# Bounded by PRESTOP_WAIT_SECONDS; on any failure writes resume and the node stops as it would without the hook.
+# A master whose replicas are not linked yet (on Docker a change replaces the replicas just before the master) waits
+# for one to be: a handover needs a replica that has the data. All of it is bounded by PRESTOP_WAIT_SECONDS; on
+# any failure writes resume and the node stops as it would without the hook.
 LOCAL=127.0.0.1:$NODE_PORT
+deadline=$(($(date +%s) + PRESTOP_WAIT_SECONDS))
 [ "$(redis_info_field "$LOCAL" role)" = master ] || exit 0
-if [ "$(redis_info_field "$LOCAL" connected_slaves)" -eq 0 ] 2>/dev/null; then
-  log "master without connected replicas: stopping without a failover"
+# online_replicas: how many replicas are linked and past their initial sync (state=online in INFO replication).
+online_replicas() { cli redis "$LOCAL" INFO replication | grep -c '^slave[0-9]*:.*state=online' || :; }
+while [ "$(online_replicas)" -eq 0 ] && [ "$(date +%s)" -lt "$deadline" ]; do
+  sleep 0.1
+done
+if [ "$(online_replicas)" -eq 0 ]; then
+  log "master without a linked replica within ${PRESTOP_WAIT_SECONDS}s: stopping without a failover"
   exit 0
 fi
 
@@ -30,20 +38,27 @@ for _r in $(replica_lags | awk '{ print $1 }'); do
   done
 done
 
+# A Sentinel refuses (NOGOODSLAVE) until it has seen a linked replica in its once-a-second INFO: ask again until
+# one accepts, while any answers at all.
 sentinel=
-for _s in $reversed; do
-  case "$(cli sentinel "$_s" SENTINEL FAILOVER "$MASTER_NAME")" in
-  OK*)
-    sentinel=$_s
-    break
-    ;;
-  esac
+answered=yes
+while [ -z "$sentinel" ] && [ "$answered" = yes ] && [ "$(date +%s)" -lt "$deadline" ]; do
+  answered=no
+  for _s in $reversed; do
+    case "$(cli sentinel "$_s" SENTINEL FAILOVER "$MASTER_NAME")" in
+    OK*)
+      sentinel=$_s
+      break
+      ;;
+    ?*) answered=yes ;;
+    esac
+  done
+  [ -n "$sentinel" ] || sleep 0.2
 done
 
 master=$ME
 if [ -n "$sentinel" ]; then
   log "master: $sentinel is failing over $MASTER_NAME"
-  deadline=$(($(date +%s) + PRESTOP_WAIT_SECONDS))
   while [ "$master" = "$ME" ] && [ "$(date +%s)" -lt "$deadline" ]; do
     sleep 0.05
     # shellcheck disable=SC2046

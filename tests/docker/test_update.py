@@ -1,5 +1,6 @@
 """Updating a running stack: a setting that changes a rendered file (maxmemory) replaces the changed containers
-the way the engine does for named containers on fixed ports (delete, then create), while a writer runs."""
+the way the engine does for named containers on fixed ports (delete, then create), in the order the containers'
+depends_on give (replicas one at a time, then the master), while a writer runs: one hand-over, nothing lost."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 import pytest
 
 from components import checks
+from tests.docker.test_upgrade import MasterSampler
 from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.docker
@@ -18,7 +20,8 @@ def test_a_maxmemory_change_replaces_the_redis_nodes_and_keeps_every_write(deplo
     writer.wait_for_writes(20)
     changed = run_program("dev", {**deployment.overrides, "maxmemory": "256mb"})
     fault_at = time.monotonic()
-    replaced = deployment.replace_changed(changed)
+    with MasterSampler(deployment) as masters:
+        replaced = deployment.replace_changed(changed)
     assert sorted(replaced) == sorted(deployment.redis_names())  # Sentinels render no maxmemory: untouched
     assert deployment.wait_healthy().status == checks.HEALTHY
     deployment.wait_docker_healthy()
@@ -30,6 +33,9 @@ def test_a_maxmemory_change_replaces_the_redis_nodes_and_keeps_every_write(deplo
         assert deployment.container(name).attrs["HostConfig"]["Memory"] == 576 * 1024**2  # 2 x 256 MiB + 64 MiB
     figures = {**writer.counts(), "outage_s": round(writer.longest_gap(fault_at), 2)}
     figures["wait_outage_s"] = round(writer.longest_replicated_gap(fault_at), 2)
+    figures["masters"] = masters.seen
     print(f"\nupdate (maxmemory 512mb -> 256mb): replaced {replaced}; {figures}")
     record_property("update", figures)
     assert figures["lost"] == 0 and figures["wait_lost"] == 0, figures
+    assert replaced[-1] == masters.seen[0], replaced  # the master is replaced last ...
+    assert len(masters.seen) == 2, figures  # ... and hands over once, to a replica replaced before it

@@ -1,7 +1,8 @@
 """Upgrading Redis in a running dev stack (issue #13, item 8): from the previous default, Redis 7.0.15 (Debian
 bookworm), to Redis 8.0 (Debian trixie, with Debian's security fixes), applied as the Docker runner applies a
 changed redisImage: every Redis node and Sentinel container is replaced (delete, then create), one after the other
-in declaration order, none waiting for the previous one to be healthy, while a Sentinel-aware writer runs.
+in the order of their depends_on (the replicas, the master, the Sentinels), none waiting for the previous one to be
+healthy (the engine waits for a create, not for health), while a Sentinel-aware writer runs.
 
 A 7.0 replica cannot full-sync from an 8.0 master ("Can't handle RDB format version 12", retried forever); it can
 continue by partial resync (PSYNC), which is what the demoted and remaining 7.0 nodes did in every run seen. What

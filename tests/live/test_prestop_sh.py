@@ -1,5 +1,6 @@
 """prestop.sh, a Redis pod's preStop hook, run for real: the master hands its role over before it stops."""
 
+import threading
 import time
 
 import pytest
@@ -42,20 +43,27 @@ def test_prestop_hands_the_master_role_over_before_the_pod_stops_and_the_pod_ret
     assert info["role"] == "slave" and f"{info['master_host']}:{info['master_port']}" != old
 
 
-def test_prestop_on_a_replica_or_a_master_without_replicas_stops_without_failover(deployment):
+def test_prestop_on_a_replica_stops_without_failover(deployment):
     master = deployment.address("redis-master")
     hook = deployment.run_script("redis-replica-1/prestop.sh")
     assert hook.returncode == 0 and hook.stderr == ""
     assert set(deployment.sentinel_masters().values()) == {master}
 
+
+def test_a_master_whose_replicas_are_down_waits_for_one_to_link_then_hands_over(deployment):
+    """On Docker a change replaces the replicas just before the master: the master's stop waits for a replica that is
+    linked again, within PRESTOP_WAIT_SECONDS, instead of stopping without a hand-over."""
     deployment.kill("redis-replica-1")
     deployment.kill("redis-replica-2")
     wait_until(lambda: deployment.client("redis-master").info("replication")["connected_slaves"] == 0, 10)
-    hook = deployment.run_script("redis-master/prestop.sh")
-    assert hook.returncode == 0
-    assert "without a failover" in hook.stderr
-    assert deployment.role("redis-master") == "master"
-    assert set(deployment.sentinel_masters().values()) == {master}
+    threading.Timer(1, deployment.start, args=("redis-replica-1",)).start()
+    hook = deployment.run_script("redis-master/prestop.sh", timeout=render.PRESTOP_WAIT_SECONDS + 10)
+    assert hook.returncode == 0, hook.stderr
+    assert "handed the master role over to" in hook.stderr, hook.stderr
+    assert set(deployment.sentinel_masters().values()) == {deployment.address("redis-replica-1")}
+    assert deployment.role("redis-master") == "slave"
+    deployment.start("redis-replica-2")
+    deployment.wait_healthy(30)
 
 
 def test_a_stopped_master_hands_its_role_over_before_its_server_stops(deployment):

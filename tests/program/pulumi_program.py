@@ -102,6 +102,23 @@ class Program:
     def of_type(self, type_token: str) -> list[Recorded]:
         return [r for r in self.resources if r.type == type_token]
 
+    def depends_on(self, name: str) -> set[str]:
+        """The names of the custom resources that resource `name`'s depends_on names, a local component standing for
+        its descendants, as the Python SDK expands it before it registers the resource, which it does only once they
+        are registered, i.e. created or updated (pulumi sdk/python/lib/pulumi/runtime/rpc.py `_add_dependency`;
+        resource.py `prepare_resource`: "Before we can proceed, all our dependencies must be finished")."""
+        options = self.options.get(name)
+        declared = options.depends_on if options else None
+        pending = list(declared if isinstance(declared, (list, tuple)) else [declared] if declared else [])
+        names: set[str] = set()
+        while pending:
+            resource = pending.pop()
+            if isinstance(resource, pulumi.ComponentResource):
+                pending.extend(resource._childResources)
+            else:
+                names.add(resource._name)
+        return names
+
     def named(self, name: str) -> Recorded:
         matches = [r for r in self.resources if r.name == name]
         if len(matches) != 1:

@@ -11,6 +11,8 @@ import dataclasses
 import json
 import math
 import re
+import threading
+import time
 
 import pulumi
 import pytest
@@ -218,6 +220,64 @@ def test_nodes_belong_to_their_components(dev):
     names = {r.name for r in dev.of_type(CONTAINER)}
     assert "festival-sentinels-festival-sentinel-1" in names
     assert "festival-redis-master-festival-redis-master" in names
+
+
+def node_dependencies(program: Program) -> dict[str, set[str]]:
+    """By node container name: the node containers its depends_on names (components expanded, as the SDK does)."""
+    names = {r.name: r.inputs["name"] for r in node_resources(program)}
+    return {names[r]: {names[d] for d in program.depends_on(r) if d in names} for r in names}
+
+
+def test_on_docker_the_replicas_roll_out_one_at_a_time_then_the_master_then_the_sentinels(dev):
+    """The engine creates or replaces a container only after those it depends on: a change that replaces every Redis
+    node stops the master last, after the replicas are back (one hand-over), and the Sentinels start once the master's
+    name resolves. Plain depends_on edges, so no container is replaced because another one is."""
+    assert node_dependencies(dev) == {
+        "festival-redis-replica-1": set(),
+        "festival-redis-replica-2": {"festival-redis-replica-1"},
+        "festival-redis-master": {"festival-redis-replica-1", "festival-redis-replica-2"},
+        "festival-sentinel-1": {"festival-redis-master"},
+        "festival-sentinel-2": {"festival-redis-master", "festival-sentinel-1"},
+        "festival-sentinel-3": {"festival-redis-master", "festival-sentinel-2"},
+    }
+    holder = secrets_holder(dev).name
+    for resource in node_resources(dev):
+        assert holder in dev.depends_on(resource.name), resource.name
+
+
+def test_the_docker_runner_takes_each_step_after_those_it_depends_on_and_the_others_together():
+    """The stand-in for the engine (harness/docker_runner.py in_engine_order), on the dev declaration: the nodes in
+    the rollout order, one at a time, and independent steps (the exporters and the next node) at the same time."""
+    from harness.docker_runner import in_engine_order
+
+    dev = run_program("dev", {"devExporters": True})
+    lock, running, events, overlapped = threading.Lock(), set(), [], []
+
+    def step(name: str) -> None:
+        with lock:
+            missing = {d for d in dev.depends_on(name) if (d, "end") not in events and d in steps}
+            assert not missing, (name, missing)
+            overlapped.extend(running)
+            running.add(name)
+            events.append((name, "start"))
+        time.sleep(0.05)
+        with lock:
+            running.discard(name)
+            events.append((name, "end"))
+
+    steps = {r.name: (lambda name=r.name: step(name)) for r in dev.of_type(CONTAINER)}
+    in_engine_order(dev, steps)
+    nodes = {r.name: r.inputs["name"] for r in node_resources(dev)}
+    started = [nodes[name] for name, what in events if what == "start" and name in nodes]
+    assert started == [
+        "festival-redis-replica-1",
+        "festival-redis-replica-2",
+        "festival-redis-master",
+        "festival-sentinel-1",
+        "festival-sentinel-2",
+        "festival-sentinel-3",
+    ]
+    assert overlapped, "no two independent steps ran at the same time"
 
 
 # --- secrets ------------------------------------------------------------------------------------------
