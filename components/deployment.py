@@ -12,6 +12,7 @@ import pulumi
 
 from components import render, users
 from components.certificates import Certificates, generate_certificates
+from components.contract import contract_version
 from components.credentials import Credentials, generate_credentials
 from components.platform import Platform, certificate_specs, platform_for, topology_for
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
@@ -30,8 +31,10 @@ class Deployment:
 
     def outputs(self) -> dict[str, pulumi.Input]:
         """The stack outputs application stacks consume (contract/outputs.yaml): the application users' names and
-        passwords, never another user's (docs/security.md: every stack that references this one can read them)."""
+        passwords, never another user's (docs/security.md: every stack that references this one can read them), and the
+        contract's version, whose major an application stack checks."""
         return {
+            "contractVersion": contract_version(),
             "masterName": self.settings.master_name,
             "redisUsername": users.APP.name,
             "redisPassword": self.credentials.redis_password,

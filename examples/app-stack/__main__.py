@@ -12,6 +12,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
+CONTRACT_MAJOR = 4  # the major of contract/outputs.yaml this program was written for
 CLIENT_LABEL = {"festival-redis-client": "true"}  # contract/outputs.yaml: clientPodLabel
 SECRETS_DIR = "/run/secrets/festival-redis"
 PASSWORD_FILES = {"redis-password": "redisPassword", "sentinel-password": "sentinelPassword"}  # file -> output
@@ -35,11 +36,32 @@ if not re.fullmatch(r"organization/festival-redis/[A-Za-z0-9_.-]+", redis_stack)
     fail("redisStack", redis_stack, "a self-managed backend names stacks organization/festival-redis/<stack>")
 
 redis = pulumi.StackReference("festival-redis", stack_name=redis_stack)
+
+
+def written_for(version: str) -> str:
+    """The contract's version, if its major is the one this program was written for: another one stops it."""
+    if version.split(".")[0] != str(CONTRACT_MAJOR):
+        raise ValueError(
+            f"{redis_stack}: contractVersion = {version!r}: festival-app was written for contract {CONTRACT_MAJOR}.x; "
+            "read what the new major changed (contract/outputs.yaml, docs/workflow.md), adapt the program and its "
+            "CONTRACT_MAJOR"
+        )
+    return version
+
+
+contract_version = redis.require_output("contractVersion").apply(written_for)
+
+
+def redis_output(name: str) -> pulumi.Output:
+    """An output of festival-redis, once its contract's major has been checked (a secret one stays secret)."""
+    return pulumi.Output.all(contract_version, redis.require_output(name)).apply(lambda values: values[1])
+
+
 env = {
-    "REDIS_SENTINELS": redis.require_output("sentinelEndpoints").apply(",".join),
-    "REDIS_MASTER_NAME": redis.require_output("masterName"),
-    "REDIS_USERNAME": redis.require_output("redisUsername"),
-    "REDIS_SENTINEL_USERNAME": redis.require_output("sentinelUsername"),
+    "REDIS_SENTINELS": redis_output("sentinelEndpoints").apply(",".join),
+    "REDIS_MASTER_NAME": redis_output("masterName"),
+    "REDIS_USERNAME": redis_output("redisUsername"),
+    "REDIS_SENTINEL_USERNAME": redis_output("sentinelUsername"),
     "REDIS_PASSWORD_FILE": f"{SECRETS_DIR}/redis-password",
     "REDIS_SENTINEL_PASSWORD_FILE": f"{SECRETS_DIR}/sentinel-password",
 }
@@ -50,11 +72,9 @@ if platform == "docker":
         name=APP,
         image=image,
         envs=pulumi.Output.all(**env).apply(lambda values: [f"{key}={value}" for key, value in values.items()]),
-        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=redis.require_output("networkName"))],
+        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=redis_output("networkName"))],
         uploads=[
-            docker.ContainerUploadArgs(
-                file=f"{SECRETS_DIR}/{file}", content=redis.require_output(output), permissions="0400"
-            )
+            docker.ContainerUploadArgs(file=f"{SECRETS_DIR}/{file}", content=redis_output(output), permissions="0400")
             for file, output in PASSWORD_FILES.items()
         ],
         memory=256,
@@ -69,7 +89,7 @@ else:
     secret = k8s.core.v1.Secret(
         f"{APP}-redis",
         metadata={"name": "festival-redis-client", "namespace": namespace},
-        string_data={file: redis.require_output(output) for file, output in PASSWORD_FILES.items()},
+        string_data={file: redis_output(output) for file, output in PASSWORD_FILES.items()},
         opts=pulumi.ResourceOptions(depends_on=[ns]),
     )
     labels = {"app": APP}
@@ -117,4 +137,5 @@ else:
     )
 
 pulumi.export("redisStack", redis_stack)
+pulumi.export("redisContractVersion", contract_version)
 pulumi.export("sentinels", env["REDIS_SENTINELS"])

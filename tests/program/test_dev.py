@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from components import render, users
+from components.contract import contract_version
 from components.credentials import generate_credentials
 from components.docker import DockerPlatform
 from components.docker import platform as docker_platform
@@ -336,6 +337,7 @@ def test_stack_outputs(dev):
     assert "replicationCheck" in outputs
     del outputs["replicationCheck"]
     assert outputs == {
+        "contractVersion": contract_version(),  # contract/outputs.yaml's
         "masterName": "festival-master",
         "redisUsername": "app",
         "sentinelUsername": "client",

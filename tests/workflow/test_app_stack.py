@@ -152,17 +152,45 @@ def test_the_app_reads_only_outputs_of_the_contract():
         node.args[0].value
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
-        and getattr(node.func, "attr", "") in ("require_output", "get_output")
+        and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("require_output", "get_output", "redis_output")
         and isinstance(node.args[0], ast.Constant)
     }
     used |= {value.value for node in ast.walk(tree) if isinstance(node, ast.Dict) for value in node.values
              if isinstance(value, ast.Constant) and str(value.value).endswith("Password")}  # fmt: skip
     contract = load_contract()["stacks"]
-    assert {"sentinelEndpoints", "masterName", "networkName", "redisPassword", "sentinelPassword"} <= used
+    assert {"contractVersion", "sentinelEndpoints", "masterName", "networkName", "redisPassword"} <= used
     for name in used:
         assert name in contract["dev"] or name in contract["prod"], name
     assert used - {"networkName"} <= set(contract["prod"])  # all but the Docker network, in both stacks
     assert used <= set(contract["dev"])
+
+
+def test_the_app_runs_on_the_contract_major_it_was_written_for(redis):
+    version = redis["prod"].program.outputs["contractVersion"]
+    assert version == load_contract()["version"]
+    assert app_for(redis, "prod").outputs["redisContractVersion"] == version
+    [major, minor, patch] = version.split(".")
+    newer = dict(redis["dev"].program.outputs, contractVersion=f"{major}.{int(minor) + 1}.{patch}")
+    assert run_app("dev", newer, redis["dev"].program.secret_outputs).outputs["redisContractVersion"].startswith(major)
+
+
+@pytest.mark.parametrize("version", ["5.0.0", "3.2.0"])
+def test_another_contract_major_stops_the_app_naming_the_version(redis, version):
+    outputs = dict(redis["dev"].program.outputs, contractVersion=version)
+    with pytest.raises(ValueError) as error:
+        run_app("dev", outputs, redis["dev"].program.secret_outputs)
+    # Pulumi wraps it, naming the resource whose input it stopped ("While processing resource: 'festival-app' ...")
+    assert (
+        f"organization/festival-redis/dev: contractVersion = '{version}': festival-app was written for contract 4.x; "
+        "read what the new major changed (contract/outputs.yaml, docs/workflow.md), adapt the program and its "
+        "CONTRACT_MAJOR"
+    ) in str(error.value)
+
+
+def test_a_festival_redis_without_contract_version_stops_the_app(redis):
+    outputs = {k: v for k, v in redis["dev"].program.outputs.items() if k != "contractVersion"}
+    with pytest.raises(KeyError, match="contractVersion"):
+        run_app("dev", outputs, redis["dev"].program.secret_outputs)
 
 
 @pytest.mark.parametrize(

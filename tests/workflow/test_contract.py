@@ -51,6 +51,23 @@ def test_the_passwords_are_secret_in_the_contract(contract):
         assert {"redisPassword", "sentinelPassword"} <= secret
 
 
+@pytest.mark.parametrize("key", ["dev", "prod", "prod-plain"])
+def test_the_program_exports_the_contracts_version(contract, runs, key):
+    assert runs[key].program.outputs["contractVersion"] == contract["version"]
+    assert "contractVersion" not in runs[key].program.secret_outputs
+
+
+def test_contract_version_is_read_from_the_file_and_checked(tmp_path):
+    from components.contract import contract_version
+
+    path = tmp_path / "outputs.yaml"
+    path.write_text("version: 7.1.2\n")
+    assert contract_version(path) == "7.1.2"
+    path.write_text("version: 7.1\n")
+    with pytest.raises(ContractError, match=r"^outputs.yaml: version = 7.1: must be MAJOR.MINOR.PATCH"):
+        contract_version(path)
+
+
 def check_changed(contract, runs, stack: str, change) -> list[str]:
     program = runs[stack].program
     outputs, secret = copy.deepcopy(program.outputs), set(program.secret_outputs)
@@ -60,7 +77,7 @@ def check_changed(contract, runs, stack: str, change) -> list[str]:
 
 def test_a_removed_output_fails(contract, runs):
     assert check_changed(contract, runs, "prod", lambda outputs, _: outputs.pop("sentinelHost")) == [
-        "output sentinelHost is missing: app stacks rely on it (contract 4.0.0)"
+        f"output sentinelHost is missing: app stacks rely on it (contract {contract['version']})"
     ]
 
 

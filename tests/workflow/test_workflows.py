@@ -306,6 +306,20 @@ def test_the_tests_job_runs_the_readmes_fast_command_and_the_linters(pull_reques
     assert any(marker.startswith("integration:") for marker in markers)
 
 
+def test_the_tests_job_checks_the_contracts_version_against_the_merge_base(pull_request):
+    job = steps(pull_request, "tests")
+    # git merge-base needs the history of both sides: a full clone (actions/checkout fetches one commit by default)
+    assert job[0]["uses"].startswith("actions/checkout@") and job[0]["with"]["fetch-depth"] == 0
+    [check] = [step for step in job if "tools.contract_check" in step.get("run", "")]
+    assert check["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
+    assert check["run"].split("\n")[:2] == [
+        'base=$(git merge-base "$BASE_SHA" HEAD)',
+        'venv/bin/python -m tools.contract_check --base-ref "$base"',
+    ]
+    # after the fast tests, whose ./test installs what the check imports (requirements-dev.txt: jsonschema)
+    assert job.index(check) > [step.get("run") for step in job].index('./test -m "not integration"')
+
+
 def test_fork_pull_requests_never_get_secrets(pull_request):
     assert pull_request["jobs"]["preview"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert "secrets." not in json.dumps(pull_request["jobs"]["tests"])
