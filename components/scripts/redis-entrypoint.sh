@@ -59,12 +59,16 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 # from that one at once: writes get READONLY, so Sentinel-aware clients move to the new master, instead of
 # NOREPLICAS (clients stay) until Sentinel demotes this node a fixed 8 s after it reappears (docs/clients.md).
 # Only that change counts: a replica just promoted, which the Sentinels still call a replica for a moment, is
-# left alone (what they said is forgotten whenever this node is a replica). A replica looks at its role once a
-# second, and every REPLICA_CHECK_SECONDS whether it replicates from the master a majority of the Sentinels name:
-# if not, it follows that one. Sentinel reconfigures only the replicas it knows, those of the master; a replica
-# that chose its master while that one was being replaced (all nodes restarted at once, say) can end up a replica
-# of a replica, which no Sentinel sees. Shell builtins wherever possible: a few processes per check, not dozens.
-# The loop is in the node's process group: a paused node's watcher is paused with it.
+# left alone (what they said is forgotten whenever this node is a replica). A node that booted as master starts with
+# its own name on record, as if they had named it (they did, or none answered): if they name another by its first
+# check (they failed over while it restarted, or follow one it does not know), it follows that one, since they may
+# not know this node at all (a restarted or reset Sentinel knows only the master's replicas) and would never demote
+# it. A replica looks at its role once a second, and every REPLICA_CHECK_SECONDS whether it replicates from the
+# master a majority of the Sentinels name: if not, it follows that one. Sentinel reconfigures only the replicas it
+# knows, those of the master; a replica that chose its master while that one was being replaced (all nodes
+# restarted at once, say) can end up a replica of a replica, which no Sentinel sees. Shell builtins wherever
+# possible: a few processes per check, not dozens. The loop is in the node's process group: a paused node's watcher
+# is paused with it.
 # shellcheck disable=SC2086 # CLI_TLS is a list of options
 (
   nl='
@@ -74,6 +78,7 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
   for _s in $SENTINELS; do quorum=$((quorum + 1)); done
   quorum=$((quorum / 2 + 1))
   named=
+  if [ "$master" = "$ME" ]; then named=$ME; fi
   tick=0 every=$REPLICA_CHECK_SECONDS
   while :; do
     # Read at every check (a builtin: no process), so a rotated admin password is picked up.

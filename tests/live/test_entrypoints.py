@@ -101,3 +101,51 @@ def test_a_replica_of_a_replica_follows_the_master_the_sentinels_name_again(depl
     )
     assert "the Sentinels now name" in deployment.nodes["redis-replica-2"].log_path.read_text()
     deployment.wait_healthy()
+
+
+def test_a_node_that_boots_as_master_follows_the_master_the_sentinels_name(make_deployment):
+    """A node that boots as master while the Sentinels follow another master that does not list it (here: none
+    answered at its boot, so it kept its last role; likewise when they still named it at boot and failed over before
+    its watcher first asked) is a second master. Sentinel demotes a returning master only if it still knows it, and a
+    restarted Sentinel (every scale change restarts them) or one that reset itself knows only the master's replicas.
+    So the entrypoint's watcher must make it follow the master a majority of the Sentinels name."""
+    deployment = make_deployment(role_wait_seconds=3)
+    deployment.start_all()
+    name = deployment.settings.master_name
+    sentinels = [node.name for node in deployment.topology.sentinels]
+    old = deployment.address("redis-master")
+    deployment.kill("redis-master")  # gone without a hand-over
+
+    def agreed_new_master():
+        answers = set(deployment.sentinel_masters().values())
+        return len(answers) == 1 and answers != {old} and None not in answers and answers.pop()
+
+    new = wait_until(agreed_new_master, 30, what="every Sentinel to name a new master")
+    for sentinel in sentinels:
+        deployment.stop(sentinel)
+    deployment.start("redis-master")
+    log = deployment.nodes["redis-master"].log_path
+    wait_until(lambda: "keeping this node's last role" in log.read_text(), 30, what="redis-master to boot alone")
+    wait_until(lambda: deployment.role("redis-master") == "master", 30, what="redis-master to serve")
+    for sentinel in sentinels:
+        deployment.start(sentinel)
+    wait_until(lambda: set(deployment.sentinel_masters().values()) == {new}, 30, what="the Sentinels to name " + new)
+    # None of them knows the returning node: each knows the new master's replicas only.
+    for sentinel in sentinels:
+        known = deployment.client(sentinel).execute_command("SENTINEL", "REPLICAS", name)
+        assert all(f"{r['ip']}:{r['port']}" != old for r in known), known
+
+    # Sentinel's own demotion of a returning master it knows waits 8 s after it reappears; the watcher asks every
+    # 0.5 s (each Sentinel within CLI_TIMEOUT). 30 s is well past both: the state would otherwise last for good.
+    node = deployment.client("redis-master")
+    wait_until(
+        lambda: (
+            (i := node.info("replication"))["role"] == "slave"
+            and f"{i['master_host']}:{i['master_port']}" == new
+            and i["master_link_status"] == "up"
+        ),
+        timeout=30,
+        what="redis-master to replicate from " + new,
+    )
+    assert "the Sentinels now name" in log.read_text()
+    deployment.wait_healthy()
