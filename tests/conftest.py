@@ -1,9 +1,33 @@
 """Markers by what a test starts: any test that runs real Redis, as processes or in containers, is an
-`integration` test, so `-m "not integration"` stays the fast selection (no processes, no engine)."""
+`integration` test, so `-m "not integration"` stays the fast selection (no processes, no engine).
+
+Groups for running side by side (pytest-xdist `--dist loadgroup`, set in pyproject.toml): the tests that share a
+deployment run in one worker, in file order. The pods tests on the session's cluster are one group, so are the
+docs tests on the session's dev stack; every other module is its own group (its tests share at most a
+module-scoped deployment). Every deployment has its own name prefix and free ports, so groups never collide. The
+longest groups are handed out first (docs/development.md has each file's share), so none of them starts last.
+"""
+
+from pathlib import Path
 
 import pytest
 
 REAL_REDIS_FIXTURES = {"deployment", "make_deployment", "loopback", "docker_engine", "pod_engine"}
+SESSION_DEPLOYMENTS = {"cluster": "pods cluster", "docker_stack": "docs dev stack"}  # session fixture -> group
+LONGEST_FIRST = ("pods cluster", "tests/pods/test_upgrade.py", "tests/docker/test_scaling.py")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def xdist_group(item: pytest.Item) -> str:
+    for fixture, group in SESSION_DEPLOYMENTS.items():
+        if fixture in getattr(item, "fixturenames", ()):
+            return group
+    return Path(str(item.fspath)).resolve().relative_to(ROOT).as_posix()
+
+
+def _start_order(item: pytest.Item) -> int:
+    group = xdist_group(item)
+    return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 def pytest_collection_modifyitems(items):
@@ -11,3 +35,5 @@ def pytest_collection_modifyitems(items):
         uses_real_redis = REAL_REDIS_FIXTURES & set(getattr(item, "fixturenames", ()))
         if uses_real_redis or item.get_closest_marker("docker") or item.get_closest_marker("pods"):
             item.add_marker(pytest.mark.integration)
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+    items.sort(key=_start_order)  # stable: file order within a group
