@@ -304,8 +304,8 @@ class LocalDeployment:
         local = self.nodes[name]
         if local.running():
             raise RuntimeError(f"{name} is already running")
-        if left := leftover_processes(local.tag):
-            raise RuntimeError(f"{name}: processes of its previous run are still there: {left}")
+        if left := end_leftovers(local.tag):  # a grace for processes just killed, still exiting
+            raise RuntimeError(f"{name}: processes of its previous run were still there (now killed): {left}")
         entrypoint = "sentinel-entrypoint.sh" if local.is_sentinel else "redis-entrypoint.sh"
         log = open(local.log_path, "ab")
         local.process = subprocess.Popen(
@@ -324,9 +324,22 @@ class LocalDeployment:
             self.wait_healthy()
 
     def signal(self, name: str, sig: int) -> None:
+        """`sig` to the node's process group; SIGKILL, SIGSTOP and SIGCONT also to the node's processes outside it
+        (`timeout` runs its command in a group of its own), as a container runtime kills, freezes and thaws every
+        process of a container."""
         local = self.nodes[name]
         if local.running():
             os.killpg(local.process.pid, sig)
+        if sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
+            self._signal_tagged(local, sig)
+
+    @staticmethod
+    def _signal_tagged(local: LocalNode, sig: int) -> None:
+        for pid in leftover_processes(local.tag):
+            try:
+                os.kill(pid, sig)
+            except OSError:  # gone meanwhile
+                pass
 
     def kill(self, name: str) -> None:
         """SIGKILL, like a crashed host: no shutdown save, no goodbye to clients."""
@@ -352,8 +365,8 @@ class LocalDeployment:
         self.signal(name, signal.SIGCONT)
 
     def stop(self, name: str, timeout: float = 10) -> None:
-        """SIGTERM to the node's whole process group (SIGKILL after `timeout`), then anything of the node still
-        there after its helpers' grace is killed: nothing a node started outlives its stop."""
+        """SIGTERM to the node's whole process group (SIGKILL after `timeout`); once its entrypoint has exited,
+        whatever of the node is left is killed, as a container runtime does: nothing a node started outlives it."""
         local = self.nodes[name]
         if local.process is None:
             return
@@ -365,19 +378,9 @@ class LocalDeployment:
             except subprocess.TimeoutExpired:
                 self.signal(name, signal.SIGKILL)
                 local.process.wait(timeout=10)
-        self._end_group(local)
-        end_leftovers(local.tag)
-
-    @staticmethod
-    def _end_group(local: LocalNode) -> None:
-        """SIGKILL what is left of the node's process group once its leader has exited: its tagged members (the
-        tag, not the group id alone: once the group is empty its id may be reused by anyone)."""
-        for pid in leftover_processes(local.tag):
-            try:
-                if os.getpgid(pid) == local.process.pid:
-                    os.kill(pid, signal.SIGKILL)
-            except OSError:  # gone meanwhile
-                pass
+        # By its tag, not its group id: once the group is empty its id may be anyone's.
+        self._signal_tagged(local, signal.SIGKILL)
+        end_leftovers(local.tag, grace=2)
 
     def restart(self, name: str) -> None:
         self.stop(name)
