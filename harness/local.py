@@ -2,7 +2,10 @@
 127.0.0.1, free ports, started through the project's own entrypoint scripts.
 
 Used by the live tests and bench/. Every process it starts is stopped by stop_all(), which the fixtures
-call even when a test fails.
+call even when a test fails. Each node runs in its own session and process group, and every process it starts
+carries its tag (MARKER=RUN_ID:<node directory>) in its environment: stop() ends the whole group, even when its
+entrypoint has already exited, and leftover_processes() finds anything a node left behind (a process that left the
+group, as `timeout` does, still carries the tag), so a test or the session can prove nothing outlived it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from redis.retry import Retry
 
 from components import passwords, tls, users
 from components.checks import HEALTHY, Report, Target, check_deployment
-from components.render import deployment_files
+from components.render import CLI_TIMEOUT_SECONDS, deployment_files
 from components.settings import Settings
 from components.topology import Endpoint, Node, Topology
 from harness.certs import Authority
@@ -31,6 +35,45 @@ from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
 NO_RETRY = Retry(NoBackoff(), 0)
+
+# The environment variable that tags every process a node runs, and this run's part of the tag: processes of other
+# runs (another session's tests on the same machine) are never counted nor signalled.
+MARKER = "FESTIVAL_HARNESS_NODE"
+RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+# How long a node's short-lived helpers may outlive the node's own processes: a watcher's `timeout
+# CLI_TIMEOUT_SECONDS redis-cli ...` (its own process group) or `sleep 1` in flight when its shell ended. Margin: 3 s.
+HELPER_GRACE_SECONDS = CLI_TIMEOUT_SECONDS + 3
+
+
+def leftover_processes(prefix: str = "") -> dict[int, str]:
+    """pid -> command line of every live process of this run whose tag starts with RUN_ID:`prefix`."""
+    wanted = f"{MARKER}={RUN_ID}:{prefix}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            if not any(item.startswith(wanted) for item in environ.split(b"\0")):
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def end_leftovers(prefix: str = "", grace: float = HELPER_GRACE_SECONDS) -> dict[int, str]:
+    """Wait up to `grace` seconds for this run's processes tagged RUN_ID:`prefix` to end, SIGKILL those still there;
+    what had to be killed (pid -> command line)."""
+    deadline = time.monotonic() + grace
+    while (left := leftover_processes(prefix)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
 
 
 def require_binaries() -> None:
@@ -111,6 +154,11 @@ class LocalNode:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def tag(self) -> str:
+        """The part after RUN_ID: of the tag every process of this node carries (its directory is unique)."""
+        return f"{self.root}/"
 
 
 class _LocalScripts:
@@ -232,6 +280,7 @@ class LocalDeployment:
             "FESTIVAL_NODE_HOST": local.node.address.host,
             "FESTIVAL_NODE_PORT": str(local.port),
             "FESTIVAL_BIND_ADDRESS": "127.0.0.1",
+            MARKER: f"{RUN_ID}:{local.tag}",
         }
 
     def run_script(self, name: str, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
@@ -255,6 +304,8 @@ class LocalDeployment:
         local = self.nodes[name]
         if local.running():
             raise RuntimeError(f"{name} is already running")
+        if left := end_leftovers(local.tag):  # a grace for processes just killed, still exiting
+            raise RuntimeError(f"{name}: processes of its previous run were still there (now killed): {left}")
         entrypoint = "sentinel-entrypoint.sh" if local.is_sentinel else "redis-entrypoint.sh"
         log = open(local.log_path, "ab")
         local.process = subprocess.Popen(
@@ -273,9 +324,22 @@ class LocalDeployment:
             self.wait_healthy()
 
     def signal(self, name: str, sig: int) -> None:
+        """`sig` to the node's process group; SIGKILL, SIGSTOP and SIGCONT also to the node's processes outside it
+        (`timeout` runs its command in a group of its own), as a container runtime kills, freezes and thaws every
+        process of a container."""
         local = self.nodes[name]
         if local.running():
             os.killpg(local.process.pid, sig)
+        if sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
+            self._signal_tagged(local, sig)
+
+    @staticmethod
+    def _signal_tagged(local: LocalNode, sig: int) -> None:
+        for pid in leftover_processes(local.tag):
+            try:
+                os.kill(pid, sig)
+            except OSError:  # gone meanwhile
+                pass
 
     def kill(self, name: str) -> None:
         """SIGKILL, like a crashed host: no shutdown save, no goodbye to clients."""
@@ -284,10 +348,15 @@ class LocalDeployment:
 
     def terminate(self, name: str, timeout: float = 60) -> int:
         """SIGTERM to the node's entrypoint only, as `docker stop` and the kubelet send it to a container's first
-        process; its exit code once it has stopped."""
+        process; its exit code once it has stopped. Outside a container nothing ends what the entrypoint leaves
+        running, so anything of the node still there once its helpers' grace has passed is killed and reported as
+        the entrypoint's defect."""
         local = self.nodes[name]
         local.process.send_signal(signal.SIGTERM)
-        return local.process.wait(timeout=timeout)
+        status = local.process.wait(timeout=timeout)
+        if left := end_leftovers(local.tag):
+            raise RuntimeError(f"{name}: its entrypoint exited on SIGTERM and left running (now killed): {left}")
+        return status
 
     def pause(self, name: str) -> None:
         self.signal(name, signal.SIGSTOP)
@@ -296,16 +365,22 @@ class LocalDeployment:
         self.signal(name, signal.SIGCONT)
 
     def stop(self, name: str, timeout: float = 10) -> None:
+        """SIGTERM to the node's whole process group (SIGKILL after `timeout`); once its entrypoint has exited,
+        whatever of the node is left is killed, as a container runtime does: nothing a node started outlives it."""
         local = self.nodes[name]
-        if not local.running():
+        if local.process is None:
             return
-        self.signal(name, signal.SIGCONT)
-        self.signal(name, signal.SIGTERM)
-        try:
-            local.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.signal(name, signal.SIGKILL)
-            local.process.wait(timeout=10)
+        if local.running():
+            self.signal(name, signal.SIGCONT)
+            self.signal(name, signal.SIGTERM)
+            try:
+                local.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(name, signal.SIGKILL)
+                local.process.wait(timeout=10)
+        # By its tag, not its group id: once the group is empty its id may be anyone's.
+        self._signal_tagged(local, signal.SIGKILL)
+        end_leftovers(local.tag, grace=2)
 
     def restart(self, name: str) -> None:
         self.stop(name)
@@ -320,11 +395,15 @@ class LocalDeployment:
         local.data_dir.mkdir()
 
     def stop_all(self) -> None:
-        for name in self.nodes:
+        """Stop every node, the Sentinels first (so a master's prestop.sh finds none to hand over through and stops
+        at once); raise if anything the deployment started is still running afterwards."""
+        for name in sorted(self.nodes, key=lambda name: not self.nodes[name].is_sentinel):
             try:
                 self.stop(name, timeout=5)
             except (OSError, subprocess.SubprocessError):
                 self.signal(name, signal.SIGKILL)
+        if left := end_leftovers(f"{self.root}/"):
+            raise RuntimeError(f"processes of {self.root.name} survived stop_all (now killed): {left}")
 
     def logs(self) -> str:
         parts = []

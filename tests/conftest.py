@@ -8,11 +8,12 @@ module-scoped deployment). Every deployment has its own name prefix and free por
 longest groups are handed out first (docs/development.md has each file's share), so none of them starts last.
 """
 
+import sys
 from pathlib import Path
 
 import pytest
 
-REAL_REDIS_FIXTURES = {"deployment", "make_deployment", "loopback", "docker_engine", "pod_engine"}
+REAL_REDIS_FIXTURES = {"deployment", "stable_deployment", "make_deployment", "loopback", "docker_engine", "pod_engine"}
 SESSION_DEPLOYMENTS = {"cluster": "pods cluster", "docker_stack": "docs dev stack"}  # session fixture -> group
 LONGEST_FIRST = ("pods cluster", "tests/pods/test_upgrade.py", "tests/docker/test_scaling.py")
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +38,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
         item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
     items.sort(key=_start_order)  # stable: file order within a group
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_the_suite_started_outlives_it():
+    """Every process the loopback harness started (tagged with its run id, harness/local.py) has ended by the end of
+    the session (of each pytest-xdist worker: each has its own run id); anything left is killed and reported as an
+    error."""
+    yield
+    local = sys.modules.get("harness.local")
+    if local is not None:
+        left = local.end_leftovers()
+        assert not left, f"processes started by the suite outlived it (now killed): {left}"

@@ -68,7 +68,9 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 # knows, those of the master; a replica that chose its master while that one was being replaced (all nodes
 # restarted at once, say) can end up a replica of a replica, which no Sentinel sees. Shell builtins wherever
 # possible: a few processes per check, not dozens. The loop is in the node's process group: a paused node's watcher
-# is paused with it.
+# is paused with it. It ends with this shell: the EXIT trap below stops it, and it stops itself once this shell ($$)
+# is gone (killed without running its traps), so outside a container (a laptop, the tests) no watcher outlives its
+# node.
 # shellcheck disable=SC2086 # CLI_TLS is a list of options
 (
   nl='
@@ -80,7 +82,7 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
   named=
   if [ "$master" = "$ME" ]; then named=$ME; fi
   tick=0 every=$REPLICA_CHECK_SECONDS
-  while :; do
+  while kill -0 $$ 2>/dev/null; do
     # Read at every check (a builtin: no process), so a rotated admin password is picked up.
     read -r redis_pw <"$SECRETS_DIR/$REDIS_SECRET" || :
     read -r sentinel_pw <"$SECRETS_DIR/$SENTINEL_SECRET" || :
@@ -129,6 +131,8 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     fi
   done
 ) &
+watcher=$!
+trap 'kill "$watcher" 2>/dev/null || true' EXIT
 
 # A stop hands the master role over first, as the Kubernetes preStop hook does: `docker stop`, and pulumi-docker
 # replacing or deleting the container, send SIGTERM to this shell, which runs prestop.sh (on a replica it does

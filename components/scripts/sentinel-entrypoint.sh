@@ -50,11 +50,12 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 # Sentinel asks each replica for INFO every 10 s until a failover starts, so a new or restarted replica, and
 # the replicas' link state, show up to 10 s late in its view (SENTINEL REPLICAS, num-slaves, the post-deploy
 # check). Ask every second instead: a deployment verifies in about 6 s instead of 10-12 s. Only settable at
-# run time; the subshell gives up after 20 s.
+# run time; the subshell gives up after 20 s, or when Sentinel ($$ once exec'd below) is gone. The background loops
+# here end with Sentinel: outside a container (a laptop, the tests) nothing is left polling after it stopped.
 (
   tries=0
   until [ "$(cli sentinel "127.0.0.1:$NODE_PORT" SENTINEL DEBUG INFO-PERIOD 1000)" = OK ] ||
-    [ "$tries" -ge 100 ]; do
+    [ "$tries" -ge 100 ] || ! kill -0 $$ 2>/dev/null; do
     tries=$((tries + 1))
     sleep 0.2
   done
@@ -98,7 +99,7 @@ removed_down() {
     _now=$(date +%s)
     [ $((_now / slot % count)) -eq "$index" ] && [ $((_now % slot)) -lt "$RESET_WINDOW_SECONDS" ]
   }
-  while sleep 1; do
+  while sleep 1 && kill -0 $$ 2>/dev/null; do
     in_window || continue
     removed=$(removed_down) || continue
     if [ -z "$removed" ] || ! in_window; then continue; fi

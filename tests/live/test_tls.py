@@ -15,6 +15,7 @@ from components import tls, users
 from harness.certs import Authority
 from harness.local import wait_until
 from harness.writer import master_client, sentinel_client
+from tests.live.conftest import STABLE
 from tests.live.test_checks import cli_args, passwords
 from tests.live.test_failover import wait_for_new_master
 from tests.unit.test_checks_cli import run_cli
@@ -126,8 +127,10 @@ def test_a_host_name_checking_client_reaches_every_node_through_what_sentinel_an
     assert port in {p for _, p in sentinel.discover_slaves(deployment.settings.master_name)}
 
 
-def test_failover_over_tls_loses_no_acknowledged_write(tls_deployment):
-    deployment = tls_deployment
+def test_failover_over_tls_loses_no_acknowledged_write(make_deployment):
+    """STABLE timings: each promoted node must still be master after the old one rejoined (conftest.STABLE)."""
+    deployment = make_deployment(tls="true", **STABLE)
+    deployment.start_all()
     writer = deployment.writer(wait_replicas=1).start()
     writer.wait_for_writes(20)
     old = deployment.address("redis-master")
