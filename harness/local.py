@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import redis
@@ -31,6 +33,8 @@ from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
 NO_RETRY = Retry(NoBackoff(), 0)
+# Sentinel's own event when it executes SENTINEL RESET: "<pid>:X 12 Mar 2025 10:00:00.123 # +reset-master master ...".
+RESET_EVENT = re.compile(r"^\d+:X (\d\d? \w{3} \d{4} [\d:]{8}\.\d{3}) [#*] \+reset-master ", re.M)
 
 
 def require_binaries() -> None:
@@ -53,6 +57,11 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def reset_events(log: str) -> list[float]:
+    """When a Sentinel executed each SENTINEL RESET (seconds since the epoch), from its own log."""
+    return [datetime.strptime(when, "%d %b %Y %H:%M:%S.%f").timestamp() for when in RESET_EVENT.findall(log)]
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
