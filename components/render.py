@@ -36,12 +36,22 @@ PRESTOP_WAIT_SECONDS = 20
 # maxmemory). The Kubernetes grace period and Docker's stop timeout.
 REDIS_STOP_GRACE_SECONDS = PRESTOP_WAIT_SECONDS + 40
 SENTINEL_STOP_GRACE_SECONDS = 30
-# A Sentinel resets itself (SENTINEL RESET) to forget a removed replica or peer only in the first RESET_WINDOW_SECONDS
-# of its own slot of RESET_SPACING + RESET_WINDOW seconds, by its index among the declared Sentinels: two Sentinels
-# never reset within RESET_SPACING seconds of each other (the Sentinel docs ask for 30 s). The spacing can be
-# shortened through FESTIVAL_RESET_SPACING_SECONDS in the environment (tests only).
+# A Sentinel resets itself (SENTINEL RESET) to forget a removed replica or peer in its own turn (sentinel-entrypoint
+# .sh): the Sentinels take turns of RESET_WINDOW + RESET_SPACING seconds by their index among the declared Sentinels,
+# and a reset is sent only if it ends within its turn's first RESET_WINDOW seconds, so two Sentinels never reset within
+# RESET_SPACING seconds of each other (the Sentinel docs ask for 30 s). The window holds the whole decision: its
+# RESET_ASKS questions (SENTINEL MASTER, REPLICAS, SENTINELS, then RESET), each bounded by CLI_TIMEOUT, and one more
+# CLI_TIMEOUT for waking up and the shell's own work, so that slow commands cannot starve the reset. The spacing
+# can be shortened through FESTIVAL_RESET_SPACING_SECONDS in the environment (tests only).
 SENTINEL_RESET_SPACING_SECONDS = 30
-SENTINEL_RESET_WINDOW_SECONDS = 2
+SENTINEL_RESET_ASKS = 4
+SENTINEL_RESET_WINDOW_SECONDS = (SENTINEL_RESET_ASKS + 1) * CLI_TIMEOUT_SECONDS
+
+
+def sentinel_reset_cycle_seconds(sentinel_count: int, spacing: int = SENTINEL_RESET_SPACING_SECONDS) -> int:
+    """How often each Sentinel gets a turn to reset itself: every Sentinel's turn, one after the other."""
+    return sentinel_count * (SENTINEL_RESET_WINDOW_SECONDS + spacing)
+
 
 PATH_VARIABLES = {
     "CONF_DIR": f"${{FESTIVAL_CONF_DIR:-{CONF_DIR}}}",

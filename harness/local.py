@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,6 +20,7 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import redis
@@ -35,6 +37,8 @@ from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
 NO_RETRY = Retry(NoBackoff(), 0)
+# Sentinel's own event when it executes SENTINEL RESET: "<pid>:X 12 Mar 2025 10:00:00.123 # +reset-master master ...".
+RESET_EVENT = re.compile(r"^\d+:X (\d\d? \w{3} \d{4} [\d:]{8}\.\d{3}) [#*] \+reset-master ", re.M)
 
 # The environment variable that tags every process a node runs, and this run's part of the tag: processes of other
 # runs (another session's tests on the same machine) are never counted nor signalled.
@@ -96,6 +100,11 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def reset_events(log: str) -> list[float]:
+    """When a Sentinel executed each SENTINEL RESET (seconds since the epoch), from its own log."""
+    return [datetime.strptime(when, "%d %b %Y %H:%M:%S.%f").timestamp() for when in RESET_EVENT.findall(log)]
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):

@@ -2,10 +2,12 @@
 `integration` test, so `-m "not integration"` stays the fast selection (no processes, no engine).
 
 Groups for running side by side (pytest-xdist `--dist loadgroup`, set in pyproject.toml): the tests that share a
-deployment run in one worker, in file order. The pods tests on the session's cluster are one group, so are the
-docs tests on the session's dev stack; every other module is its own group (its tests share at most a
-module-scoped deployment). Every deployment has its own name prefix and free ports, so groups never collide. The
-longest groups are handed out first (docs/development.md has each file's share), so none of them starts last.
+deployment run in one worker, in file order. The pods tests are one group: they share the session's cluster, and
+two clusters at once (the upgrade test starts its own) load a 2-core machine with their exec probes more than
+running them one after the other costs. The docs tests on the session's dev stack are one group; every other
+module is its own group (its tests share at most a module-scoped deployment). Every deployment has its own name
+prefix and free ports, so groups never collide. The longest groups are handed out first (docs/development.md has
+each file's share), so none of them starts last.
 """
 
 import sys
@@ -14,8 +16,8 @@ from pathlib import Path
 import pytest
 
 REAL_REDIS_FIXTURES = {"deployment", "stable_deployment", "make_deployment", "loopback", "docker_engine", "pod_engine"}
-SESSION_DEPLOYMENTS = {"cluster": "pods cluster", "docker_stack": "docs dev stack"}  # session fixture -> group
-LONGEST_FIRST = ("pods cluster", "tests/pods/test_upgrade.py", "tests/docker/test_scaling.py")
+SESSION_DEPLOYMENTS = {"pod_engine": "pods", "docker_stack": "docs dev stack"}  # a fixture -> its tests' group
+LONGEST_FIRST = ("pods", "tests/docker/test_scaling.py")
 ROOT = Path(__file__).resolve().parents[1]
 
 

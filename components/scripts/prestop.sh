@@ -72,6 +72,9 @@ if [ "$master" = "$ME" ]; then
   cli redis "$LOCAL" CLIENT UNPAUSE >/dev/null
   exit 1
 fi
+# Persisted in the runtime config (Sentinel rewrites only the nodes it reconfigures, and this one already replicates
+# from the right master): restarted while no Sentinel answers, it keeps this role instead of booting as master.
 cli redis "$LOCAL" REPLICAOF "${master%:*}" "${master##*:}" >/dev/null
+[ "$(cli redis "$LOCAL" CONFIG REWRITE)" = OK ] || log "CONFIG REWRITE failed: the runtime config still says master"
 cli redis "$LOCAL" CLIENT UNPAUSE >/dev/null
 log "handed the master role over to $master"

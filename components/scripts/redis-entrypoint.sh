@@ -128,6 +128,9 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
     if REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
       -h 127.0.0.1 -p "$NODE_PORT" REPLICAOF "${now%:*}" "${now##*:}" >/dev/null 2>&1; then
       log "the Sentinels now name $now master: this node replicates from it"
+      # Persisted (as Sentinel does for the nodes it reconfigures), so a restart with no Sentinel answering keeps it.
+      [ "$(REDISCLI_AUTH=$redis_pw timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS --no-auth-warning --user "$ADMIN_USER" \
+        -h 127.0.0.1 -p "$NODE_PORT" CONFIG REWRITE 2>&1)" = OK ] || log "CONFIG REWRITE failed: the runtime config still says master"
     fi
   done
 ) &

@@ -63,13 +63,17 @@ mv "$RUNTIME_CONF.new" "$RUNTIME_CONF"
 
 # Sentinel never forgets a replica or a peer Sentinel: after a scale down it keeps counting the removed ones (in
 # num-slaves, and as voters a failover needs a majority of) until SENTINEL RESET. This loop resets this Sentinel
-# when it knows a replica or Sentinel that is down (s_down or disconnected) and not declared ($REDIS_NODES and
-# $SENTINELS, rendered from the topology: a scale change also restarts the Sentinels with them). Never while its
-# master is down or failing over (flags other than "master"), never for a declared node that is merely down, and
-# only in the first RESET_WINDOW_SECONDS of this Sentinel's own slot (by its index among the declared Sentinels)
-# of RESET_SPACING_SECONDS + RESET_WINDOW_SECONDS: two Sentinels never reset within RESET_SPACING_SECONDS of each
-# other, so the others keep the quorum while one relearns its peers (hellos every 2 s). A Sentinel no longer
-# declared never resets.
+# when it knows a replica or Sentinel that is down (s_down: no reply for down-after-milliseconds; a link merely
+# "disconnected" is also any instance it has just learned, such as a removed node still running) and not declared
+# ($REDIS_NODES and $SENTINELS, rendered from the topology: a scale change also restarts the Sentinels with them).
+# Never while its master is down or failing over (flags other than "master"), never for a declared node that is
+# merely down. The Sentinels take turns by their index among the declared Sentinels: turn N starts every
+# RESET_WINDOW_SECONDS + RESET_SPACING_SECONDS and belongs to Sentinel N modulo their count. A Sentinel sleeps until
+# its turn starts, decides once (removed_down), and sends the reset only if it ends, even timed out, within the
+# turn's first RESET_WINDOW_SECONDS. That window holds the decision and the reset (each question bounded by
+# CLI_TIMEOUT; render.py derives it), so slow commands on a loaded host cannot starve the reset. Two Sentinels thus
+# never reset within RESET_SPACING_SECONDS of each other, and the others keep the quorum while one relearns its
+# peers (hellos every 2 s). A Sentinel no longer declared never resets.
 LOCAL=127.0.0.1:$NODE_PORT
 # The removed instances this Sentinel knows as down, space-separated; fails when it cannot tell or must not reset.
 removed_down() {
@@ -82,7 +86,7 @@ removed_down() {
     _declared=$REDIS_NODES
     [ "$_kind" = SENTINELS ] && _declared=$SENTINELS
     _found="$_found$(instances | awk -v d=" $_declared " '
-      index(d, " " $1 " ") == 0 && $2 ~ /(^|,)(s_down|disconnected)(,|$)/ { printf " %s", $1 }')"
+      index(d, " " $1 " ") == 0 && $2 ~ /(^|,)s_down(,|$)/ { printf " %s", $1 }')"
   done
   echo "${_found# }"
 }
@@ -93,19 +97,32 @@ removed_down() {
     count=$((count + 1))
   done
   [ -n "$index" ] || exit 0
-  spacing=$RESET_SPACING_SECONDS
-  slot=$((spacing + RESET_WINDOW_SECONDS))
-  in_window() {
-    _now=$(date +%s)
-    [ $((_now / slot % count)) -eq "$index" ] && [ $((_now % slot)) -lt "$RESET_WINDOW_SECONDS" ]
-  }
-  while sleep 1 && kill -0 $$ 2>/dev/null; do
-    in_window || continue
+  # Plain copies: the rendered header defines only the variables a script names with a $.
+  window=$RESET_WINDOW_SECONDS spacing=$RESET_SPACING_SECONDS limit=$CLI_TIMEOUT
+  turn=$((window + spacing))
+  cycle=$((turn * count))
+  last=-1
+  # Ends once Sentinel ($$, exec'd below) is gone: it sleeps a second at a time, never past that.
+  while kill -0 $$ 2>/dev/null; do
+    now=$(date +%s)
+    # The start of this Sentinel's turn in the current cycle; the next one once this one is decided or over.
+    start=$((now - now % cycle + index * turn))
+    if [ "$start" -le "$last" ] || [ $((start + window)) -le "$now" ]; then
+      start=$((start + cycle))
+    fi
+    while [ "$(date +%s)" -lt "$start" ]; do
+      sleep 1
+      kill -0 $$ 2>/dev/null || exit 0
+    done
+    last=$start
     removed=$(removed_down) || continue
-    if [ -z "$removed" ] || ! in_window; then continue; fi
+    [ -n "$removed" ] || continue
+    if [ $(($(date +%s) + limit)) -ge $((start + window)) ]; then
+      log "SENTINEL RESET $MASTER_NAME skipped: deciding took past this turn's ${RESET_WINDOW_SECONDS}s window"
+      continue
+    fi
     ask sentinel "$LOCAL" SENTINEL RESET "$MASTER_NAME"
     [ -z "$error" ] && log "SENTINEL RESET $MASTER_NAME ($reply): forgets the removed $removed"
-    sleep "$RESET_WINDOW_SECONDS"
   done
 ) &
 exec redis-sentinel "$RUNTIME_CONF"

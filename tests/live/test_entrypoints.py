@@ -149,3 +149,11 @@ def test_a_node_that_boots_as_master_follows_the_master_the_sentinels_name(make_
     )
     assert "the Sentinels now name" in log.read_text()
     deployment.wait_healthy()
+
+    # The demotion is persisted in its runtime config: restarted while no Sentinel answers, it stays a replica of new.
+    for sentinel in sentinels:
+        deployment.stop(sentinel)
+    deployment.restart("redis-master")
+    wait_until(lambda: log.read_text().count("keeping this node's last role") == 2, 30, what="redis-master to reboot")
+    info = wait_until(lambda: node.info("replication"), 10, what="redis-master to serve")
+    assert info["role"] == "slave" and f"{info['master_host']}:{info['master_port']}" == new, info

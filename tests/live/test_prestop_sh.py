@@ -89,3 +89,24 @@ def test_a_stopped_master_hands_its_role_over_before_its_server_stops(deployment
     deployment.start("redis-master")
     deployment.wait_healthy(30)
     assert deployment.role("redis-master") == "slave"
+
+
+def test_a_handed_over_master_boots_as_replica_when_no_sentinel_answers(make_deployment):
+    """prestop.sh demotes the node itself (REPLICAOF) and persists it (CONFIG REWRITE into the runtime config in the
+    data directory): Sentinel sees a replica of the right master and rewrites nothing. Restarted while no Sentinel
+    answers, it keeps its last role, a replica of the new master, instead of booting as a second master."""
+    deployment = make_deployment(role_wait_seconds=2)
+    deployment.start_all()
+    hook = deployment.run_script("redis-master/prestop.sh", timeout=render.PRESTOP_WAIT_SECONDS + 10)
+    assert hook.returncode == 0, hook.stderr
+    new = set(deployment.sentinel_masters().values())
+    assert len(new) == 1 and deployment.address("redis-master") not in new, new
+    new = new.pop()
+    deployment.stop("redis-master")
+    for sentinel in deployment.topology.sentinels:
+        deployment.stop(sentinel.name)
+    deployment.start("redis-master")
+    log = deployment.nodes["redis-master"].log_path
+    wait_until(lambda: "keeping this node's last role" in log.read_text(), 30, what="redis-master to boot alone")
+    info = wait_until(lambda: deployment.client("redis-master").info("replication"), 10, what="redis-master to serve")
+    assert info["role"] == "slave" and f"{info['master_host']}:{info['master_port']}" == new, info

@@ -113,7 +113,11 @@ def test_the_sentinel_resets_itself_30_s_apart_from_its_peers_unless_the_environ
     script = render.sentinel_files(SETTINGS, TOPOLOGY)["sentinel-entrypoint.sh"]
     assert render.SENTINEL_RESET_SPACING_SECONDS == 30
     assert "RESET_SPACING_SECONDS=${FESTIVAL_RESET_SPACING_SECONDS:-30}" in script
-    assert "RESET_WINDOW_SECONDS='2'" in script
+    # The window holds the decision's four questions and the reset, each bounded by CLI_TIMEOUT, plus one for the shell.
+    assert render.SENTINEL_RESET_WINDOW_SECONDS == (4 + 1) * render.CLI_TIMEOUT_SECONDS
+    assert "RESET_WINDOW_SECONDS='10'" in script
+    assert f"CLI_TIMEOUT='{render.CLI_TIMEOUT_SECONDS}'" in script
+    assert render.sentinel_reset_cycle_seconds(3) == 3 * (10 + 30)
     assert "REDIS_NODES='festival-redis-master:6379 festival-redis-replica-1:6379 festival-redis-replica-2:6379'" in (
         script
     )
