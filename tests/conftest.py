@@ -33,6 +33,9 @@ def _start_order(item: pytest.Item) -> int:
     return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
+# tryfirst: pytest-xdist reads the groups in its own pytest_collection_modifyitems, which otherwise runs before this
+# one (this conftest is registered first, and hooks run last-registered first).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         uses_real_redis = REAL_REDIS_FIXTURES & set(getattr(item, "fixturenames", ()))
