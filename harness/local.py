@@ -491,3 +491,23 @@ class LocalDeployment:
         if report.status != HEALTHY:
             raise TimeoutError(f"not healthy after {timeout}s: {report.summary()}\n{self.logs()}")
         return report
+
+
+def failover_seconds(deployment: LocalDeployment) -> float:
+    """How long a failover may take once its fault happened: down-after, then a second election if the first one
+    failed (Sentinel retries after twice the failover-timeout), and a 5 s margin for the promotion and for every
+    Sentinel to hear of it (hello messages every 2 s)."""
+    settings = deployment.settings
+    return (settings.down_after_milliseconds + 2 * settings.failover_timeout) / 1000 + 5
+
+
+def wait_for_new_master(deployment: LocalDeployment, old: str, timeout: float | None = None) -> str:
+    """The node every answering Sentinel names master, once it is no longer `old` (by default within
+    failover_seconds)."""
+    timeout = failover_seconds(deployment) if timeout is None else timeout
+
+    def agreed_new_master():
+        answers = {a for a in deployment.sentinel_masters().values() if a is not None}
+        return answers.pop() if len(answers) == 1 and old not in answers else None
+
+    return deployment.node_at(wait_until(agreed_new_master, timeout, what=f"a failover away from {old}"))

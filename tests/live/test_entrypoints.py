@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from components import render, users
-from harness.local import wait_until
+from harness.local import wait_for_new_master, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -116,11 +116,7 @@ def test_a_node_that_boots_as_master_follows_the_master_the_sentinels_name(make_
     old = deployment.address("redis-master")
     deployment.kill("redis-master")  # gone without a hand-over
 
-    def agreed_new_master():
-        answers = set(deployment.sentinel_masters().values())
-        return len(answers) == 1 and answers != {old} and None not in answers and answers.pop()
-
-    new = wait_until(agreed_new_master, 30, what="every Sentinel to name a new master")
+    new = deployment.address(wait_for_new_master(deployment, old))
     for sentinel in sentinels:
         deployment.stop(sentinel)
     deployment.start("redis-master")

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from components import checks, render
-from harness.local import LocalDeployment, wait_until
+from harness.local import LocalDeployment, wait_for_new_master, wait_until
 from harness.writer import CRASH_WINDOW, Writer
 
 pytestmark = pytest.mark.integration
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.integration
 SENTINEL_DEMOTION_SECONDS = 8
 # The watcher's check of a master: every 0.5 s, ROLE and one question to each Sentinel, each a redis-cli process.
 WATCHER_MASTER_PERIOD = 0.5
-
-
-def failover_seconds(deployment: LocalDeployment) -> float:
-    """How long a failover may take once its fault happened: down-after, then a second election if the first one
-    failed (Sentinel retries after twice the failover-timeout), and a 5 s margin for the promotion and for every
-    Sentinel to hear of it (hello messages every 2 s)."""
-    settings = deployment.settings
-    return (settings.down_after_milliseconds + 2 * settings.failover_timeout) / 1000 + 5
 
 
 def start_writer(deployment: LocalDeployment, wait_replicas: int = 1) -> Writer:
@@ -60,18 +52,6 @@ def finish(request, record_property):
         return counts
 
     return finish
-
-
-def wait_for_new_master(deployment: LocalDeployment, old: str, timeout: float | None = None) -> str:
-    """The node every answering Sentinel names master, once it is no longer `old` (by default within
-    failover_seconds)."""
-    timeout = failover_seconds(deployment) if timeout is None else timeout
-
-    def agreed_new_master():
-        answers = {a for a in deployment.sentinel_masters().values() if a is not None}
-        return answers.pop() if len(answers) == 1 and old not in answers else None
-
-    return deployment.node_at(wait_until(agreed_new_master, timeout, what=f"a failover away from {old}"))
 
 
 def test_healthy_topology_passes_the_checks(deployment):

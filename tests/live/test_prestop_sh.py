@@ -7,8 +7,7 @@ import pytest
 import redis
 
 from components import render
-from harness.local import wait_until
-from tests.live.test_failover import wait_for_new_master
+from harness.local import wait_for_new_master, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,10 @@ from cryptography import x509
 
 from components import tls, users
 from harness.certs import Authority
-from harness.local import wait_until
+from harness.local import wait_for_new_master, wait_until
 from harness.writer import master_client, sentinel_client
 from tests.live.conftest import STABLE
 from tests.live.test_checks import cli_args, passwords
-from tests.live.test_failover import wait_for_new_master
 from tests.unit.test_checks_cli import run_cli
 
 
