@@ -122,8 +122,14 @@ def test_a_host_name_checking_client_reaches_every_node_through_what_sentinel_an
     checking = deployment.client("redis-replica-1")
     with pytest.raises(redis.ConnectionError, match="mismatch"):
         checking.ping()
+    # Sentinel lists it again once its link to the restarted node is up and the node answered a PING (its s_down and
+    # disconnected flags cleared; redis-py's discover_slaves leaves out flagged replicas).
     port = deployment.nodes["redis-replica-1"].port
-    assert port in {p for _, p in sentinel.discover_slaves(deployment.settings.master_name)}
+    wait_until(
+        lambda: port in {p for _, p in sentinel.discover_slaves(deployment.settings.master_name)},
+        timeout=30,
+        what="Sentinel to list the restarted replica again",
+    )
 
 
 def test_failover_over_tls_loses_no_acknowledged_write(make_deployment):
