@@ -88,10 +88,16 @@ class NotOurs(Exception):
     """A Docker object this runner did not create: never touched."""
 
 
-def free_port_run(count: int, avoid: set[int] = frozenset()) -> int:
-    """The first of `count` consecutive ports that are free on 127.0.0.1 (below the ephemeral range)."""
+DEV_PORTS = range(20000, 30000)  # the dev stacks' published ports
+POD_PORTS = range(10000, 20000)  # the pod runner's (harness/pod_runner.py)
+
+
+def free_port_run(count: int, avoid: set[int] = frozenset(), within: range = DEV_PORTS) -> int:
+    """The first of `count` consecutive ports that are free on 127.0.0.1, from `within`: below the ephemeral range
+    (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999), which the loopback harness's nodes and every client's
+    outgoing connections take ports from."""
     for _ in range(200):
-        base = secrets.randbelow(30000 - 20000 - count) + 20000
+        base = secrets.randbelow(len(within) - count) + within.start
         ports = range(base, base + count)
         if avoid & set(ports):
             continue

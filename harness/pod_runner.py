@@ -52,6 +52,7 @@ from components import passwords, passwords_resource, tls, users
 from components.checks import Report, Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
+from harness.docker_runner import POD_PORTS, free_port_run
 from harness.engine import EXPORTER_IMAGE, LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
@@ -455,7 +456,14 @@ class Pod:
         """The pod's network namespace: its DNS names as aliases, every declared port published on 127.0.0.1."""
         engine = self.cluster.engine
         ports = [p["containerPort"] for c in self.spec["containers"] for p in c.get("ports", [])]
+        # A recreated pod keeps its host ports (its address in the NAT map). Docker's own choice would come from the
+        # ephemeral range, where a loopback node or a client's connection may take it while the pod is gone.
         known = self.cluster.host_ports.setdefault(self.name, {})
+        taken = {port for pod in self.cluster.host_ports.values() for port in pod.values()}
+        for port in ports:
+            if port not in known:
+                known[port] = free_port_run(1, avoid=taken, within=POD_PORTS)
+                taken.add(known[port])
         uid, gid = self._user(self.spec["containers"][0])
         api = engine.api
         created = api.create_container(
@@ -467,7 +475,7 @@ class Pod:
             labels={**self.cluster.labels, f"{LABEL}.pod": self.name},
             ports=[(p, "tcp") for p in ports],
             host_config=api.create_host_config(
-                port_bindings={f"{p}/tcp": ("127.0.0.1", known.get(p)) for p in ports},
+                port_bindings={f"{p}/tcp": ("127.0.0.1", known[p]) for p in ports},
                 read_only=True,
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
@@ -479,8 +487,6 @@ class Pod:
         )
         api.start(created["Id"])
         self.holder = engine.containers.get(created["Id"])
-        for port in ports:
-            known[port] = int(self.holder.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"][0]["HostPort"])
 
     def env_of(self, container: dict) -> dict[str, str]:
         env: dict[str, str] = {}
