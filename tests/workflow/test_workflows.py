@@ -481,7 +481,7 @@ def test_every_job_has_a_timeout(pull_request, apply):
 def test_code_owners_cover_what_judges_builds_or_publishes_a_deployment():
     rules = [line.split() for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()]
     owned = {rule[0] for rule in rules if rule and not rule[0].startswith("#") and len(rule) > 1}
-    assert {"/.github/", "/policy/", "/contract/", "/package/"} <= owned
+    assert {"/.github/", "/policy/", "/contract/"} <= owned
 
 
 @pytest.fixture(scope="module")
