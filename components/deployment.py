@@ -1,7 +1,6 @@
 """One deployment in one pass: settings -> topology -> rendered files -> platform -> components -> outputs.
 
-The festival-redis program (__main__.py) deploys one at the top of its stack; RedisHA (package/) deploys one
-inside a component, for programs in other languages.
+The festival-redis program (__main__.py) deploys one at the top of its stack.
 """
 
 from __future__ import annotations
@@ -46,16 +45,16 @@ class Deployment:
         }
 
 
-def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deployment:
-    """Declare every resource of one deployment (children of `parent`, or of the stack)."""
-    child = pulumi.ResourceOptions(parent=parent)
+def deploy(settings: Settings) -> Deployment:
+    """Declare every resource of one deployment."""
+    child = pulumi.ResourceOptions()
     topology = topology_for(settings)
     files = render.deployment_files(settings, topology)
     prefix = settings.name_prefix
     credentials = generate_credentials(
         prefix,
         settings.password_generation_numbers,
-        pulumi.ResourceOptions(parent=parent, protect=settings.protects_data),
+        pulumi.ResourceOptions(protect=settings.protects_data),
     )
     certificates = (
         generate_certificates(prefix, certificate_specs(settings, topology), child) if settings.tls_enabled else None

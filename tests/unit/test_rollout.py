@@ -94,3 +94,10 @@ def test_sentinels_are_replaced_one_at_a_time_without_asking_roles():
     replaced = roll(pods, expected=3, pod_timeout=5, settle=0, kind="Sentinel")
     assert replaced == ["redis-sentinel-0", "redis-sentinel-1", "redis-sentinel-2"]
     assert pods.unready_at_deletion == [] and pods.failovers == 0
+
+
+def test_the_rollout_reports_a_change_on_every_update():
+    # So every preview of prod shows `~ redis-rollout` (docs/workflow.md, "Limits of plans"): an earlier rollout may
+    # have stopped, and only a run looks at the pods.
+    inputs = {"revision": "r1", "pods": 3}
+    assert rollout.RedisRolloutProvider().diff("id", inputs, dict(inputs)).changes

@@ -7,6 +7,7 @@ branch's for a pull request), the pinned Pulumi CLI, the README's test command, 
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 import json
 import re
 import shutil
@@ -295,16 +296,127 @@ def test_apply_trusts_only_a_successful_run_of_a_pull_request_from_this_reposito
     assert "run_id=$GITHUB_RUN_ID" in script
 
 
-def test_the_tests_job_runs_the_readmes_fast_command_and_the_linters(pull_request):
-    readme = (ROOT / "README.md").read_text()
-    [fast] = re.findall(r"^(\./test -m \"not integration\")", readme, re.M)
-    commands = [step.get("run", "") for step in steps(pull_request, "tests")]
-    assert fast in commands  # ./test installs promtool, shellcheck and Redis, which the fast tests need
-    assert "venv/bin/ruff check . && venv/bin/ruff format --check ." in commands
-    assert not [c for c in commands if "pytest" in c], "run the README's command, not pytest directly"
-    assert "./test" in (ROOT / ".ci" / "run").read_text()
+def readme_fast_command() -> str:
+    [fast] = re.findall(r"^(\./test -m \"not integration\")", (ROOT / "README.md").read_text(), re.M)
+    return fast
+
+
+def ci_lint_lines() -> list[str]:
+    return [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.startswith("venv/bin/ruff")]
+
+
+def test_the_tests_job_runs_the_readmes_fast_command_and_cis_linters_and_nothing_else(pull_request):
+    # ./test installs promtool, shellcheck and Redis, which the fast tests need, and requirements-dev.txt: running
+    # anything else (pytest directly, another install) would let the workflow and ./test drift apart.
+    commands = [step["run"] for step in steps(pull_request, "tests") if "run" in step]
+    assert commands[:2] == [readme_fast_command(), "\n".join(ci_lint_lines()) + "\n"]
+    assert ci_lint_lines() == ["venv/bin/ruff check .", "venv/bin/ruff format --check ."]
+    assert [c.split("\n")[1] for c in commands[2:]] == ['venv/bin/python -m tools.contract_check --base-ref "$base"']
+    assert "./test\n" in (ROOT / ".ci" / "run").read_text()
     markers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
     assert any(marker.startswith("integration:") for marker in markers)
+
+
+def run_the_test_script(tmp_path: Path, *args: str, engine_answers: bool = True) -> list[str]:
+    """Run a copy of ./test with stand-ins for what it calls (the tools it checks for, docker, sudo, images/build,
+    venv/bin/python), each logging its arguments; the log."""
+    repo, tools, log = tmp_path / "repo", tmp_path / "bin", tmp_path / "log"
+
+    def stand_in(path: Path, body: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n" + body)
+        path.chmod(0o755)
+
+    stand_in(repo / "images" / "build", f'echo "images/build $*" >> "{log}"\n')
+    stand_in(repo / "venv" / "bin" / "python", f'echo "python $*" >> "{log}"\n')
+    shutil.copy(ROOT / "test", repo / "test")
+    for tool in ("redis-server", "redis-sentinel", "redis-cli", "shellcheck", "promtool"):
+        stand_in(tools / tool, "exit 0\n")
+    stand_in(tools / "docker", "exit 0\n" if engine_answers else "exit 1\n")
+    stand_in(tools / "sudo", 'exec "$@"\n')
+    subprocess.run(["sh", str(repo / "test"), *args], env={"PATH": f"{tools}:/usr/bin:/bin"}, check=True, timeout=60)
+    return log.read_text().splitlines()
+
+
+INSTALL_DEV = "python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt"
+
+
+def test_the_fast_command_builds_no_images_even_where_an_engine_answers(tmp_path):
+    # GitHub's runners have a Docker engine but no Debian mirror for images/build, and the fast tests run no container.
+    assert run_the_test_script(tmp_path, "-m", "not integration") == [
+        INSTALL_DEV,
+        "python -m pytest -m not integration",
+    ]
+
+
+@pytest.mark.parametrize("args", [(), ("-m", "integration"), ("tests/docker",)], ids=repr)
+def test_any_other_selection_builds_the_images_where_an_engine_answers(tmp_path, args):
+    pytest_run = " ".join(("python -m pytest", *args))
+    assert run_the_test_script(tmp_path, *args) == ["images/build ", INSTALL_DEV, pytest_run]
+
+
+def test_no_engine_no_images(tmp_path):
+    assert run_the_test_script(tmp_path, engine_answers=False) == [INSTALL_DEV, "python -m pytest"]
+
+
+PIP_INSTALL = re.compile(r"venv/bin/python\"? -m pip install [^\n]*--require-hashes -r \"?(\S+?)\"?$", re.M)
+VENV_TOOL = re.compile(r"(?<![\w/$\"])venv/bin/([\w.-]+)")
+
+
+def locked(lock: str) -> set[str]:
+    return {canonical(name) for name in re.findall(r"^([A-Za-z0-9._-]+)==", (ROOT / lock).read_text(), re.M)}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installs_into_venv(step: dict) -> set[str]:
+    """The packages a step installs into ./venv: the setup action's run-time lock, ./test's development lock."""
+    if step.get("uses") == "./.github/actions/setup":
+        script = "\n".join(s.get("run", "") for s in load(SETUP_ACTION)["runs"]["steps"])
+    elif re.match(r"\./test\b", step.get("run", "")):
+        script = (ROOT / "test").read_text()
+    else:
+        return set()
+    lines = [line for line in script.splitlines() if line.lstrip().startswith("venv/bin/python")]
+    return set().union(*(locked(lock) for lock in PIP_INSTALL.findall("\n".join(lines))))
+
+
+def providing_distribution(tool: str) -> str:
+    """The distribution whose wheel installs the script bin/<tool> (read from this environment's RECORD files)."""
+    for distribution in importlib.metadata.distributions():
+        if any(f.name == tool and f.parent.name == "bin" for f in distribution.files or ()):
+            return canonical(distribution.metadata["Name"])
+    raise AssertionError(f"no installed distribution provides bin/{tool}")
+
+
+def test_every_tool_a_step_runs_from_the_venv_is_installed_there_by_an_earlier_step(pull_request, apply):
+    # The setup action installs requirements.txt only; ruff, for one, comes with ./test's requirements-dev.txt.
+    for workflow in (pull_request, apply):
+        for name, job in workflow["jobs"].items():
+            installed: set[str] = set()
+            for step in job["steps"]:
+                for tool in set(VENV_TOOL.findall(step.get("run", ""))) - {"python"}:
+                    assert providing_distribution(tool) in installed, (
+                        f"{name}: step {step.get('name')!r} runs venv/bin/{tool}, which no earlier step installs"
+                    )
+                installed |= installs_into_venv(step)
+
+
+def test_the_venv_check_knows_where_ruff_comes_from():
+    assert providing_distribution("ruff") == "ruff"
+    assert "ruff" in installs_into_venv({"run": readme_fast_command()})
+    assert "ruff" not in installs_into_venv({"uses": "./.github/actions/setup"})
+    assert "pulumi" in installs_into_venv({"uses": "./.github/actions/setup"})
+
+
+def test_deploy_installs_the_same_lock_into_the_same_venv_as_the_workflows_setup():
+    # The preview and apply jobs run the program as ./deploy does on a laptop: Pulumi.yaml's venv, requirements.txt.
+    program_venv = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"]
+    assert program_venv == "venv"
+    assert installs_into_venv({"uses": "./.github/actions/setup"}) == locked("requirements.txt")
+    assert PIP_INSTALL.findall((ROOT / "deploy").read_text()) == ["requirements.txt"]
 
 
 def test_the_tests_job_checks_the_contracts_version_against_the_merge_base(pull_request):
@@ -318,7 +430,7 @@ def test_the_tests_job_checks_the_contracts_version_against_the_merge_base(pull_
         'venv/bin/python -m tools.contract_check --base-ref "$base"',
     ]
     # after the fast tests, whose ./test installs what the check imports (requirements-dev.txt: jsonschema)
-    assert job.index(check) > [step.get("run") for step in job].index('./test -m "not integration"')
+    assert job.index(check) > [step.get("run") for step in job].index(readme_fast_command())
 
 
 def test_fork_pull_requests_never_get_secrets(pull_request):
@@ -369,7 +481,7 @@ def test_every_job_has_a_timeout(pull_request, apply):
 def test_code_owners_cover_what_judges_builds_or_publishes_a_deployment():
     rules = [line.split() for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()]
     owned = {rule[0] for rule in rules if rule and not rule[0].startswith("#") and len(rule) > 1}
-    assert {"/.github/", "/policy/", "/contract/", "/package/"} <= owned
+    assert {"/.github/", "/policy/", "/contract/"} <= owned
 
 
 @pytest.fixture(scope="module")
