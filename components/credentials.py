@@ -61,6 +61,11 @@ def password_name(name: str, key: str, generation: int) -> str:
     return f"{name}-{key}" if generation == 1 else f"{name}-{key}-gen{generation}"
 
 
+def current_password_name(name: str, key: str, generations: Mapping[str, tuple[int, ...]]) -> str:
+    """The RandomPassword of a key's current password: the highest generation listed, 1 when not listed."""
+    return password_name(name, key, max(generations.get(key, (1,))))
+
+
 def generate_credentials(
     name: str, generations: Mapping[str, tuple[int, ...]] | None = None, opts: pulumi.ResourceOptions | None = None
 ) -> Credentials:

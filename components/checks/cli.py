@@ -1,12 +1,12 @@
 """python -m components.checks: verify a deployment's replication; exit 0 healthy, 1 unhealthy, 2 unreachable
 or bad usage.
 
-Either from a stack (`--stack dev`: its settings from `pulumi config`, its passwords and host addresses from
-`pulumi stack output --show-secrets`), or from explicit endpoints. Passwords never come on the command line:
-from the stack, or from the environment variables REDIS_PASSWORD / SENTINEL_PASSWORD, or from files: the admin
-users' passwords, which may run INFO and SENTINEL. A stack does not export them (every stack referencing it could
-read them): the CLI reads them from the stack's state (`pulumi stack export --show-secrets`), which whoever may
-run `pulumi up` may read.
+Either from a stack (`--stack dev`: its settings from `pulumi config --json`, its host addresses and CA from
+`pulumi stack output --json`), or from explicit endpoints. Passwords never come on the command line: from the
+stack, or from the environment variables REDIS_PASSWORD / SENTINEL_PASSWORD, or from files: the admin users'
+passwords, which may run INFO and SENTINEL. A stack does not export them (every stack referencing it could read
+them): the CLI reads them from the stack's state (`pulumi stack export --show-secrets`), which whoever may run
+`pulumi up` may read: the result of the RandomPassword of each one's current generation (passwordGenerations).
 
 A prod (Kubernetes) stack's nodes announce in-cluster DNS names that a laptop cannot resolve or reach. With
 `--stack prod --port-forward` the CLI starts one `kubectl --context <kubeContext> port-forward` per pod (to
@@ -31,10 +31,13 @@ from components import users
 from components.checks.invariants import EXIT_CODES, UNREACHABLE, Report
 from components.checks.observe import Target, check_deployment
 from components.config import NAMESPACE as CONFIG_NAMESPACE
+from components.credentials import current_password_name
 from components.platform import topology_for
 from components.settings import Settings, SettingsError
 
 USAGE_ERROR = EXIT_CODES[UNREACHABLE]
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+ADMINS = (users.ADMIN, users.SENTINEL_ADMIN)
 LOCAL_PORT_BASE = 16379
 PORT_FORWARD_WAIT_SECONDS = 20
 
@@ -45,7 +48,7 @@ class UsageError(Exception):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m components.checks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", help="read endpoints and passwords from this Pulumi stack's outputs")
+    parser.add_argument("--stack", help="read endpoints and passwords from this Pulumi stack's outputs and state")
     parser.add_argument("--master-name", default="festival-master")
     parser.add_argument("--redis", action="append", default=[], metavar="HOST:PORT", help="a Redis node (repeat)")
     parser.add_argument("--sentinel", action="append", default=[], metavar="HOST:PORT", help="a Sentinel (repeat)")
@@ -120,27 +123,37 @@ def stack_settings(stack: str) -> Settings:
 
 
 def admin_passwords(state: dict, settings: Settings) -> dict[str, str]:
-    """The admin users' passwords from a stack's exported state (their RandomPasswords' results)."""
-    results = {}
-    for resource in state.get("deployment", {}).get("resources", []):
-        result = (resource.get("outputs") or {}).get("result")
-        if isinstance(result, dict):  # a secret: {"<sig>": "...", "plaintext": "<JSON text>"}
-            result = json.loads(result["plaintext"]) if "plaintext" in result else None
-        results[resource["urn"].rsplit("::", 1)[-1]] = result
+    """The admin users' current passwords by key (users.ADMIN, users.SENTINEL_ADMIN), from a stack's state as
+    `pulumi stack export --show-secrets` prints it: the result of each one's RandomPassword of the generation that
+    passwordGenerations makes current (components/credentials.py)."""
+    resources = state.get("deployment", {}).get("resources") or []
+    generations = settings.password_generation_numbers
     found = {}
-    for key, user in (("redisAdminPassword", users.ADMIN), ("sentinelAdminPassword", users.SENTINEL_ADMIN)):
-        name = f"{settings.name_prefix}-{user.key}"
-        if not isinstance(results.get(name), str):
-            raise UsageError(f"the stack's state has no password {name} (deployed before users? run pulumi up)")
-        found[key] = results[name]
+    for user in ADMINS:
+        name = current_password_name(settings.name_prefix, user.key, generations)
+        matches = [r for r in resources if r.get("type") == RANDOM_PASSWORD and r["urn"].rsplit("::", 1)[-1] == name]
+        if len(matches) != 1:
+            raise UsageError(
+                f"the stack's state has {len(matches) or 'no'} RandomPassword {name}: the {user.server} admin's "
+                f"password, generation {max(generations.get(user.key, (1,)))} of {user.key} by passwordGenerations "
+                f"({settings.password_generations!r}); if passwordGenerations changed, run pulumi up first"
+            )
+        result = (matches[0].get("outputs") or {}).get("result")
+        if isinstance(result, dict):  # a secret: {"<sig key>": "<secret sig>", "plaintext": "<the value as JSON>"}
+            if "plaintext" not in result:
+                raise UsageError(f"RandomPassword {name}'s result is encrypted: export the state with --show-secrets")
+            result = json.loads(result["plaintext"])
+        if not isinstance(result, str):
+            raise UsageError(f"RandomPassword {name} has no result in the stack's state")
+        found[user.key] = result
     return found
 
 
-def target_from_stack(stack: str, timeout: float, local_port_base: int | None = None) -> Target:
-    settings = stack_settings(stack)
-    outputs = _pulumi_json("stack", "output", "--show-secrets", "--stack", stack)
+def target_from_stack(stack: str, settings: Settings, timeout: float, local_port_base: int | None = None) -> Target:
+    """A Target for a deployed stack: its outputs, and the admin passwords from its state."""
+    outputs = _pulumi_json("stack", "output", "--stack", stack)
     state = _pulumi_json("stack", "export", "--show-secrets", "--stack", stack, flag=())
-    return target_from_outputs({**outputs, **admin_passwords(state, settings)}, settings, timeout, local_port_base)
+    return target_from_outputs(outputs, admin_passwords(state, settings), settings, timeout, local_port_base)
 
 
 def port_forwards(settings: Settings, base: int, kubectl: str = "kubectl") -> list[tuple[str, list[str]]]:
@@ -181,23 +194,26 @@ def _kubernetes_nat_map(settings: Settings, local_port_base: int | None) -> dict
 
 
 def target_from_outputs(
-    outputs: dict, settings: Settings, timeout: float, local_port_base: int | None = None
+    outputs: dict, passwords: dict[str, str], settings: Settings, timeout: float, local_port_base: int | None = None
 ) -> Target:
-    """A Target for a stack: its settings, its outputs with the admin passwords added (redisAdminPassword,
-    sentinelAdminPassword), and how to reach the announced names: a dev stack's natMap output (published host
-    ports), or a prod stack's port-forwards from local_port_base."""
+    """A Target for a stack: its settings, its outputs, the admin users' passwords by key (admin_passwords), and how
+    to reach the announced names: a dev stack's natMap output (published host ports), or a prod stack's
+    port-forwards from local_port_base."""
     if settings.platform != "docker":
         nat_map = _kubernetes_nat_map(settings, local_port_base)  # says what to do when there are no forwards
-    needed = ["redisAdminPassword", "sentinelAdminPassword"] + (["natMap"] if settings.platform == "docker" else [])
-    missing = [key for key in needed if key not in outputs]
-    if missing:
-        raise UsageError(f"the stack has no {', '.join(missing)}")
-    if settings.platform == "docker":
+    elif "natMap" not in outputs:
+        raise UsageError("the stack has no natMap output (deployed before it existed? run pulumi up)")
+    else:
         nat_map = {announced: f"{to['host']}:{to['port']}" for announced, to in outputs["natMap"].items()}
-    passwords = outputs["redisAdminPassword"], outputs["sentinelAdminPassword"]
     tls_ca_cert = outputs.get("tlsCaCert", "")  # with TLS on: connect with TLS, verifying the nodes with the CA
     return Target.for_deployment(
-        settings, topology_for(settings), *passwords, nat_map, timeout=timeout, tls_ca_cert=tls_ca_cert
+        settings,
+        topology_for(settings),
+        passwords[users.ADMIN.key],
+        passwords[users.SENTINEL_ADMIN.key],
+        nat_map,
+        timeout=timeout,
+        tls_ca_cert=tls_ca_cert,
     )
 
 
@@ -306,8 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(
                     "--port-forward and --forwarded are for prod (Kubernetes) stacks: dev publishes its ports"
                 )
-            outputs = _pulumi_json("stack", "output", "--show-secrets", "--stack", args.stack)
-            target = target_from_outputs(outputs, settings, args.timeout, args.local_port if forwarding else None)
+            target = target_from_stack(args.stack, settings, args.timeout, args.local_port if forwarding else None)
         else:
             target = target_from_args(args)
         if args.port_forward:

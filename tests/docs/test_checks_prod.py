@@ -1,6 +1,7 @@
 """`python -m components.checks --stack prod` (the runbook's prod health check): without port-forwards it says
 what it cannot do and what to run; with --port-forward it starts one kubectl port-forward per pod, checks through
-them and stops them. kubectl and pulumi are stand-ins here: kubectl forwards to loopback processes."""
+them and stops them. kubectl and pulumi are stand-ins here: kubectl forwards to loopback processes, pulumi answers
+from a mocked run of the prod stack (tests/docs/pulumi_cli.py), whose passwords the loopback processes are given."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ import sys
 
 import pytest
 
+from components import users
 from components.checks.cli import UsageError, port_forwards, target_from_outputs
+from components.kubernetes.names import NODES_SECRET_NAME
 from components.settings import Settings
+from tests.docs import pulumi_cli
 from tests.docs.markdown import ROOT
+from tests.docs.pulumi_state import stack_record
+from tests.program.pulumi_program import run_program
 
 PROD = Settings(platform="kubernetes", kube_context="festival-prod")
+ADMIN_PASSWORDS = {users.ADMIN.key: "r", users.SENTINEL_ADMIN.key: "s"}
 
 FAKE_KUBECTL = '''#!{python}
 """kubectl --context C --namespace N port-forward --address 127.0.0.1 pod/P LOCAL:REMOTE, to a loopback process."""
@@ -50,17 +57,10 @@ while True:
     threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
 '''
 
-FAKE_PULUMI = """#!{python}
-import json, os, sys
-args = sys.argv[1:]
-data = json.load(open(os.environ["FAKE_PULUMI_DATA"]))
-print(json.dumps(data["config"] if args[0] == "config" else data["outputs"]))
-"""
-
 
 def test_without_port_forwards_it_says_what_to_run():
     with pytest.raises(UsageError) as error:
-        target_from_outputs({"redisAdminPassword": "r", "sentinelAdminPassword": "s"}, PROD, timeout=1.0)
+        target_from_outputs({}, ADMIN_PASSWORDS, PROD, timeout=1.0)
     message = str(error.value)
     assert "--port-forward" in message and "check Job" in message
     assert (
@@ -70,9 +70,7 @@ def test_without_port_forwards_it_says_what_to_run():
 
 
 def test_with_port_forwards_every_announced_name_maps_to_a_local_port():
-    target = target_from_outputs(
-        {"redisAdminPassword": "r", "sentinelAdminPassword": "s"}, PROD, 1.0, local_port_base=16379
-    )
+    target = target_from_outputs({}, ADMIN_PASSWORDS, PROD, 1.0, local_port_base=16379)
     assert target.reachable("redis-master-0.redis-master-headless.festival.svc.cluster.local:6379") == (
         "127.0.0.1",
         16379,
@@ -87,12 +85,35 @@ def test_with_port_forwards_every_announced_name_maps_to_a_local_port():
     )
 
 
+# The prod stack without TLS (the loopback processes run without it), its admin passwords at generation 2.
+PROD_RUN = {"tls": False, "passwordGenerations": "redis-admin-password=2,sentinel-admin-password=1+2"}
+
+
+@pytest.fixture(scope="module")
+def prod_program():
+    return run_program("prod", PROD_RUN)
+
+
+def declared_passwords(program) -> dict[str, str]:
+    """Every user's password as the pods get it: the keys of the Secret they mount."""
+    (secret,) = [
+        r.plain
+        for r in program.of_type("kubernetes:core/v1:Secret")
+        if r.plain["metadata"]["name"] == NODES_SECRET_NAME
+    ]
+    return {user.key: secret["stringData"][user.key] for user in users.USERS}
+
+
 @pytest.fixture
-def loopback(tmp_path):
+def loopback(tmp_path, prod_program):
     from harness.local import LocalDeployment, require_binaries
 
     require_binaries()
-    deployment = LocalDeployment(Settings(down_after_milliseconds=1000, failover_timeout=5000), tmp_path / "nodes")
+    deployment = LocalDeployment(
+        Settings(down_after_milliseconds=1000, failover_timeout=5000),
+        tmp_path / "nodes",
+        passwords=declared_passwords(prod_program),
+    )
     try:
         deployment.start_all()
         yield deployment
@@ -100,14 +121,13 @@ def loopback(tmp_path):
         deployment.stop_all()
 
 
-def test_port_forward_reaches_every_pod_and_stops_the_forwards(loopback, tmp_path):
+def test_port_forward_reaches_every_pod_and_stops_the_forwards(loopback, prod_program, tmp_path):
     from harness.docker_runner import free_port_run
 
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, text in (("kubectl", FAKE_KUBECTL), ("pulumi", FAKE_PULUMI)):
-        (bin_dir / name).write_text(text.format(python=sys.executable))
-        (bin_dir / name).chmod(stat.S_IRWXU)
+    tools = pulumi_cli.install(bin_dir, {"prod": stack_record(prod_program)})
+    (bin_dir / "kubectl").write_text(FAKE_KUBECTL.format(python=sys.executable))
+    (bin_dir / "kubectl").chmod(stat.S_IRWXU)
     local = {
         "redis-master-0": "redis-master",
         "redis-replica-0": "redis-replica-1",
@@ -115,24 +135,12 @@ def test_port_forward_reaches_every_pod_and_stops_the_forwards(loopback, tmp_pat
     }
     local |= {f"redis-sentinel-{i}": f"sentinel-{i + 1}" for i in range(3)}
     (tmp_path / "pods.json").write_text(json.dumps({pod: loopback.nodes[n].port for pod, n in local.items()}))
-    data = {
-        "config": {
-            "festival-redis:platform": {"value": "kubernetes"},
-            "festival-redis:kubeContext": {"value": "festival-prod"},
-        },
-        "outputs": {
-            "redisAdminPassword": loopback.redis_admin_password,
-            "sentinelAdminPassword": loopback.sentinel_admin_password,
-        },
-    }
-    (tmp_path / "pulumi.json").write_text(json.dumps(data))
     log = tmp_path / "kubectl.log"
     env = {
         **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        **tools,
         "FAKE_KUBECTL_PODS": str(tmp_path / "pods.json"),
         "FAKE_KUBECTL_LOG": str(log),
-        "FAKE_PULUMI_DATA": str(tmp_path / "pulumi.json"),
     }
     base = free_port_run(6)
     result = subprocess.run(

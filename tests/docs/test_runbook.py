@@ -2,11 +2,13 @@
 
 - Every `dev` block runs, line by line in order, against a deployment of the dev stack's declaration on Docker,
   then every `dev-drill` block (they move the master), then the `dev-lifecycle` block (stop and start, keeping the
-  data). Two substitutions, both explicit: container names get the test deployment's namePrefix
-  (`festival-redis-master` -> `<prefix>-redis-master`), and the host ports of `-h 127.0.0.1 -p <port>` become the
-  test deployment's published ports. `pulumi stack output` is answered from the deployment's outputs by a stand-in
-  `pulumi` on PATH, which refuses anything else (and a secret output without --show-secrets). The admin passwords
-  are read from the containers' secret files (`docker exec <node> cat /etc/festival-secrets/...`), as written.
+  data). Three substitutions, all explicit: container names get the test deployment's namePrefix
+  (`festival-redis-master` -> `<prefix>-redis-master`), the host ports of `-h 127.0.0.1 -p <port>` become the
+  test deployment's published ports, and `venv/bin/python` the test's Python. `pulumi` on PATH is the stand-in
+  CLI (tests/docs/pulumi_cli.py), answering `stack output`, `stack export` and `config` as the real one does from
+  the test deployment's mocked run (its outputs, state and config), and refusing anything it does not model. The
+  admin passwords are read from the containers' secret files (`docker exec <node> cat /etc/festival-secrets/...`),
+  as written, or from the stack's state by `python -m components.checks --stack dev`.
 - The host `redis-cli` lines of the `dev` blocks also run against loopback redis-server / redis-sentinel processes;
   there a stand-in `docker` on PATH answers only `docker exec <node> cat /etc/festival-secrets/<key>`, from the
   loopback deployment's password files.
@@ -32,7 +34,9 @@ import pytest
 from components import users
 from components.kubernetes.names import NODES_SECRET_NAME
 from components.render import REDIS_STOP_GRACE_SECONDS
+from tests.docs import pulumi_cli
 from tests.docs.markdown import ROOT, blocks
+from tests.docs.pulumi_state import stack_record
 
 OPERATIONS = ROOT / "docs" / "operations.md"
 DEV = ROOT / "docs" / "dev.md"
@@ -52,35 +56,6 @@ DEFAULT_PORTS = {
 }
 HOST_PORT = re.compile(r"(-h 127\.0\.0\.1 -p )(\d+)")
 NODE_NAME = re.compile(r"\bfestival-(?=redis-|sentinel-)")
-SECRET_OUTPUTS = {"redisPassword", "sentinelPassword", "debugUiPassword"}
-
-FAKE_PULUMI = '''#!{python}
-"""Stand-in for `pulumi stack output -s <stack> [--show-secrets] [--json] NAME` in the runbook tests."""
-import json, os, sys
-args = sys.argv[1:]
-if args[:2] != ["stack", "output"]:
-    sys.exit("test pulumi: only `pulumi stack output` is available here, not: " + " ".join(args))
-rest, stack, show, as_json, names = args[2:], None, False, False, []
-while rest:
-    arg = rest.pop(0)
-    if arg in ("-s", "--stack"):
-        stack = rest.pop(0)
-    elif arg == "--show-secrets":
-        show = True
-    elif arg == "--json":
-        as_json = True
-    else:
-        names.append(arg)
-if stack != os.environ["FESTIVAL_TEST_STACK"] or len(names) != 1:
-    sys.exit("test pulumi: expected -s STACK and one output name: " + " ".join(args))
-outputs = json.load(open(os.environ["FESTIVAL_TEST_OUTPUTS"]))
-value = outputs[names[0]]
-if names[0] in {secrets} and not show:
-    value = "[secret]"
-print(json.dumps(value) if as_json or not isinstance(value, str) else value)
-'''
-
-
 FAKE_DOCKER = '''#!{python}
 """Stand-in for `docker exec <node> cat /etc/festival-secrets/<key>` in the loopback runbook test."""
 import json, os, sys
@@ -100,22 +75,13 @@ def tagged(path: Path, tag: str):
     return [block for block in blocks(path) if block.tag == tag]
 
 
-def make_tools(
-    directory: Path, outputs: dict, stack: str = "dev", secret_files: dict[str, str] | None = None
-) -> dict[str, str]:
-    """A bin directory with the stand-in pulumi (and, given `secret_files`, the stand-in docker answering them),
-    and the environment that selects it."""
+def make_tools(directory: Path, program=None, secret_files: dict[str, str] | None = None) -> dict[str, str]:
+    """A bin directory with, given a mocked run of the program, the stand-in pulumi answering for its stack (and,
+    given `secret_files`, the stand-in docker answering them), and the environment that selects them."""
     directory.mkdir(parents=True, exist_ok=True)
-    pulumi = directory / "pulumi"
-    pulumi.write_text(FAKE_PULUMI.format(python=sys.executable, secrets=sorted(SECRET_OUTPUTS)))
-    pulumi.chmod(stat.S_IRWXU)
-    values = directory / "outputs.json"
-    values.touch(mode=0o600)
-    values.write_text(json.dumps(outputs))
     env = {k: v for k, v in os.environ.items() if k != "REDISCLI_AUTH"}
-    env.update(
-        PATH=f"{directory}{os.pathsep}{env['PATH']}", FESTIVAL_TEST_OUTPUTS=str(values), FESTIVAL_TEST_STACK=stack
-    )
+    if program is not None:
+        env.update(pulumi_cli.install(directory, {program.stack: stack_record(program)}))
     if secret_files is not None:
         docker = directory / "docker"
         nodes = sorted(f"festival-{node}" for node in DEFAULT_PORTS.values())
@@ -166,11 +132,12 @@ def run_block(commands: list[tuple[int, str]], env: dict, where: str, substitute
 # --- dev, on Docker ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def docker_env(docker_stack, tmp_path_factory):
-    return make_tools(tmp_path_factory.mktemp("runbook-docker"), docker_stack.outputs)
+    return make_tools(tmp_path_factory.mktemp("runbook-docker"), docker_stack.program)
 
 
 def docker_substitution(deployment):
-    """namePrefix into container names; the published host ports into `-h 127.0.0.1 -p <port>`."""
+    """namePrefix into container names; the published host ports into `-h 127.0.0.1 -p <port>`; the test's Python
+    for the project's venv."""
     prefix = deployment.prefix
     nat = deployment.outputs["natMap"]
     by_node = {}
@@ -180,7 +147,7 @@ def docker_substitution(deployment):
     ports = {default: by_node[node] for default, node in DEFAULT_PORTS.items()}
 
     def substitute(command: str) -> str:
-        command = NODE_NAME.sub(f"{prefix}-", command)
+        command = NODE_NAME.sub(f"{prefix}-", command).replace("venv/bin/python ", f"{sys.executable} ")
         return HOST_PORT.sub(lambda m: m.group(1) + str(ports[int(m.group(2))]), command)
 
     return substitute
@@ -274,8 +241,7 @@ def loopback(tmp_path_factory):
 
 
 def test_every_host_redis_cli_command_runs_on_loopback_processes(loopback, tmp_path):
-    outputs = {"redisPassword": loopback.redis_password, "sentinelPassword": loopback.sentinel_password}
-    env = make_tools(tmp_path / "bin", outputs, secret_files=loopback.passwords)
+    env = make_tools(tmp_path / "bin", secret_files=loopback.passwords)
     ports = {default: loopback.nodes[node].port for default, node in DEFAULT_PORTS.items()}
 
     def substitute(command: str) -> str:

@@ -86,6 +86,8 @@ class Recorded:
     name: str
     inputs: dict  # with Secret markers
     provider: str | None
+    custom: bool = True  # False: a ComponentResource
+    outputs: dict = field(default_factory=dict)  # what the mocks answered, with Secret markers
 
     @property
     def plain(self) -> dict:
@@ -98,6 +100,8 @@ class Program:
     outputs: dict[str, Any] = field(default_factory=dict)  # resolved values
     secret_outputs: set[str] = field(default_factory=set)
     options: dict[str, pulumi.ResourceOptions] = field(default_factory=dict)  # by resource name, as declared
+    stack: str = ""
+    config: dict[str, str] = field(default_factory=dict)  # 'festival-redis:<key>' -> the string the program saw
 
     def of_type(self, type_token: str) -> list[Recorded]:
         return [r for r in self.resources if r.type == type_token]
@@ -188,13 +192,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.program = program
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.program.resources.append(Recorded(args.typ, args.name, unwrap(args.inputs), args.provider))
         outputs = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = MOCK_PASSWORD_PREFIX + args.name
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = MOCK_IMAGE_ID_PREFIX + args.inputs["name"]  # computed by the provider
         outputs.update(tls_outputs(args.typ, args.name, reveal(unwrap(args.inputs))))
+        self.program.resources.append(
+            Recorded(args.typ, args.name, unwrap(args.inputs), args.provider, args.custom, unwrap(outputs))
+        )
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -213,6 +219,8 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 
 def _as_config_string(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        raise ValueError(f"config value {value!r}: secure and object values are not modelled here")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -220,16 +228,20 @@ def _as_config_string(value: Any) -> str:
 
 def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
     """Run __main__.py for `stack` (with optional `festival-redis:` key overrides); return what it declared."""
-    program = Program()
     config = stack_config(stack)
     config.update({f"{PROJECT}:{key}": value for key, value in (overrides or {}).items()})
+    program = Program(stack=stack, config={key: _as_config_string(value) for key, value in config.items()})
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(RecordingMocks(program), project=PROJECT, stack=stack, preview=False)
-    pulumi.runtime.set_all_config({key: _as_config_string(value) for key, value in config.items()})
+    pulumi.runtime.set_all_config(program.config)
     exports: dict[str, Any] = {}
+    finished = False
 
     def record_options(args: pulumi.ResourceTransformationArgs) -> None:
-        program.options[args.name] = args.opts  # mocks run no engine: the options are only seen here
+        # Mocks run no engine: the options are only seen here. The root stack, and with it this transformation,
+        # outlives the run: the runs after this one must not record into this program.
+        if not finished:
+            program.options[args.name] = args.opts
 
     @pulumi.runtime.test
     def run():
@@ -247,4 +259,5 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
         return asyncio.ensure_future(collect())
 
     run()
+    finished = True
     return program

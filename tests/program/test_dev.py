@@ -442,8 +442,8 @@ def test_debug_ui_logs_in_with_generated_credentials_and_reaches_redis_via_senti
 def test_a_bad_setting_fails_before_any_resource(monkeypatch):
     programs: list[Program] = []
 
-    def recording_program() -> Program:
-        programs.append(Program())
+    def recording_program(**fields) -> Program:
+        programs.append(Program(**fields))
         return programs[-1]
 
     monkeypatch.setattr(pulumi_program, "Program", recording_program)

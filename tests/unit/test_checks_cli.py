@@ -1,21 +1,28 @@
-"""The checks' command line: reading a stack's outputs and refusing bad usage (no Redis needed)."""
+"""The checks' command line: reading a stack's outputs and state (through the stand-in pulumi, from mocked runs) and
+refusing bad usage (no Redis needed)."""
 
+import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 
+from components import users
+from components.checks import cli
 from components.checks.cli import UsageError, target_from_outputs
+from components.kubernetes.names import NODES_SECRET_NAME
+from components.render import SECRETS_DIR
 from components.settings import Settings
-from tests.program.pulumi_program import ROOT
+from tests.docs import pulumi_cli
+from tests.docs.pulumi_state import stack_record
+from tests.program.pulumi_program import ROOT, run_program
 
 
 def test_target_from_dev_stack_outputs():
     outputs = {
         "masterName": "festival-master",
-        "redisAdminPassword": "p",
-        "sentinelAdminPassword": "s",
         "sentinelEndpoints": ["festival-sentinel-1:26379"],
         "natMap": {
             "festival-redis-master:6379": {"host": "127.0.0.1", "port": 6379},
@@ -23,7 +30,9 @@ def test_target_from_dev_stack_outputs():
         },
     }
     settings = Settings(replica_count=0, sentinel_count=1, quorum=1, min_replicas_to_write=0, min_replicas_max_lag=7)
-    target = target_from_outputs(outputs, settings, timeout=1.0)
+    passwords = {users.ADMIN.key: "p", users.SENTINEL_ADMIN.key: "s"}
+    target = target_from_outputs(outputs, passwords, settings, timeout=1.0)
+    assert (target.redis_password, target.sentinel_password) == ("p", "s")
     assert target.redis_nodes == ("festival-redis-master:6379",)
     assert target.sentinels == ("festival-sentinel-1:26379",)
     assert target.reachable("festival-redis-master:6379") == ("127.0.0.1", 6379)
@@ -32,7 +41,7 @@ def test_target_from_dev_stack_outputs():
 
 def test_the_cli_refuses_a_kubernetes_stack_with_what_to_do_instead():
     with pytest.raises(UsageError, match="check Job"):
-        target_from_outputs({}, Settings(platform="kubernetes", kube_context="prod"), timeout=1.0)
+        target_from_outputs({}, {}, Settings(platform="kubernetes", kube_context="prod"), timeout=1.0)
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -59,3 +68,113 @@ def test_cli_bad_usage_exits_2(args, message):
     result = run_cli(*args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+# --- the CLI against the stand-in pulumi (tests/docs/pulumi_cli.py), built from mocked runs -------------------------
+# The admin passwords rotated to generation 2: the nodes' one done (step 2), the Sentinels' one under way (step 1).
+ROTATED = {"passwordGenerations": "redis-admin-password=2,sentinel-admin-password=1+2"}
+
+
+class Checked(Exception):
+    """Raised by the stand-in check_deployment with the Target the CLI would check (nothing is connected to)."""
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    def check_deployment(target, settle_seconds=0):
+        raise Checked(target)
+
+    monkeypatch.setattr(cli, "check_deployment", check_deployment)
+
+
+def with_pulumi(monkeypatch, tmp_path, program, config: dict | None = None) -> None:
+    record = stack_record(program)
+    record["config"].update(config or {})
+    for variable, value in pulumi_cli.install(tmp_path / "bin", {program.stack: record}).items():
+        monkeypatch.setenv(variable, value)
+
+
+def declared_admin_passwords(program) -> tuple[str, str]:
+    """The admin passwords the nodes are given: dev's uploaded secret files, prod's Secret the pods mount."""
+    if program.stack == "dev":
+        files = {
+            upload["file"]: upload["content"]
+            for container in program.of_type("docker:index/container:Container")
+            for upload in container.plain.get("uploads", [])
+        }
+        found = {key: files[f"{SECRETS_DIR}/{key}"] for key in (users.ADMIN.key, users.SENTINEL_ADMIN.key)}
+    else:
+        (secret,) = [
+            r.plain["stringData"]
+            for r in program.of_type("kubernetes:core/v1:Secret")
+            if r.plain["metadata"]["name"] == NODES_SECRET_NAME
+        ]
+        found = {key: secret[key] for key in (users.ADMIN.key, users.SENTINEL_ADMIN.key)}
+    return found[users.ADMIN.key], found[users.SENTINEL_ADMIN.key]
+
+
+@pytest.fixture(scope="module")
+def dev_rotated():
+    return run_program("dev", ROTATED)
+
+
+@pytest.fixture(scope="module")
+def prod_rotated():
+    return run_program("prod", ROTATED)
+
+
+def test_the_runbooks_dev_check_uses_the_current_admin_passwords_from_the_state(
+    dev_rotated, monkeypatch, tmp_path, checked
+):
+    with_pulumi(monkeypatch, tmp_path, dev_rotated)
+    with pytest.raises(Checked) as seen:
+        cli.main(["--stack", "dev"])
+    target = seen.value.args[0]
+    assert (target.redis_password, target.sentinel_password) == declared_admin_passwords(dev_rotated)
+    assert target.redis_password.endswith("-gen2") and target.sentinel_password.endswith("-gen2")
+    nat = dev_rotated.outputs["natMap"]
+    assert target.nat_map == {announced: f"{to['host']}:{to['port']}" for announced, to in nat.items()}
+    assert target.redis_nodes[0] == dev_rotated.outputs["bootstrapMasterEndpoint"]
+
+
+def test_the_runbooks_prod_check_forwards_every_pod_and_uses_the_current_admin_passwords(
+    prod_rotated, monkeypatch, tmp_path, checked
+):
+    with_pulumi(monkeypatch, tmp_path, prod_rotated)
+    started = []
+
+    @contextmanager
+    def running_port_forwards(commands):
+        started.extend(commands)
+        yield
+
+    monkeypatch.setattr(cli, "running_port_forwards", running_port_forwards)
+    with pytest.raises(Checked) as seen:
+        cli.main(["--stack", "prod", "--port-forward", "--local-port", "17000"])
+    target = seen.value.args[0]
+    assert (target.redis_password, target.sentinel_password) == declared_admin_passwords(prod_rotated)
+    assert target.tls_ca_cert == prod_rotated.outputs["tlsCaCert"]  # TLS is on for prod: the nodes are verified
+    settings = cli.stack_settings("prod")
+    assert started == [command for _, command in cli.port_forwards(settings, 17000)]
+    assert target.reachable(target.redis_nodes[0]) == ("127.0.0.1", 17000)
+
+
+def test_a_rotation_not_yet_deployed_names_the_missing_password(dev_rotated, monkeypatch, tmp_path, capsys):
+    generations = "redis-admin-password=3,sentinel-admin-password=2"  # `pulumi config set`, no `pulumi up` yet
+    config = {"festival-redis:passwordGenerations": {"value": generations, "secret": False}}
+    with_pulumi(monkeypatch, tmp_path, dev_rotated, config)
+    assert cli.main(["--stack", "dev"]) == 2
+    error = capsys.readouterr().err
+    assert "no RandomPassword festival-redis-admin-password-gen3" in error
+    assert "generation 3 of redis-admin-password by passwordGenerations" in error and "run pulumi up" in error
+
+
+def test_the_admin_passwords_need_the_state_with_its_secrets_shown(dev_rotated):
+    settings = Settings.from_config({key.split(":", 1)[1]: value for key, value in dev_rotated.config.items()})
+    state = stack_record(dev_rotated)["state"]
+    assert cli.admin_passwords(state, settings) == dict(
+        zip((users.ADMIN.key, users.SENTINEL_ADMIN.key), declared_admin_passwords(dev_rotated))
+    )
+    sealed = json.loads(pulumi_cli.stack_export(state, show_secrets=False))
+    with pytest.raises(UsageError, match="festival-redis-admin-password-gen2's result is encrypted.*--show-secrets"):
+        cli.admin_passwords(sealed, settings)
