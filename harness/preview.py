@@ -193,6 +193,11 @@ class Diff:
     replaces: tuple[str, ...] = ()  # those of them that force a replacement
     delete_before_replace: bool = False  # what the provider asks for when it replaces
     failures: tuple[str, ...] = ()  # its Check failures
+    changes: bool | None = None  # DIFF_SOME / DIFF_NONE; None: whether anything changed
+
+    @property
+    def some(self) -> bool:
+        return bool(self.changed) if self.changes is None else self.changes
 
 
 Path = tuple[str | int, ...]
@@ -445,11 +450,12 @@ def _dynamic_diff(old: Resource, new: Resource) -> Diff:
     engine compares the inputs itself (step_generator.go diffResource)."""
     result = _dynamic_provider(new).diff(f"{new.name}-id", dict(old.outputs), dict(new.inputs))
     keys = _top_keys(list(changed_paths(old.inputs, new.inputs)))
-    changes = bool(keys) if result.changes is None else result.changes
     return Diff(
-        keys if changes else (),
-        tuple(result.replaces or ()) if changes else (),
-        delete_before_replace=bool(result.delete_before_replace),
+        keys,
+        tuple(result.replaces or ()),
+        bool(result.delete_before_replace),
+        _dynamic_check(old, new),
+        result.changes,
     )
 
 
@@ -464,8 +470,7 @@ def provider_diff(old: Resource, new: Resource, config: Mapping, now: datetime.d
     if new.type.startswith("kubernetes:"):
         return _kubernetes_diff(old, new, config)
     if new.type == "pulumi-python:dynamic:Resource":
-        diff = _dynamic_diff(old, new)
-        return Diff(diff.changed, diff.replaces, diff.delete_before_replace, _dynamic_check(old, new))
+        return _dynamic_diff(old, new)
     if new.type in _DOCKER_FORCE_NEW or new.type in _FRAMEWORK_REQUIRES_REPLACE:
         return _schema_diff(old, new, now)
     raise StandInError(f"{new.name}: no rule for how the provider of {new.type} decides a replacement")
@@ -479,7 +484,7 @@ def _replace_on_changes(diff: Diff, paths: tuple[str, ...]) -> Diff:
         return pattern == "*" or changed == pattern or changed.startswith((f"{pattern}.", f"{pattern}["))
 
     extra = tuple(c for c in diff.changed if any(covers(p, c) for p in paths) and c not in diff.replaces)
-    return Diff(diff.changed, diff.replaces + extra, diff.delete_before_replace, diff.failures)
+    return dataclasses.replace(diff, replaces=diff.replaces + extra)
 
 
 # --- the engine's step for each resource ----------------------------------------------------------------------------
@@ -501,6 +506,10 @@ def plan(deployed: Snapshot, changed: Snapshot | None, now: datetime.datetime | 
     # Providers first: a replaced provider replaces what it manages (step_generator.go providerChanged).
     for new in sorted(changed.values(), key=lambda r: not r.type.startswith("pulumi:providers:")):
         steps[new.urn] = _step(deployed.get(matched.get(new.urn, "")), new, changed, steps, now)
+        if steps[new.urn].error.startswith(CHECK_FAILED):
+            # step_generator.go generateSteps: a resource with check failures "isn't valid, don't proceed any
+            # further" (BailErrorf), in a preview too: nothing after it is planned.
+            return Plan(tuple(steps.values()))
     deletes = [_delete(old) for urn, old in reversed(deployed.items()) if urn not in matched.values()]
     return Plan(tuple(steps[urn] for urn in changed) + tuple(deletes))
 
@@ -527,14 +536,14 @@ def _step(
         return Step(new.name, new.type, "create", error=_check_error(new, failures))
     provider_step = steps.get(new.provider)
     if provider_step is not None and provider_step.op == "replace":
-        diff = Diff(("provider",), ("provider",))
+        diff = Diff(("provider",), ("provider",))  # step_generator.go diff: ReplaceKeys ["provider"]
     else:
         config = changed[new.provider].inputs if new.provider in changed else {}
         # providers/registry.go Registry.Update: an updated provider is configured with its new settings under the
         # same ID, before the resources it manages are diffed: they are decided by its new settings.
         diff = _replace_on_changes(provider_diff(old, new, config, now), new.replace_on_changes)
     error = _check_error(new, diff.failures)
-    if diff.replaces:
+    if diff.some and diff.replaces:
         if new.protect and old.protect:  # step_generator.go continueStepsFromDiff
             error = error or (
                 f'unable to replace resource "{new.urn}"\nas it is currently marked for protection. To unprotect the '
@@ -542,7 +551,7 @@ def _step(
             )
         delete_first = diff.delete_before_replace if new.delete_before_replace is None else new.delete_before_replace
         return Step(new.name, new.type, "replace", delete_first, diff.replaces, old.retain_on_delete, error)
-    if diff.changed:
+    if diff.some:
         return Step(new.name, new.type, "update", keys=diff.changed, error=error)
     if _computed(old) != _computed(new):
         # step.go SameStep.Apply keeps the old outputs: a run whose mocks computed others (a key, a certificate, a
@@ -556,8 +565,12 @@ def _computed(resource: Resource) -> dict[str, Any]:
     return {key: value for key, value in resource.outputs.items() if key not in resource.inputs}
 
 
+CHECK_FAILED = "check failed: "
+
+
 def _check_error(new: Resource, failures: tuple[str, ...]) -> str:
-    return f"{new.urn} has check errors: {'; '.join(failures)}" if failures else ""
+    """issueCheckFailures prints each failure; then "resource <urn> is invalid"."""
+    return f"{CHECK_FAILED}{'; '.join(failures)}; resource {new.urn} is invalid" if failures else ""
 
 
 def _delete(old: Resource) -> Step:

@@ -11,6 +11,7 @@ import dill
 import pytest
 
 from components import tls
+from components.kubernetes.rollout import RedisRolloutProvider
 from components.kubernetes.storage_guard import StorageGuardProvider
 from components.passwords_resource import RedisPasswordsProvider
 from harness import certs
@@ -194,6 +195,8 @@ def test_dynamic_resources_are_diffed_and_checked_by_their_own_provider():
     assert kinds([old], [dynamic("pw", RedisPasswordsProvider(), {"fingerprint": "a", "nodes": ["n2"]})]) == {
         "pw": "same"
     }
+    rollout = dynamic("rollout", RedisRolloutProvider(), {"revision": "a"})
+    assert kinds([rollout], [rollout]) == {"rollout": "update"}  # its diff answers "changes" whatever the inputs
     guard = dynamic("guard", StorageGuardProvider(), {"storageClass": "fast", "storageSize": "10Gi"})
     grown = dynamic("guard", StorageGuardProvider(), {"storageClass": "fast", "storageSize": "20Gi"})
     [failed] = plan(state(guard), state(grown)).errors
