@@ -52,11 +52,7 @@ def deploy(settings: Settings, parent: pulumi.Resource | None = None) -> Deploym
     topology = topology_for(settings)
     files = render.deployment_files(settings, topology)
     prefix = settings.name_prefix
-    credentials = generate_credentials(
-        prefix,
-        settings.password_generation_numbers,
-        pulumi.ResourceOptions(parent=parent, protect=settings.protects_data),
-    )
+    credentials = generate_credentials(prefix, settings.password_generation_numbers, child, settings.protects_data)
     certificates = (
         generate_certificates(prefix, certificate_specs(settings, topology), child) if settings.tls_enabled else None
     )
