@@ -12,10 +12,11 @@ errors the engine would raise, with its own messages. Every rule below is traced
 - pulumi/pulumi-docker 237b7899bb51 (provider/resources.go), which bridges kreuzwerker/terraform-provider-docker
   5074970c71ce (v4.5.0: internal/provider/resource_docker_*.go), through pulumi/pulumi-terraform-bridge 59de6c661df1
   (pkg/tfbridge/provider.go Diff, schema.go nameRequiresDeleteBeforeReplace, info/autonaming.go SetAutonaming)
-- pulumi/pulumi-random f64d8726a4f5, which bridges hashicorp/terraform-provider-random f8d869dc98d9
-  (internal/provider/resource_password.go passwordSchemaV3)
-- pulumi/pulumi-tls f7db93b22b29, which bridges hashicorp/terraform-provider-tls d72d90e1b47b
-  (internal/provider/resource_*.go Schema, common_cert.go modifyPlanIfCertificateReadyForRenewal, common.go)
+- pulumi/pulumi-random f64d8726a4f5 and pulumi/pulumi-tls f7db93b22b29, through the bridge's plugin-framework path
+  (pkg/pf/tfbridge/provider_diff.go DiffWithContext). They bridge hashicorp/terraform-provider-random f8d869dc98d9
+  (internal/provider/resource_password.go passwordSchemaV3) and hashicorp/terraform-provider-tls, read at
+  d72d90e1b47b (internal/provider/resource_*.go Schema, common_cert.go modifyPlanIfCertificateReadyForRenewal,
+  common.go)
 
 What it does not model is listed in docs/development.md ("The preview stand-in"). A resource type it has no rule
 for is refused (StandInError), never guessed.
@@ -382,12 +383,15 @@ _DOCKER_FORCE_NEW = {
 _DOCKER_DELETE_FIRST = {"docker:index/container:Container"}
 _DOCKER_AUTONAMED = {"docker:index/volume:Volume", "docker:index/network:Network"}
 
-# pulumi-random and pulumi-tls bridge Terraform providers written with the plugin framework: an attribute with a
-# RequiresReplace plan modifier replaces. random: resource_password.go passwordSchemaV3 (every input: keepers,
-# length, special, upper, lower, number, numeric, min_*, override_special). tls: each resource's Schema
-# (resource_private_key.go, resource_cert_request.go, resource_self_signed_cert.go,
-# resource_locally_signed_cert.go; the PEM inputs by common.go requireReplaceIfStateContainsPEMString, which replaces
-# when the value held a PEM). early_renewal_hours has none: it is updated in place.
+# pulumi-random and pulumi-tls bridge Terraform providers written with the plugin framework: every Diff plans through
+# the provider (pulumi-terraform-bridge pkg/pf/tfbridge/provider_diff.go DiffWithContext: PlanResourceChange, so
+# ModifyPlan too), and an attribute with a RequiresReplace plan modifier whose value changes replaces
+# (checkRequiresReplace); delete-first only where the ResourceInfo asks for it, which neither does.
+# random: resource_password.go passwordSchemaV3 (every input: keepers, length, special, upper, lower, number,
+# numeric, min_*, override_special). tls: each resource's Schema (resource_private_key.go, resource_cert_request.go,
+# resource_self_signed_cert.go, resource_locally_signed_cert.go; the PEM inputs by common.go
+# requireReplaceIfStateContainsPEMString, which replaces when the value held a PEM). early_renewal_hours has none: it
+# is updated in place.
 _FRAMEWORK_REQUIRES_REPLACE = {
     "random:index/randomPassword:RandomPassword": frozenset(
         "keepers length special upper lower number numeric minNumeric minUpper minLower minSpecial "
