@@ -408,8 +408,12 @@ def test_a_storage_change_on_a_deployed_prod_stack_is_refused_by_the_storage_gua
     assert result.steps[-1] == refused  # the engine plans nothing after a resource that fails its check
 
 
-def test_moving_a_prod_stack_to_another_namespace_stops_at_its_protected_objects():
+def test_moving_a_prod_stack_to_another_namespace_or_adopting_its_namespace_stops_at_its_protected_objects():
     result, _ = preview(deployed("prod"), "prod", {"namespace": "elsewhere"})
     stopped = {s.name for s in result.errors}
     assert {"festival-kubernetes-namespace", "festival-kubernetes-users-secret", *STATEFULSETS} <= stopped
     assert all("marked for protection" in s.error for s in result.errors)
+    # createNamespace off: the namespace is no longer declared, and deleting it would delete every claim in it.
+    result, _ = preview(deployed("prod"), "prod", {"createNamespace": False})
+    [stopped] = result.errors
+    assert stopped.name == "festival-kubernetes-namespace" and "because it is protected" in stopped.error
