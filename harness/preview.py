@@ -97,12 +97,6 @@ class Step:
 class Plan:
     steps: tuple[Step, ...]
 
-    def step(self, name: str) -> Step:
-        matches = [s for s in self.steps if s.name == name]
-        if len(matches) != 1:
-            raise KeyError(f"{len(matches)} steps for a resource named {name!r}")
-        return matches[0]
-
     def changes(self) -> dict[str, str]:
         """Every resource whose step is not `same`, by name -> Step.kind."""
         return {s.name: s.kind for s in self.steps if s.op != "same"}
@@ -122,8 +116,8 @@ class Plan:
 
 def snapshot(program: Program) -> Snapshot:
     """The state a deployment of `program`'s run would leave, with the options as the Python SDK resolves them."""
-    by_key = {(r.type, r.name): r for r in program.resources}
-    if len(by_key) != len(program.resources) or len({r.name for r in program.resources}) != len(by_key):
+    names = [r.name for r in program.resources]
+    if len(set(names)) != len(names):
         raise StandInError("two resources share a name: the recorded options (by name) would be ambiguous")
     urn_of = {r.name: r.urn for r in program.resources}
 
@@ -157,6 +151,10 @@ def snapshot(program: Program) -> Snapshot:
     return state
 
 
+def _stack_and_project(urn: str) -> tuple[str, str]:
+    return urn.split("::")[0].rsplit(":", 1)[1], urn.split("::")[1]
+
+
 def child_urn(parent_urn: str, type_: str, name: str, stack: str, project: str) -> str:
     """A resource's URN as the mock monitor makes it: the parent's type, then `$`, then the type (a child of the
     stack has the stack's type, pulumi:pulumi:Stack, in front of its own; the real engine leaves the root out)."""
@@ -171,7 +169,7 @@ def _alias_urn(alias: Any, resource, parent_urn: str, urn_of: Mapping[str, str])
         return alias
     if not isinstance(alias, pulumi.Alias):
         raise StandInError(f"{resource.name}: an alias of type {type(alias).__name__} is not modelled")
-    stack, project = resource.urn.split("::")[0].rsplit(":", 1)[1], resource.urn.split("::")[1]
+    stack, project = _stack_and_project(resource.urn)
     given = {key: value for key, value in vars(alias).items() if value is not ...}
     if "parent" in given:
         parent = given["parent"]
@@ -527,8 +525,7 @@ def _old_urn(new: Resource, deployed: Snapshot, matched: Mapping[str, str], chan
         parent_name = changed[new.parent].name
         old_parent_name = parent_old.rsplit("::", 1)[1]
         name = old_parent_name + new.name[len(parent_name) :] if new.name.startswith(parent_name) else new.name
-        stack, project = new.urn.split("::")[0].rsplit(":", 1)[1], new.urn.split("::")[1]
-        candidates.append(child_urn(parent_old, new.type, name, stack, project))
+        candidates.append(child_urn(parent_old, new.type, name, *_stack_and_project(new.urn)))
     return next((urn for urn in candidates if urn in deployed), "")
 
 

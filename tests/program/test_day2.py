@@ -22,7 +22,6 @@ import pytest
 from components import tls, users
 from harness.preview import Plan, Snapshot, deploy, plan, preview
 
-NOW = datetime.datetime.now(datetime.UTC)
 USER_KEYS = [user.key for user in users.USERS]
 APP_KEYS = {users.APP.key, users.SENTINEL_CLIENT.key}  # also in `redis-secret` (prod)
 EXPORTER_KEYS = {users.EXPORTER.key, users.SENTINEL_EXPORTER.key}  # also in `redis-exporter-auth` (prod)
@@ -171,9 +170,10 @@ TLS_ON = {"dev": {"tls": "true"}, "prod": {}}
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_renewing_the_certificates_replaces_them_and_updates_what_holds_them(stack):
     start = deployed(stack, **TLS_ON[stack])
-    before, _ = preview(start, stack, TLS_ON[stack], NOW + RENEWAL_WINDOW - datetime.timedelta(days=1))
+    now = datetime.datetime.now(datetime.UTC)  # every certificate of `start` was made before
+    before, _ = preview(start, stack, TLS_ON[stack], now + RENEWAL_WINDOW - datetime.timedelta(days=1))
     assert_plan(before, stack, {})
-    renewal, _ = preview(start, stack, TLS_ON[stack], NOW + RENEWAL_WINDOW + datetime.timedelta(hours=1))
+    renewal, _ = preview(start, stack, TLS_ON[stack], now + RENEWAL_WINDOW + datetime.timedelta(hours=1))
     renewed = each(NODE_CERTS[stack], "replace (create first)")  # the keys, requests and the CA stay
     if stack == "dev":
         # The containers read the new files at their next start (docs/security.md: restart them within 30 days).
