@@ -67,25 +67,34 @@ def current_password_name(name: str, key: str, generations: Mapping[str, tuple[i
 
 
 def generate_credentials(
-    name: str, generations: Mapping[str, tuple[int, ...]] | None = None, opts: pulumi.ResourceOptions | None = None
+    name: str,
+    generations: Mapping[str, tuple[int, ...]] | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+    protect: bool = False,
 ) -> Credentials:
     """A RandomPassword for every generation listed of every user's password (Settings.password_generation_numbers;
     generation 1 when not listed) and for the debug UI (`festival-redis-password` is the application user's: the
     Redis password of the stacks deployed before there were users, kept).
 
+    `protect` protects the current generation only: the one being retired (`OLD` of `OLD+NEW`) is deleted by the
+    rotation's second `pulumi up`, and Pulumi refuses to delete a resource its state records as protected.
+
     Letters and digits only: the values are written into redis.conf / sentinel.conf lines at boot.
     """
 
-    def password(key: str, generation: int) -> pulumi.Output[str]:
+    def password(key: str, generation: int, protected: bool) -> pulumi.Output[str]:
         generated = pulumi_random.RandomPassword(
-            password_name(name, key, generation), length=PASSWORD_LENGTH, special=False, opts=opts
+            password_name(name, key, generation),
+            length=PASSWORD_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protected)),
         )
         return pulumi.Output.secret(generated.result)
 
     current, previous = {}, {}
     for key in (*(user.key for user in users.USERS), DEBUG_UI_KEY):
         *older, newest = (generations or {}).get(key, (1,))
-        current[key] = password(key, newest)
+        current[key] = password(key, newest, protect)
         if older:
-            previous[key] = password(key, older[0])
+            previous[key] = password(key, older[0], False)
     return Credentials(current, previous)

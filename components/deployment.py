@@ -51,11 +51,7 @@ def deploy(settings: Settings) -> Deployment:
     topology = topology_for(settings)
     files = render.deployment_files(settings, topology)
     prefix = settings.name_prefix
-    credentials = generate_credentials(
-        prefix,
-        settings.password_generation_numbers,
-        pulumi.ResourceOptions(protect=settings.protects_data),
-    )
+    credentials = generate_credentials(prefix, settings.password_generation_numbers, child, settings.protects_data)
     certificates = (
         generate_certificates(prefix, certificate_specs(settings, topology), child) if settings.tls_enabled else None
     )

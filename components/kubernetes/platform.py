@@ -33,8 +33,14 @@ class KubernetesPlatform(Platform):
         Provider set."""
         if settings.platform != "kubernetes":
             raise ValueError(f"KubernetesPlatform needs platform 'kubernetes', got {settings.platform!r}")
+        # enable_secret_mutable: a Secret whose data changes (a password rotated, a certificate renewed, nodes added)
+        # is patched in place. Without it pulumi-kubernetes replaces the Secret (its diff.go forceNewProperties), and
+        # Pulumi refuses to replace the protected `redis-users` and `redis-secret`: every such `pulumi up` would stop.
         self.provider = k8s.Provider(
-            f"{name}-provider", context=settings.kube_context, opts=pulumi.ResourceOptions(parent=opts and opts.parent)
+            f"{name}-provider",
+            context=settings.kube_context,
+            enable_secret_mutable=True,
+            opts=pulumi.ResourceOptions(parent=opts and opts.parent),
         )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.provider]))
         super().__init__(name, settings, *args, opts, **kwargs)

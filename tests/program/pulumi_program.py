@@ -86,8 +86,9 @@ class Recorded:
     name: str
     inputs: dict  # with Secret markers
     provider: str | None
-    custom: bool = True  # False: a ComponentResource
-    outputs: dict = field(default_factory=dict)  # what the mocks answered, with Secret markers
+    custom: bool = True  # False for a component resource
+    outputs: dict = field(default_factory=dict)  # what the mocks answered with Secret markers (the state a deployment would keep)
+    urn: str = ""  # as the mock monitor made it (parent chain included), set once the program has run
 
     @property
     def plain(self) -> dict:
@@ -145,10 +146,10 @@ def tls_outputs(type_token: str, name: str, inputs: dict) -> dict:
 
 
 @contextlib.contextmanager
-def renewed(name: str):
-    """Within: pulumi-tls' resource `name` is made anew, as a certificate due for renewal is; after: as before."""
+def renewed(*names: str):
+    """Within: pulumi-tls' resources `names` are made anew, as certificates due for renewal are; after: as before."""
     kept = dict(_MADE)
-    for state in [state for state in _MADE if state[1] == name]:
+    for state in [state for state in _MADE if state[1] in names]:
         del _MADE[state]
     try:
         yield
@@ -198,9 +199,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = MOCK_IMAGE_ID_PREFIX + args.inputs["name"]  # computed by the provider
         outputs.update(tls_outputs(args.typ, args.name, reveal(unwrap(args.inputs))))
-        self.program.resources.append(
-            Recorded(args.typ, args.name, unwrap(args.inputs), args.provider, args.custom, unwrap(outputs))
-        )
+        recorded = Recorded(args.typ, args.name, unwrap(args.inputs), args.provider, args.custom, unwrap(outputs))
+        self.program.resources.append(recorded)
         return [f"{args.name}-id", outputs]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -260,4 +260,10 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
 
     run()
     finished = True
+    urns = {
+        (urn.split("::")[2].split("$")[-1], urn.split("::", 3)[3]): urn
+        for urn in pulumi.runtime.settings.get_monitor().get_registered_resources()
+    }
+    for resource in program.resources:
+        resource.urn = urns[resource.type, resource.name]
     return program

@@ -48,6 +48,19 @@ def test_the_provider_targets_the_named_kubeconfig_context(prod):
     assert provider.inputs["context"] == "festival-prod"
 
 
+def test_the_provider_patches_secrets_in_place_so_protection_never_blocks_a_data_change(prod):
+    # pulumi-kubernetes replaces a Secret whose data changes unless this is set (tests/program/test_day2.py).
+    [provider] = prod.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["enableSecretMutable"] == "true"
+
+
+def test_while_a_password_is_rotated_only_the_generation_in_use_is_protected():
+    program = run_program("prod", {"passwordGenerations": "redis-password=1+2"})
+    protected = {name for name, opts in program.options.items() if opts.protect}
+    assert "festival-redis-password-gen2" in protected
+    assert "festival-redis-password" not in protected  # retired by the next step, which deletes it
+
+
 def test_rollout_timeouts_grow_with_maxmemory_and_pods(prod):
     for name in ("festival-redis-master-statefulset", "festival-redis-replicas-statefulset"):
         timeouts = prod.options[name].custom_timeouts
