@@ -87,7 +87,7 @@ class Recorded:
     inputs: dict  # with Secret markers
     provider: str | None
     custom: bool = True  # False for a component resource
-    outputs: dict = field(default_factory=dict)  # what the mocks answered with Secret markers (the state a deployment would keep)
+    outputs: dict = field(default_factory=dict)  # what the mocks answered, with Secret markers (the state keeps them)
     urn: str = ""  # as the mock monitor made it (parent chain included), set once the program has run
 
     @property
