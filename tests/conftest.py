@@ -2,12 +2,11 @@
 `integration` test, so `-m "not integration"` stays the fast selection (no processes, no engine).
 
 Groups for running side by side (pytest-xdist `--dist loadgroup`, set in pyproject.toml): the tests that share a
-deployment run in one worker, in file order. The pods tests are one group: they share the session's cluster, and
-two clusters at once (the upgrade test starts its own) load a 2-core machine with their exec probes more than
-running them one after the other costs. The docs tests on the session's dev stack are one group; every other
-module is its own group (its tests share at most a module-scoped deployment). Every deployment has its own name
-prefix and free ports, so groups never collide. The longest groups are handed out first (docs/development.md has
-each file's share), so none of them starts last.
+deployment run in one worker, in file order: the pods tests on the session's cluster, the docs tests on the
+session's dev stack; every other module is its own group (its tests share at most a module-scoped deployment; the
+pods scaling and upgrade tests deploy clusters of their own). Every deployment has its own name prefix and free
+ports, so groups never collide. The longest groups are handed out first (docs/development.md has each file's
+share), so none of them starts last.
 """
 
 import sys
@@ -16,8 +15,8 @@ from pathlib import Path
 import pytest
 
 REAL_REDIS_FIXTURES = {"deployment", "stable_deployment", "make_deployment", "loopback", "docker_engine", "pod_engine"}
-SESSION_DEPLOYMENTS = {"pod_engine": "pods", "docker_stack": "docs dev stack"}  # a fixture -> its tests' group
-LONGEST_FIRST = ("pods", "tests/docker/test_scaling.py")
+SESSION_DEPLOYMENTS = {"cluster": "pods", "docker_stack": "docs dev stack"}  # a fixture -> its tests' group
+LONGEST_FIRST = ("pods", "tests/pods/test_scaling.py", "tests/docker/test_scaling.py", "tests/pods/test_upgrade.py")
 ROOT = Path(__file__).resolve().parents[1]
 
 

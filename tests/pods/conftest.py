@@ -1,12 +1,16 @@
 """Fixtures of the tests that run the prod stack's pod specs on the local Docker engine (harness/pod_runner.py).
 
-Without an engine these tests fail when CI is set and skip (saying why) otherwise. The pods are deployed once
-per session (about 35 s) and shared by the modules, in file order: test_deploy (read-only checks),
-test_handover (deletes the master pod), test_rolling_update (a config change, last). Everything is torn down
-when the session ends, also after a failing test, and the teardown is checked to have left nothing.
+Without an engine these tests fail when CI is set and skip (saying why) otherwise. The session's pods are deployed
+once (about 35 s) and shared by the modules that keep its pod set, in file order: test_deploy (read-only checks),
+test_handover (deletes the master pod), test_rotation, test_rolling_update (a config change). test_scaling and
+test_upgrade change the pod set or start from another version: each deploys its own cluster (running_cluster), so
+they run beside the others (tests/conftest.py groups tests by the deployment they share). Everything is torn down
+when its fixture ends, also after a failing test, and the teardown is checked to have left nothing.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 
@@ -25,12 +29,13 @@ def pod_engine():
     return engine
 
 
-@pytest.fixture(scope="session")
-def cluster(pod_engine):
-    """The prod stack's pods, deployed and ready; torn down at the end of the session."""
+@contextlib.contextmanager
+def running_cluster(**overrides):
+    """The prod stack's pods (with these config overrides), deployed and ready; torn down on exit, also after a
+    failing test, and the teardown checked to have left nothing."""
     from harness.pod_runner import PodCluster
 
-    made = PodCluster()
+    made = PodCluster(**overrides)
     try:
         FIGURES["pod start to ready (s)"] = {pod: round(s, 1) for pod, s in made.deploy(timeout=120).items()}
         yield made
@@ -43,11 +48,22 @@ def cluster(pod_engine):
             assert left == [], f"teardown left {left}"
 
 
-@pytest.fixture
-def healthy(cluster):
-    """Every test starts from a healthy deployment (one master, replicas linked, Sentinels agreeing)."""
+@pytest.fixture(scope="session")
+def cluster(pod_engine):
+    """The session's cluster, shared by the modules that do not change its pod set."""
+    with running_cluster() as made:
+        yield made
+
+
+def assert_healthy(cluster):
     from components.checks import HEALTHY
 
     report = cluster.check(settle_seconds=30)
     assert report.status == HEALTHY, f"{report.summary()}\n{cluster.logs()}"
     return cluster
+
+
+@pytest.fixture
+def healthy(cluster):
+    """Every test starts from a healthy deployment (one master, replicas linked, Sentinels agreeing)."""
+    return assert_healthy(cluster)

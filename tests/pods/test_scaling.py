@@ -1,8 +1,8 @@
 """Scaling a running prod stack as `pulumi up` does it: replicaCount 2 -> 3 -> 1 and sentinelCount 3 -> 5 -> 3 with
 quorum 2 -> 3 -> 2 (changed together: a scale-up step, then a scale-down step). After each step the deployment
 checks healthy, the check Job passes, every Sentinel knows exactly the declared replicas and peers, and a
-Sentinel-aware writer running through both steps loses nothing. Runs after the other modules (it changes the
-pod set)."""
+Sentinel-aware writer running through both steps loses nothing. On a cluster of its own (it changes the pod
+set)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 import pytest
 
 from components.checks import HEALTHY
-from tests.pods.conftest import FIGURES
+from tests.pods.conftest import FIGURES, assert_healthy, running_cluster
 from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.pods
@@ -27,8 +27,14 @@ def sentinel_view(cluster, pod) -> tuple[int, int]:
     )
 
 
-def test_replicas_and_sentinels_scale_up_and_down_with_the_checks_green_and_no_write_lost(healthy):
-    cluster = healthy
+@pytest.fixture(scope="module")
+def own_cluster(pod_engine):
+    with running_cluster() as made:
+        yield made
+
+
+def test_replicas_and_sentinels_scale_up_and_down_with_the_checks_green_and_no_write_lost(own_cluster):
+    cluster = assert_healthy(own_cluster)
     figures = {}
     writer = cluster.writer(threads=2).start()
     try:

@@ -12,8 +12,7 @@ import pytest
 
 from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
-from harness.pod_runner import PodCluster
-from tests.pods.conftest import FIGURES
+from tests.pods.conftest import FIGURES, running_cluster
 from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.pods
@@ -24,13 +23,8 @@ def old_cluster(pod_engine):
     from harness.engine import ensure_images
 
     ensure_images(pod_engine, {OLD_REDIS_IMAGE: "redis-7.0"})
-    made = PodCluster(redisImage=OLD_REDIS_IMAGE)
-    try:
-        made.deploy(timeout=120)
+    with running_cluster(redisImage=OLD_REDIS_IMAGE) as made:
         yield made
-    finally:
-        made.teardown()
-        assert made.leftovers() == []
 
 
 def versions(cluster) -> dict[str, str]:
