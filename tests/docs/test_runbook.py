@@ -80,6 +80,7 @@ def make_tools(directory: Path, program=None, secret_files: dict[str, str] | Non
     given `secret_files`, the stand-in docker answering them), and the environment that selects them."""
     directory.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "REDISCLI_AUTH"}
+    env["PATH"] = f"{directory}{os.pathsep}{env['PATH']}"
     if program is not None:
         env.update(pulumi_cli.install(directory, {program.stack: stack_record(program)}))
     if secret_files is not None:
