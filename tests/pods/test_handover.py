@@ -9,17 +9,9 @@ import time
 import pytest
 
 from components.checks import HEALTHY
-from tests.pods.conftest import FIGURES
-from tests.program.pulumi_program import stack_config
+from tests.pods.conftest import FIGURES, HANDOVER_BOUND, TARGET_GAP
 
 pytestmark = pytest.mark.pods
-
-TARGET_GAP = 1.5  # seconds: bench/failover.py's TARGET_PLANNED_GAP (a median over runs, on an idle machine)
-# What the test asserts: a hand-over happened (prestop.sh says so, below). Without one, writers wait at least
-# down-after for the Sentinels; with one, for prestop.sh's planned failover: 1.1-2.4 s measured on 2 busy cores
-# (load 4-5), 4.6 s once at load 20. So the correctness bound is down-after itself; the measured gap is printed
-# beside the bench target, which bench/ measures.
-HANDOVER_BOUND = stack_config("prod")["festival-redis:downAfterMilliseconds"] / 1000
 
 
 def run(cluster, pod, container, command):

@@ -11,16 +11,10 @@ import time
 
 import pytest
 
-from tests.pods.conftest import FIGURES
+from tests.pods.conftest import FIGURES, HANDOVER_BOUND, TARGET_GAP
 from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.pods
-
-TARGET_GAP = 1.5  # seconds: bench/failover.py's TARGET_PLANNED_GAP (a median over runs, on an idle machine)
-# What the test asserts: a hand-over happened. Without one, writers wait at least down-after (5 s here) for the
-# Sentinels; with one, they wait for prestop.sh's planned failover: 1.1-2.4 s measured on 2 busy cores (load 4-5),
-# where bench/failover.py's own prestop.sh figure was 1.8 s. The measured gap is printed beside the target.
-HANDOVER_BOUND = 3.0
 
 
 def ready_counts(cluster) -> tuple[int, int]:
