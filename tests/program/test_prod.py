@@ -18,6 +18,7 @@ from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
 from components.settings import Settings
+from harness import netpol
 from tests.program.pulumi_program import (
     MOCK_PASSWORD_PREFIX,
     ROOT,
@@ -88,19 +89,7 @@ def matches(selector: dict, labels: dict) -> bool:
     """A label selector (Service-style map, or matchLabels / matchExpressions) against a pod's labels."""
     if "matchLabels" not in selector and "matchExpressions" not in selector:
         selector = {"matchLabels": selector}
-    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
-        return False
-    for expression in selector.get("matchExpressions", []):
-        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
-        ok = {
-            "In": labels.get(key) in values,
-            "NotIn": labels.get(key) not in values,
-            "Exists": key in labels,
-            "DoesNotExist": key not in labels,
-        }[operator]
-        if not ok:
-            return False
-    return True
+    return netpol.selects(selector, labels)
 
 
 def containers(template: dict) -> list[dict]:
