@@ -7,8 +7,9 @@ The operations: rotating each password (docs/security.md, two `pulumi up` per ro
 up and down (docs/operations.md), a configuration change and the Redis image upgrade (docs/prod.md "What you can
 rely on", docs/dev.md), switching `tls` (docs/dev.md, docs/security.md), devExporters and debugUi on and off
 (docs/dev.md), destroy (docs/dev.md, docs/prod.md), upgrading a deployed stack to this version, changing who may
-connect (clientNamespaces, dnsEgress, prometheusPodSelector: docs/prod.md), and the changes the docs say are refused. Every test asserts the whole plan: no step fails (unless the docs say it is refused), and
-nothing that holds data or identity is replaced or deleted unless the docs say so and give the procedure.
+connect (clientNamespaces, dnsEgress, prometheusPodSelector: docs/prod.md), and the changes the docs say are
+refused. Every test asserts the whole plan: no step fails (unless the docs say it is refused), and nothing that holds
+data or identity is replaced or deleted unless the docs say so and give the procedure.
 """
 
 from __future__ import annotations
