@@ -8,6 +8,7 @@ team's original setup (README: "Settings") and must equal the `config:` defaults
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
 K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
+# dnsEgress: where the pods may send DNS lookups. "any": any destination on the DNS ports; else a list of these named
+# cluster DNS set-ups (components/kubernetes/manifests.py DNS_PEERS) and CIDRs.
+DNS_EGRESS_ANY = "any"
+DNS_EGRESS_NAMED = ("kube-dns", "openshift-dns")
 DNS_WAIT_SECONDS = 60
 SENTINEL_START_SECONDS = 60  # after DNS: write the config, start, find the peers
 REDIS_LOAD_SECONDS = 120  # after the role wait: load the dataset from disk and sync from the master
@@ -117,7 +122,9 @@ class Settings:
     anti_affinity: str = "required"
     client_namespaces: str = ""  # empty: the deployment's own namespace
     monitoring_namespace: str = "monitoring"
+    prometheus_pod_selector: str = "app.kubernetes.io/name=prometheus"  # the pods that may scrape the exporters
     prometheus_labels: str = ""
+    dns_egress: str = DNS_EGRESS_ANY
 
     def __post_init__(self) -> None:
         # In this order, so that a later rule may rely on what an earlier one checked.
@@ -129,6 +136,7 @@ class Settings:
         _tls(self)
         _ports(self)
         _password_generations(self)
+        _dns_egress(self)
 
     @property
     def tls_enabled(self) -> bool:
@@ -169,8 +177,18 @@ class Settings:
     @property
     def prometheus_label_pairs(self) -> dict[str, str]:
         """prometheusLabels 'key=value,key=value' as a mapping."""
-        pairs = (pair.split("=", 1) for pair in self.prometheus_labels.split(",") if pair.strip())
-        return {key.strip(): value.strip() for key, value in pairs}
+        return label_pairs(self.prometheus_labels)
+
+    @property
+    def prometheus_pod_labels(self) -> dict[str, str]:
+        """prometheusPodSelector as a mapping: the labels a pod of monitoringNamespace needs to scrape."""
+        return label_pairs(self.prometheus_pod_selector)
+
+    @property
+    def dns_egress_targets(self) -> tuple[str, ...]:
+        """dnsEgress as a list of named set-ups and CIDRs; empty for 'any'."""
+        items = tuple(item.strip() for item in self.dns_egress.split(",") if item.strip())
+        return () if items == (DNS_EGRESS_ANY,) else items
 
     @property
     def password_generation_numbers(self) -> dict[str, tuple[int, ...]]:
@@ -221,6 +239,12 @@ class Settings:
             f = by_key[key]
             kwargs[f.name] = _coerce(key, value, type(f.default))
         return cls(**kwargs)
+
+
+def label_pairs(text: str) -> dict[str, str]:
+    """'key=value,key=value' as a mapping."""
+    pairs = (pair.split("=", 1) for pair in text.split(",") if pair.strip())
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def to_config_key(field_name: str) -> str:
@@ -288,10 +312,40 @@ def _names(s: Settings) -> None:
         if not DNS_LABEL.match(name) or len(name) > 63:
             key = "monitoring_namespace" if name == s.monitoring_namespace else "client_namespaces"
             _fail(s, key, "must be namespace names (lowercase DNS labels), separated by commas")
-    for pair in (p for p in s.prometheus_labels.split(",") if p.strip()):
-        key, sep, value = (part.strip() for part in pair.partition("="))
-        if not sep or not LABEL.match(key) or (value and not LABEL.match(value)) or len(value) > 63:
-            _fail(s, "prometheus_labels", "must be Kubernetes labels 'key=value', separated by commas")
+    for name in ("prometheus_labels", "prometheus_pod_selector"):
+        for pair in (p for p in getattr(s, name).split(",") if p.strip()):
+            key, sep, value = (part.strip() for part in pair.partition("="))
+            if not sep or not LABEL.match(key) or (value and not LABEL.match(value)) or len(value) > 63:
+                _fail(s, name, "must be Kubernetes labels 'key=value', separated by commas")
+    if not s.prometheus_pod_labels:
+        _fail(
+            s,
+            "prometheus_pod_selector",
+            "must name at least one label 'key=value' (none would let every pod of monitoringNamespace scrape)",
+        )
+
+
+def _dns_egress(s: Settings) -> None:
+    rule = (
+        f"must be '{DNS_EGRESS_ANY}', or a comma-separated list of {', '.join(DNS_EGRESS_NAMED)} and IP networks in "
+        "CIDR notation (e.g. 169.254.20.10/32)"
+    )
+    items = [item.strip() for item in s.dns_egress.split(",")]
+    if items == [DNS_EGRESS_ANY]:
+        return
+    if DNS_EGRESS_ANY in items:
+        _fail(s, "dns_egress", f"'{DNS_EGRESS_ANY}' allows every destination already: give it alone")
+    for item in items:
+        if item in DNS_EGRESS_NAMED:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            _fail(s, "dns_egress", f"{item!r} is not a named set-up nor a CIDR: {rule}")
+        if "/" not in item:
+            _fail(s, "dns_egress", f"{item!r} has no prefix length (e.g. {item}/32): {rule}")
+        if network.network_address != ipaddress.ip_interface(item).ip:
+            _fail(s, "dns_egress", f"{item!r} has host bits set: the network is {network}")
 
 
 def _topology(s: Settings) -> None:

@@ -28,7 +28,7 @@ from components.kubernetes.names import (
     sentinel_host,
     workload_name,
 )
-from components.settings import Settings
+from components.settings import DNS_EGRESS_NAMED, Settings
 from components.topology import REDIS_PORT, SENTINEL_PORT
 
 CLIENT_LABEL = "festival-redis-client"  # pods labelled festival-redis-client=true may reach Redis and Sentinel
@@ -404,14 +404,41 @@ def _namespaces(*names: str) -> dict:
     return {"matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(names)}]}
 
 
+# Where a pod's DNS lookups go differs between clusters: kube-dns / CoreDNS pods (port 53, behind the kube-dns
+# Service), a node-local cache on a link-local address (NodeLocal DNSCache, 169.254.20.10, GKE Autopilot's default),
+# the node's metadata server (GKE Cloud DNS, 169.254.169.254), OpenShift's DNS pods (port 5353 behind the Service's
+# 53). The default (dnsEgress "any") allows the DNS ports to any destination, which works with all of them; a list
+# narrows it to the set-ups named here and CIDRs (docs/prod.md, "Prerequisites").
+DNS_PORTS = [{"protocol": protocol, "port": port} for port in (53, 5353) for protocol in ("UDP", "TCP")]
+DNS_PEERS = {
+    "kube-dns": {
+        "namespaceSelector": _namespaces("kube-system"),
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    },
+    "openshift-dns": {
+        "namespaceSelector": _namespaces("openshift-dns"),
+        "podSelector": {"matchLabels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
+    },
+}
+
+
+def dns_egress(settings: Settings) -> dict:
+    """The egress rule for DNS lookups: the DNS ports, to any destination or to the dnsEgress targets only."""
+    targets = settings.dns_egress_targets
+    if not targets:
+        return {"ports": DNS_PORTS}
+    peers = [DNS_PEERS[target] if target in DNS_EGRESS_NAMED else {"ipBlock": {"cidr": target}} for target in targets]
+    return {"to": peers, "ports": DNS_PORTS}
+
+
 def network_policy(settings: Settings) -> dict:
-    """Who may reach Redis and the Sentinels (labelled clients of the namespaces named, this deployment's own pods,
-    Prometheus of the monitoring namespace), and where they and the check Job may connect to: each other, and the
-    cluster DNS. Egress rules matter in namespaces whose default denies egress."""
+    """Who may reach Redis and the Sentinels (labelled clients of the namespaces named, this deployment's own pods and
+    its check Job, Prometheus of the monitoring namespace), and where they and the check Job may connect to: each
+    other, and the cluster DNS. Egress rules matter in namespaces whose default denies egress. Held against every
+    connection the deployment needs by tests/program/test_network_policy.py."""
     server_ports = [{"protocol": "TCP", "port": REDIS_PORT}, {"protocol": "TCP", "port": SENTINEL_PORT}]
-    ours = {"matchExpressions": [{"key": "app", "operator": "In", "values": ["redis", "redis-sentinel"]}]}
+    ours = {"matchExpressions": [{"key": "app", "operator": "In", "values": list(APPS_SET)}]}
     ours_and_check = {"matchExpressions": [{"key": "app", "operator": "In", "values": [*APPS_SET, CHECK_APP]}]}
-    dns_ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -420,7 +447,7 @@ def network_policy(settings: Settings) -> dict:
             "podSelector": ours_and_check,
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                # clients of the namespaces named, by label (the check Job carries it too)
+                # clients of the namespaces named, by label
                 {
                     "from": [
                         {
@@ -430,26 +457,21 @@ def network_policy(settings: Settings) -> dict:
                     ],
                     "ports": server_ports,
                 },
-                # replication, Sentinel monitoring and Sentinel gossip among this deployment's pods
-                {"from": [{"podSelector": ours}], "ports": server_ports},
+                # replication, Sentinel monitoring and gossip among this deployment's pods, and the check Job, whether
+                # or not clientNamespaces lists this namespace
+                {"from": [{"podSelector": ours_and_check}], "ports": server_ports},
                 # Prometheus (the Prometheus Operator labels its pods app.kubernetes.io/name=prometheus)
                 {
                     "from": [
                         {
                             "namespaceSelector": _namespaces(settings.monitoring_namespace),
-                            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                            "podSelector": {"matchLabels": settings.prometheus_pod_labels},
                         }
                     ],
                     "ports": [{"protocol": "TCP", "port": EXPORTER_PORT}],
                 },
             ],
-            "egress": [
-                {"to": [{"podSelector": ours}], "ports": server_ports},
-                {
-                    "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                    "ports": dns_ports,
-                },
-            ],
+            "egress": [{"to": [{"podSelector": ours}], "ports": server_ports}, dns_egress(settings)],
         },
     }
 

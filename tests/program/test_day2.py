@@ -6,9 +6,10 @@ The operations: rotating each password (docs/security.md, two `pulumi up` per ro
 (docs/security.md "Renewal": the clock moved into the early-renewal window), scaling replicaCount and sentinelCount
 up and down (docs/operations.md), a configuration change and the Redis image upgrade (docs/prod.md "What you can
 rely on", docs/dev.md), switching `tls` (docs/dev.md, docs/security.md), devExporters and debugUi on and off
-(docs/dev.md), destroy (docs/dev.md, docs/prod.md), upgrading a deployed stack to this version, and the changes the
-docs say are refused. Every test asserts the whole plan: no step fails (unless the docs say it is refused), and
-nothing that holds data or identity is replaced or deleted unless the docs say so and give the procedure.
+(docs/dev.md), destroy (docs/dev.md, docs/prod.md), upgrading a deployed stack to this version, changing who may
+connect (clientNamespaces, dnsEgress, prometheusPodSelector: docs/prod.md), and the changes the docs say are
+refused. Every test asserts the whole plan: no step fails (unless the docs say it is refused), and nothing that holds
+data or identity is replaced or deleted unless the docs say so and give the procedure.
 """
 
 from __future__ import annotations
@@ -396,6 +397,20 @@ def test_upgrading_a_prod_stack_deployed_without_mutable_secrets_updates_the_pro
     # The provider is configured with the setting before the Secrets are diffed (providers/registry.go Update).
     expected = rotation_plan("prod", users.APP.key, 1, 1, 2) | {"festival-kubernetes-provider": "update"}
     assert_plan(result, "prod", expected)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"clientNamespaces": "festival,shop"},
+        {"dnsEgress": "kube-dns,169.254.20.10/32"},
+        {"prometheusPodSelector": "app.kubernetes.io/name=prometheus,prometheus=k8s"},
+    ],
+)
+def test_changing_who_may_connect_updates_the_network_policy_in_place_and_nothing_else(change):
+    """docs/prod.md "Prerequisites", "Monitoring": no pod restarts, no failover."""
+    result, _ = preview(deployed("prod"), "prod", change)
+    assert_plan(result, "prod", {"festival-kubernetes-network-policy": "update"})
 
 
 # --- what the docs say is refused (docs/prod.md "What you can rely on") --------------------------------------------

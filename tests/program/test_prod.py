@@ -18,6 +18,7 @@ from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
 from components.settings import Settings
+from harness import netpol
 from tests.program.pulumi_program import (
     MOCK_PASSWORD_PREFIX,
     ROOT,
@@ -88,19 +89,7 @@ def matches(selector: dict, labels: dict) -> bool:
     """A label selector (Service-style map, or matchLabels / matchExpressions) against a pod's labels."""
     if "matchLabels" not in selector and "matchExpressions" not in selector:
         selector = {"matchLabels": selector}
-    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
-        return False
-    for expression in selector.get("matchExpressions", []):
-        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
-        ok = {
-            "In": labels.get(key) in values,
-            "NotIn": labels.get(key) not in values,
-            "Exists": key in labels,
-            "DoesNotExist": key not in labels,
-        }[operator]
-        if not ok:
-            return False
-    return True
+    return netpol.selects(selector, labels)
 
 
 def containers(template: dict) -> list[dict]:
@@ -532,13 +521,17 @@ def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
         "namespaceSelector": namespaces("monitoring"),
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
     }
+    # the check Job as a peer, whatever clientNamespaces says (tests/program/test_network_policy.py: every connection)
     job_pod = prod.of_kind("Job")[0]["spec"]["template"]["metadata"]["labels"]
-    assert matches(clients["from"][0]["podSelector"], job_pod)
+    assert matches(peers["from"][0]["podSelector"], job_pod)
     # egress for namespaces that deny it by default: each other and the cluster DNS, for the nodes and the Job
     assert matches(policy["podSelector"], job_pod)
     to_peers, to_dns = policy["egress"]
-    assert to_peers == {"to": [{"podSelector": peers["from"][0]["podSelector"]}], "ports": server_ports}
-    assert {port["port"] for port in to_dns["ports"]} == {53}
+    assert to_peers["ports"] == server_ports and not matches(to_peers["to"][0]["podSelector"], job_pod)
+    assert to_dns == {"ports": manifests.DNS_PORTS}  # dnsEgress any: to every destination
+    assert {(port["port"], port["protocol"]) for port in to_dns["ports"]} == {
+        (53, "UDP"), (53, "TCP"), (5353, "UDP"), (5353, "TCP")
+    }  # fmt: skip
     other = Cluster({"clientNamespaces": "apps,web", "monitoringNamespace": "observability"})
     other_policy = other.named("NetworkPolicy", "redis")["spec"]
     assert other_policy["ingress"][0]["from"][0]["namespaceSelector"] == namespaces("apps", "web")

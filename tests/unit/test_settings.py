@@ -83,6 +83,13 @@ def test_tls_is_on_by_default_for_kubernetes_only_and_can_be_set_either_way():
         ({"clientNamespaces": "apps,Web"}, "clientNamespaces", "namespace names"),
         ({"monitoringNamespace": "mon_itoring"}, "monitoringNamespace", "namespace names"),
         ({"prometheusLabels": "release"}, "prometheusLabels", "'key=value'"),
+        ({"prometheusPodSelector": "prometheus"}, "prometheusPodSelector", "'key=value'"),
+        ({"prometheusPodSelector": ""}, "prometheusPodSelector", "at least one label"),
+        ({"dnsEgress": "coredns"}, "dnsEgress", "'coredns' is not a named set-up nor a CIDR"),
+        ({"dnsEgress": ""}, "dnsEgress", "'' is not a named set-up nor a CIDR: must be 'any', or"),
+        ({"dnsEgress": "any,kube-dns"}, "dnsEgress", "'any' allows every destination already"),
+        ({"dnsEgress": "169.254.20.10"}, "dnsEgress", "no prefix length (e.g. 169.254.20.10/32)"),
+        ({"dnsEgress": "10.0.0.10/8"}, "dnsEgress", "host bits set: the network is 10.0.0.0/8"),
         ({"passwordGenerations": "redis-password"}, "passwordGenerations", "'KEY=N' or 'KEY=OLD+NEW'"),
         ({"passwordGenerations": "redis-password=0"}, "passwordGenerations", "positive whole numbers"),
         ({"passwordGenerations": "redis-password=1+2+3"}, "passwordGenerations", "'KEY=OLD+NEW'"),
@@ -105,6 +112,17 @@ def test_namespace_and_label_lists():
     assert settings.client_namespace_names == ("apps", "web")
     assert Settings(namespace="festival").client_namespace_names == ("festival",)
     assert settings.prometheus_label_pairs == {"release": "kube-prometheus-stack", "team": "platform"}
+    assert Settings().prometheus_pod_labels == {"app.kubernetes.io/name": "prometheus"}
+    assert Settings(prometheus_pod_selector="prometheus=k8s, app=x").prometheus_pod_labels == {
+        "prometheus": "k8s",
+        "app": "x",
+    }
+
+
+def test_dns_egress_targets():
+    assert Settings().dns_egress_targets == ()  # any destination
+    strict = Settings(dns_egress="kube-dns, openshift-dns,169.254.20.10/32,fd00:10::/64")
+    assert strict.dns_egress_targets == ("kube-dns", "openshift-dns", "169.254.20.10/32", "fd00:10::/64")
 
 
 def test_valid_variants_pass():
