@@ -47,7 +47,7 @@ class _Response:
     """What kubernetes/client/rest.py reads of a urllib3 response."""
 
     def __init__(self, status: int, body: dict):
-        self.status, self.reason, self.data = status, {200: "OK", 403: "Forbidden", 404: "Not Found"}[status], b""
+        self.status, self.reason = status, {200: "OK", 403: "Forbidden", 404: "Not Found"}[status]
         self.data = json.dumps(body).encode()
 
     def getheaders(self) -> dict:
