@@ -52,9 +52,12 @@ class KubernetesScripts:
     """passwords.sh in a pod's server container (`redis` or `sentinel`), through the API with the stack's context."""
 
     def __init__(self, context: str, namespace: str, containers: dict[str, str]):
-        from kubernetes import client, config
+        from kubernetes import client
 
-        config.load_kube_config(context=context)
+        from components.kubernetes import access
+
+        access.load_config(context)
+        access.require(namespace, access.PASSWORDS_NEEDS, "RedisPasswords")
         self.core, self.namespace, self.containers = client.CoreV1Api(), namespace, containers
 
     def run(self, node: str, args: Sequence[str]) -> tuple[int, str]:

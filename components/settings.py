@@ -30,6 +30,7 @@ APPENDFSYNC_MODES = ("always", "everysec", "no")
 PLATFORMS = ("docker", "kubernetes")
 TLS_MODES = ("auto", "true", "false")
 ANTI_AFFINITIES = ("required", "preferred")
+IN_CLUSTER = "in-cluster"  # kubeContext: the service account of the pod that runs `pulumi`, no kubeconfig
 LABEL = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
 K8S_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
@@ -117,7 +118,7 @@ class Settings:
     kubernetes_version: str = "1.29"
     prometheus_operator: bool = False
     exporter_image: str = "oliver006/redis_exporter:v1.62.0"
-    kube_context: str = ""  # required on Kubernetes: never whatever kubeconfig context is current
+    kube_context: str = ""  # required on Kubernetes (a context, or IN_CLUSTER): never whatever context is current
     protect_data: bool = True
     anti_affinity: str = "required"
     client_namespaces: str = ""  # empty: the deployment's own namespace
@@ -305,8 +306,9 @@ def _names(s: Settings) -> None:
         _fail(
             s,
             "kube_context",
-            "must name the kubeconfig context of the target cluster (kubectl config get-contexts): "
-            "a prod stack never deploys to whatever context is current",
+            "must name the kubeconfig context of the target cluster (kubectl config get-contexts), or be "
+            f"'{IN_CLUSTER}' (the service account of the pod running pulumi): a prod stack never deploys to whatever "
+            "context is current",
         )
     for name in (*(n.strip() for n in s.client_namespaces.split(",") if n.strip()), s.monitoring_namespace):
         if not DNS_LABEL.match(name) or len(name) > 63:

@@ -33,7 +33,7 @@ from components.checks.observe import Target, check_deployment
 from components.config import NAMESPACE as CONFIG_NAMESPACE
 from components.credentials import current_password_name
 from components.platform import topology_for
-from components.settings import Settings, SettingsError
+from components.settings import IN_CLUSTER, Settings, SettingsError
 
 USAGE_ERROR = EXIT_CODES[UNREACHABLE]
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -164,8 +164,7 @@ def port_forwards(settings: Settings, base: int, kubectl: str = "kubectl") -> li
             str(node.address),
             [
                 kubectl,
-                "--context",
-                settings.kube_context,
+                *(["--context", settings.kube_context] if settings.kube_context != IN_CLUSTER else []),
                 "--namespace",
                 settings.namespace,
                 "port-forward",

@@ -8,17 +8,19 @@ component (RedisMaster, ...), which does not carry it, so they are given the sam
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import render, tls, users
-from components.kubernetes import manifests, monitoring, names
+from components.kubernetes import access, manifests, monitoring, names
 from components.kubernetes.rollout import RedisRollout
 from components.kubernetes.storage_guard import StorageGuard
 from components.platform import NodeGroup, Platform
-from components.settings import Settings
+from components.settings import Settings, SettingsError
 from components.topology import REDIS_PORT, SENTINEL_PORT
 
 
@@ -38,7 +40,7 @@ class KubernetesPlatform(Platform):
         # Pulumi refuses to replace the protected `redis-users` and `redis-secret`: every such `pulumi up` would stop.
         self.provider = k8s.Provider(
             f"{name}-provider",
-            context=settings.kube_context,
+            context=_provider_context(settings),
             enable_secret_mutable=True,
             opts=pulumi.ResourceOptions(parent=opts and opts.parent),
         )
@@ -263,6 +265,19 @@ class KubernetesPlatform(Platform):
             "sentinelPasswordKey": render.SENTINEL_PASSWORD_KEY,
             "appEnv": manifests.app_env(settings),
         }
+
+
+def _provider_context(settings: Settings) -> str | None:
+    """The Provider's context: the stack's, or none with `in-cluster`, where the provider (client-go) takes the pod's
+    service account only when no context is named and no kubeconfig exists (tools/clientcmd
+    merged_client_builder.go, DeferredLoadingClientConfig.ClientConfig; a named context that no kubeconfig holds is
+    an error, not a fallback)."""
+    if settings.kube_context != access.IN_CLUSTER:
+        return settings.kube_context
+    problem = access.in_cluster_problem(os.environ, Path.home(), access.SERVICE_ACCOUNT_TOKEN)
+    if problem:
+        raise SettingsError("kubeContext", settings.kube_context, f"needs the service account of a pod: {problem}")
+    return None
 
 
 def _job_summary(namespace: str, name: str, status) -> str:

@@ -13,7 +13,8 @@ before the master hands over. A set that does not get healthy within the timeout
 saw.
 
 The plan (`next_pod`) and the loop (`roll`) work on a `Pods` view; `KubernetesPods` is the cluster's, through
-the API with the stack's kube context; harness/pod_runner.py has one for the pods it runs on Docker.
+the API with the stack's kube context, once it has checked its access (components/kubernetes/access.py);
+harness/pod_runner.py has one for the pods it runs on Docker.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from components import render, tls, users
+from components.kubernetes import access
 from components.topology import REDIS_PORT
 
 SETTLE_SECONDS = 10  # all Redis pods ready for this long before the next one goes (Sentinel's INFO period)
@@ -145,9 +147,10 @@ class KubernetesPods:
     """The Redis pods of a namespace's StatefulSets, through the Kubernetes API."""
 
     def __init__(self, context: str, namespace: str, statefulsets: Sequence[str]):
-        from kubernetes import client, config
+        from kubernetes import client
 
-        config.load_kube_config(context=context)
+        access.load_config(context)
+        access.require(namespace, access.ROLLOUT_NEEDS, "RedisRollout")
         self.core, self.apps = client.CoreV1Api(), client.AppsV1Api()
         self.namespace, self.statefulsets = namespace, list(statefulsets)
 
