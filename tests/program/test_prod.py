@@ -604,6 +604,22 @@ def test_every_pod_gets_a_certificate_for_every_name_it_is_reached_by_and_a_secr
     assert "tlsCaCert" not in prod.program.secret_outputs
 
 
+def test_every_certificates_expiry_is_exported_as_the_certificate_in_the_secret_says(prod):
+    declared = reveal(prod.program.named("festival-kubernetes-users-secret").inputs["stringData"])
+    expiry = prod.program.outputs["tlsCertificateExpiry"]
+    nodes = kubernetes_topology(prod.settings).nodes
+    assert set(expiry) == {"ca", *(node.name for node in nodes)}
+    pems = {"ca": prod.program.outputs["tlsCaCert"]}
+    pems.update({node.name: declared[tls.cert_file(node.address.host)] for node in nodes})
+    for label, pem in pems.items():
+        not_after = x509.load_pem_x509_certificate(pem.encode()).not_valid_after_utc
+        assert tls.parse_time(expiry[label]) == not_after, label
+        assert expiry[label].endswith("Z")  # RFC 3339, as pulumi-tls records validity_end_time
+    # a year for the nodes, ten for the CA
+    assert round((tls.parse_time(expiry["redis-master-0"]) - tls.parse_time(expiry["ca"])).days / 365) == -9
+    assert "tlsCertificateExpiry" not in prod.program.secret_outputs
+
+
 def test_a_renewed_certificate_rolls_the_pods_and_nothing_else_does(prod):
     """pulumi-tls replaces a certificate EARLY_RENEWAL_HOURS before it expires; its digest is in the pod templates
     and RedisRollout's revision, so the pods (which read certificates at boot) are replaced one at a time."""
