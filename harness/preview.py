@@ -288,6 +288,7 @@ _KUBERNETES_IN_PLACE = {
     ("networking.k8s.io", "v1", "NetworkPolicy"),
     ("monitoring.coreos.com", "v1", "ServiceMonitor"),
     ("monitoring.coreos.com", "v1", "PrometheusRule"),
+    ("monitoring.coreos.com", "v1", "Probe"),
 }
 
 

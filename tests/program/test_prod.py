@@ -30,7 +30,7 @@ from tests.program.pulumi_program import (
 )
 
 PROVIDER = "pulumi:providers:kubernetes"
-CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule", "Probe"}
 NAMESPACED = {"Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Job"}
 OLDEST_SCHEMA = all_versions()[0]  # clusters from 1.21 are supported; the installed schemas start at 1.25
 REDIS_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-redis-password"
@@ -131,7 +131,7 @@ def test_every_object_is_valid_for_the_configured_and_the_oldest_available_kuber
             validated += 1
     kinds = {o["kind"] for o in prod.objects}
     assert kinds >= {"Namespace", *NAMESPACED, *CUSTOM_KINDS}
-    assert validated == 2 * (len(prod.objects) - 2)
+    assert validated == 2 * (len(prod.objects) - len(CUSTOM_KINDS))
 
 
 def test_strict_validation_rejects_an_unknown_field(prod):
@@ -178,6 +178,27 @@ def test_prometheus_operator_objects_have_the_crd_structure(prod):
         assert alert["annotations"]["summary"]
         assert alert["expr"].count("(") == alert["expr"].count(")")
         assert alert["expr"].count("{") == alert["expr"].count("}")
+
+
+def test_a_probe_has_the_blackbox_exporter_read_every_nodes_served_certificate(prod):
+    probe = prod.named("Probe", "redis-tls")
+    assert probe["apiVersion"] == "monitoring.coreos.com/v1"
+    spec = probe["spec"]
+    assert (spec["jobName"], spec["module"]) == ("festival-redis-tls", "festival_redis_tls")
+    assert spec["prober"] == {"url": "prometheus-blackbox-exporter.monitoring.svc:9115", "path": "/probe"}
+    # every node's TLS port, by the name its certificate is checked against: the endpoints clients get
+    outputs = prod.program.outputs
+    assert sorted(spec["targets"]["staticConfig"]["static"]) == sorted(
+        outputs["redisEndpoints"] + outputs["sentinelEndpoints"]
+    )
+    rules = {r["alert"]: r["expr"] for r in prod.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]}
+    assert rules["RedisCertificateExpiresSoon"].endswith("/ 86400 < 21")
+    assert 'job="festival-redis-tls"' in rules["RedisCertificateExpiresSoon"]
+    # without TLS there is no certificate: no Probe, no certificate alert
+    plain = Cluster({"tls": False})
+    assert not [o for o in plain.objects if o["kind"] == "Probe"]
+    plain_rules = plain.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]
+    assert not [r for r in plain_rules if "Certificate" in r["alert"]]
 
 
 # redis_exporter's names (oliver006/redis_exporter exporter.go, sentinels.go); the persistence and
@@ -510,7 +531,7 @@ def test_small_clusters_may_prefer_instead_of_require_one_pod_per_node():
 def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
     policy = prod.named("NetworkPolicy", "redis")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    clients, peers, prometheus = policy["ingress"]
+    clients, peers, prometheus, blackbox = policy["ingress"]
     server_ports = [{"protocol": "TCP", "port": 6379}, {"protocol": "TCP", "port": 26379}]
 
     def namespaces(*names):
@@ -532,6 +553,17 @@ def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
         "namespaceSelector": namespaces("monitoring"),
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
     }
+    # with TLS, the blackbox exporter's handshakes with the TLS ports (certificate expiry)
+    assert blackbox == {
+        "from": [
+            {
+                "namespaceSelector": namespaces("monitoring"),
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus-blackbox-exporter"}},
+            }
+        ],
+        "ports": server_ports,
+    }
+    assert len(Cluster({"tls": False}).named("NetworkPolicy", "redis")["spec"]["ingress"]) == 3
     job_pod = prod.of_kind("Job")[0]["spec"]["template"]["metadata"]["labels"]
     assert matches(clients["from"][0]["podSelector"], job_pod)
     # egress for namespaces that deny it by default: each other and the cluster DNS, for the nodes and the Job
