@@ -11,11 +11,17 @@ import pulumi_tls
 
 from components import tls
 
+# The CA's key in Certificates.expiry (the nodes' are their resource labels, node names).
+CA_LABEL = "ca"
+
 
 @dataclass(frozen=True)
 class Certificates:
     ca_cert: pulumi.Output[str]
     files: dict[str, pulumi.Output[str]]  # file name in the secrets directory -> PEM
+    # label (CA_LABEL, or the node's) -> the certificate's NotAfter as pulumi-tls records it (validity_end_time, RFC
+    # 3339): the stack output tlsCertificateExpiry.
+    expiry: dict[str, pulumi.Output[str]]
 
 
 def generate_certificates(
@@ -39,6 +45,7 @@ def generate_certificates(
         opts=opts,
     )
     files = {tls.CA_FILE: ca.cert_pem}
+    expiry = {CA_LABEL: ca.validity_end_time}
     for label, spec in specs.items():
         node_key = key(f"{prefix}-tls-{label}-key")
         request = pulumi_tls.CertRequest(
@@ -61,4 +68,5 @@ def generate_certificates(
         )
         files[tls.cert_file(spec.name)] = cert.cert_pem
         files[tls.key_file(spec.name)] = pulumi.Output.secret(node_key.private_key_pem)
-    return Certificates(ca.cert_pem, files)
+        expiry[label] = cert.validity_end_time
+    return Certificates(ca.cert_pem, files, expiry)

@@ -40,9 +40,14 @@ class Deployment:
             "sentinelUsername": users.SENTINEL_CLIENT.name,
             "sentinelPassword": self.credentials.sentinel_password,
             **self.platform.stack_outputs(),
-            **({"tlsCaCert": self.certificates.ca_cert} if self.certificates else {}),
+            **(self._tls_outputs() if self.certificates else {}),
             "replicationCheck": self.replication_check,
         }
+
+    def _tls_outputs(self) -> dict[str, pulumi.Input]:
+        """The CA certificate clients verify the nodes with, and when each certificate expires (docs/security.md,
+        "Renewal"; the scheduled certificates workflow reads it)."""
+        return {"tlsCaCert": self.certificates.ca_cert, "tlsCertificateExpiry": self.certificates.expiry}
 
 
 def deploy(settings: Settings) -> Deployment:

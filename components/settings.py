@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components import tls as tls_parameters
 from components import users
 
 EVICTION_POLICIES = (
@@ -99,6 +100,8 @@ class Settings:
     redis_image: str = "redis:8.2.9-bookworm"
     # TLS-only nodes and Sentinels with the deployment's own CA (components/tls.py); auto: on for kubernetes
     tls: str = "auto"
+    # The post-deploy check and the checks CLI fail when a node serves a certificate expiring sooner than this
+    certificate_min_days_left: int = 14
     # How long a Redis node with data waits at boot for a Sentinel to name the master
     role_wait_seconds: int = 30
     # Docker (dev stack)
@@ -126,6 +129,9 @@ class Settings:
     prometheus_pod_selector: str = "app.kubernetes.io/name=prometheus"  # the pods that may scrape the exporters
     prometheus_labels: str = ""
     dns_egress: str = DNS_EGRESS_ANY
+    # host:port of the Prometheus blackbox exporter that probes the nodes' TLS ports (certificate expiry); empty:
+    # the prometheus-community chart's Service in monitoringNamespace
+    blackbox_exporter_address: str = ""
 
     def __post_init__(self) -> None:
         # In this order, so that a later rule may rely on what an earlier one checked.
@@ -142,6 +148,12 @@ class Settings:
     @property
     def tls_enabled(self) -> bool:
         return self.tls == "true" or (self.tls == "auto" and self.platform == "kubernetes")
+
+    @property
+    def blackbox_exporter(self) -> str:
+        """Where Prometheus sends the nodes' TLS probes: blackboxExporterAddress, else the Service the
+        prometheus-community/prometheus-blackbox-exporter chart makes (release prometheus-blackbox-exporter)."""
+        return self.blackbox_exporter_address or f"prometheus-blackbox-exporter.{self.monitoring_namespace}.svc:9115"
 
     @property
     def maxmemory_bytes(self) -> int:
@@ -402,6 +414,18 @@ def _server(s: Settings) -> None:
 def _tls(s: Settings) -> None:
     if s.debug_ui and s.tls_enabled:
         _fail(s, "debug_ui", "must be false when tls is on (the debug UI connects without TLS): set tls to false")
+    renewal = tls_parameters.EARLY_RENEWAL_DAYS
+    if not 1 <= s.certificate_min_days_left < renewal:
+        _fail(
+            s,
+            "certificate_min_days_left",
+            f"must be between 1 and {renewal - 1} days: below the {renewal} days before expiry from which `pulumi up` "
+            "renews a certificate (a higher threshold would fail deploys that cannot renew it yet)",
+        )
+    if s.blackbox_exporter_address and not re.fullmatch(
+        r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}", s.blackbox_exporter_address
+    ):
+        _fail(s, "blackbox_exporter_address", "must be host:port (e.g. blackbox.monitoring.svc:9115), or empty")
 
 
 def _ports(s: Settings) -> None:

@@ -15,6 +15,7 @@ the CA's certificate, and each node's certificate and key named after the host n
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 KEY_ALGORITHM = "RSA"
@@ -24,6 +25,12 @@ CA_VALIDITY_HOURS = 10 * 365 * 24
 CERT_VALIDITY_HOURS = 365 * 24
 # `pulumi up` replaces a node or client certificate this long before it expires (docs/security.md: renewal).
 EARLY_RENEWAL_HOURS = 30 * 24
+EARLY_RENEWAL_DAYS = EARLY_RENEWAL_HOURS // 24
+# The alert on a served certificate fires this many days before it expires (components/kubernetes/monitoring.py).
+EXPIRY_ALERT_DAYS = 21
+# The scheduled certificates workflow fails this many days before `pulumi up` would renew a certificate: its runs are
+# a week apart, so one of them fails before the renewal window opens (tools/certificate_renewal.py).
+RENEWAL_NOTICE_DAYS = 7
 # pulumi-tls' allowed_uses. Replicas and Sentinels present their own certificate as a client on their links, where
 # a certificate without clientAuth is refused ("unsupported certificate").
 CA_USES = ("cert_signing", "crl_signing")
@@ -84,3 +91,17 @@ def redis_url(address: str, enabled: bool) -> str:
 def client_options(ca_cert: str, check_hostname: bool = True) -> dict[str, object]:
     """redis-py's options for a TLS connection to a node of the deployment whose CA certificate (PEM) is `ca_cert`."""
     return {"ssl": True, "ssl_ca_data": ca_cert, "ssl_check_hostname": check_hostname}
+
+
+def parse_time(text: str) -> datetime.datetime:
+    """An RFC 3339 time as pulumi-tls records validity_end_time (Go's time.MarshalText: nanoseconds, any offset), in
+    UTC; ValueError when it is not one."""
+    parsed = datetime.datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return parsed.astimezone(datetime.UTC)
+
+
+def days_left(not_after: datetime.datetime, now: datetime.datetime) -> float:
+    """Days (fractional) from `now` until a certificate's NotAfter; negative once it expired."""
+    return (not_after - now).total_seconds() / 86400

@@ -56,6 +56,13 @@ def locally_signed_cert(request_pem: str, ca_cert_pem: str, ca_key_pem: str, hou
     return _pem(_build(request.subject, ca.subject, request.public_key(), _key(ca_key_pem), hours, uses, san=san))
 
 
+def validity_end_time(cert_pem: str) -> str:
+    """SelfSignedCert's and LocallySignedCert's validity_end_time: the certificate's NotAfter in RFC 3339, as
+    terraform-provider-tls common_cert.go createCertificate records it (template.NotAfter.MarshalText)."""
+    not_after = x509.load_pem_x509_certificate(cert_pem.encode()).not_valid_after_utc
+    return not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class Authority:
     """A CA made as components/certificates.py makes it, issuing node certificates as it does."""
 

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from cryptography import x509
 
+from components import tls
 from tests.program.pulumi_program import Program, renewed, reveal, run_program
 
 
@@ -288,6 +288,7 @@ _KUBERNETES_IN_PLACE = {
     ("networking.k8s.io", "v1", "NetworkPolicy"),
     ("monitoring.coreos.com", "v1", "ServiceMonitor"),
     ("monitoring.coreos.com", "v1", "PrometheusRule"),
+    ("monitoring.coreos.com", "v1", "Probe"),
 }
 
 
@@ -421,8 +422,9 @@ def _schema_diff(old: Resource, new: Resource, now: datetime.datetime) -> Diff:
 
 
 def validity_end(certificate: Resource) -> datetime.datetime:
-    """validity_end_time, which pulumi-tls records at creation: the certificate's NotAfter."""
-    return x509.load_pem_x509_certificate(certificate.outputs["certPem"].encode()).not_valid_after_utc
+    """validity_end_time, which pulumi-tls records at creation (the certificate's NotAfter) and reads back from the
+    state to decide a renewal (common_cert.go modifyPlanIfCertificateReadyForRenewal: time.Parse(time.RFC3339, ...))."""
+    return tls.parse_time(certificate.outputs["validityEndTime"])
 
 
 def ready_for_renewal(old: Resource, new_inputs: Mapping, now: datetime.datetime) -> bool:

@@ -8,6 +8,7 @@
 - monitoring/prometheus-scrape.yml       a scrape job that gives the exporters the labels those rules select on
 - monitoring/grafana-dashboard.json      the project's dashboard (import it, or let the ConfigMap below load it)
 - monitoring/grafana-dashboard-configmap.yaml   the same, as a ConfigMap labelled grafana_dashboard=1
+- monitoring/blackbox-exporter.yml       the blackbox exporter module the TLS probes use (certificate expiry)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def files(settings: Settings, stack: str = "prod") -> dict[str, str]:
         "prometheus-scrape.yml": as_yaml(monitoring.scrape_config(settings)),
         "grafana-dashboard.json": json.dumps(monitoring.grafana_dashboard(settings), indent=2, sort_keys=True) + "\n",
         "grafana-dashboard-configmap.yaml": as_yaml(monitoring.dashboard_config_map(settings)),
+        "blackbox-exporter.yml": as_yaml(monitoring.blackbox_module()),
     }
 
 

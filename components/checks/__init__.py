@@ -3,11 +3,13 @@ the network with redis-py (observe.py). They run at the end of every `pulumi up`
 and from the command line (cli.py: `python -m components.checks`)."""
 
 from components.checks.invariants import (
+    CERTIFICATE_DAYS_LEFT,
     EXIT_CODES,
     HEALTHY,
     SETTLE_SECONDS,
     UNHEALTHY,
     UNREACHABLE,
+    CertificateView,
     Failure,
     Observation,
     RedisView,
@@ -18,11 +20,13 @@ from components.checks.invariants import (
 from components.checks.observe import Target, check_deployment
 
 __all__ = [
+    "CERTIFICATE_DAYS_LEFT",
     "EXIT_CODES",
     "HEALTHY",
     "SETTLE_SECONDS",
     "UNHEALTHY",
     "UNREACHABLE",
+    "CertificateView",
     "Failure",
     "Observation",
     "RedisView",

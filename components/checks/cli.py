@@ -67,6 +67,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="replica lag bound for explicit endpoints (default: the minReplicasMaxLag default)",
     )
     parser.add_argument(
+        "--certificate-min-days-left",
+        type=int,
+        default=Settings().certificate_min_days_left,
+        metavar="DAYS",
+        help="with --tls-ca-cert, fail a node whose certificate expires sooner (default: the certificateMinDaysLeft "
+        "default; a stack's own setting with --stack)",
+    )
+    parser.add_argument(
         "--wait", type=float, default=0, metavar="SECONDS", help="re-check until healthy for up to this long"
     )
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -235,6 +243,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
         nat_map=nat_map,
         timeout=args.timeout,
         tls_ca_cert=Path(args.tls_ca_cert).read_text() if args.tls_ca_cert else "",
+        certificate_min_days_left=args.certificate_min_days_left,
     )
 
 
@@ -246,17 +255,27 @@ def format_table(report: Report) -> str:
             if view.role == "master"
             else f"link {view.link} to {view.master}"
         )
-        rows.append((view.address, view.role or "?", state))
+        rows.append((view.address, view.role or "?", state + _certificate_text(view)))
     for view in report.observation.sentinels:
         state = (
             view.error
             or f"master {view.master}, {view.num_slaves} replicas, {view.num_other_sentinels} peers, {view.ckquorum}"
         )
-        rows.append((view.address, "sentinel", state))
+        rows.append((view.address, "sentinel", state + _certificate_text(view)))
     width = [max(len(row[i]) for row in rows) for i in range(2)]
     lines = [f"{a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows]
     lines += ["", *(f"FAIL {failure}" for failure in report.failures), report.status.upper()]
     return "\n".join(lines)
+
+
+def _certificate_text(view) -> str:
+    """'; certificate 351.2 days left (to 2027-...Z)' for a node observed over TLS."""
+    seen = view.certificate
+    if view.error or seen is None:
+        return ""
+    if seen.days_left is None:
+        return f"; certificate unreadable: {seen.error}"
+    return f"; certificate {seen.days_left:.1f} days left (to {seen.not_after})"
 
 
 def _listening(port: int) -> bool:

@@ -2,7 +2,9 @@
 
 `observe.py` records what each node says into an Observation; `evaluate` turns it into Failures. The in-cluster
 Job (components/scripts/check-job.sh) implements the same invariants under the same names, with the same
-parameters rendered into it from here (tests/live/test_check_job_sh.py keeps the two in agreement).
+parameters rendered into it from here (tests/live/test_check_job_sh.py keeps the two in agreement), except
+certificate-days-left: the Job has only sh and redis-cli, which cannot show a server's certificate (docs/security.md,
+"Watching the certificates").
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ SENTINEL_REPLICAS = "sentinel-replicas"
 SENTINEL_PEERS = "sentinel-peers"
 SENTINEL_QUORUM = "sentinel-quorum"
 CANARY = "canary"
+# With TLS: the certificate a node serves in the handshake (what clients see) expires in fewer days than the
+# certificateMinDaysLeft setting, or could not be read.
+CERTIFICATE_DAYS_LEFT = "certificate-days-left"
 
 # A node that Sentinels or the master still know but that is not declared (a replica or Sentinel removed by a scale
 # down): tolerated, and reported in these words, until the Sentinels reset (sentinel-entrypoint.sh) and the platform
@@ -51,6 +56,7 @@ class RedisView:
     link: str | None = None
     connected_slaves: int = 0
     replica_lags: dict[str, int] = field(default_factory=dict)  # on a master: replica address -> seconds
+    certificate: CertificateView | None = None  # with TLS: the certificate it served
 
 
 @dataclass
@@ -64,6 +70,17 @@ class SentinelView:
     # SENTINEL REPLICAS / SENTINEL SENTINELS: host:port -> flags. None when not asked (then the counts above count).
     replicas: dict[str, str] | None = None
     peers: dict[str, str] | None = None
+    certificate: CertificateView | None = None  # with TLS: the certificate it served
+
+
+@dataclass
+class CertificateView:
+    """The certificate a node presented in a TLS handshake: its NotAfter (RFC 3339) and the days left when it was
+    observed, or why it could not be read."""
+
+    not_after: str | None = None
+    days_left: float | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -114,9 +131,20 @@ class Report:
             master = next(v.address for v in obs.redis if v.role == "master")
             return (
                 f"healthy: master {master}, {len(obs.redis) - 1} replicas linked, "
-                f"{len(obs.sentinels)} Sentinels agree, canary replicated" + self.removed_text()
+                f"{len(obs.sentinels)} Sentinels agree, canary replicated"
+                + self.certificates_text()
+                + self.removed_text()
             )
         return f"{self.status}: " + "; ".join(str(failure) for failure in self.failures) + self.removed_text()
+
+    def certificates_text(self) -> str:
+        """', certificates valid 364.2 more days (fewest: <node>)', or '' when no certificate was read (no TLS)."""
+        views = [v for v in (*self.observation.redis, *self.observation.sentinels) if v.certificate]
+        read = [v for v in views if v.certificate.days_left is not None]
+        if not read:
+            return ""
+        fewest = min(read, key=lambda v: v.certificate.days_left)
+        return f", certificates valid {fewest.certificate.days_left:.1f} more days (fewest: {fewest.address})"
 
     def to_dict(self) -> dict:
         return {
@@ -131,8 +159,14 @@ class Report:
         }
 
 
-def verdict(observation: Observation, expected_replicas: int, expected_sentinels: int, max_lag: int) -> Report:
-    failures = evaluate(observation, expected_replicas, expected_sentinels, max_lag)
+def verdict(
+    observation: Observation,
+    expected_replicas: int,
+    expected_sentinels: int,
+    max_lag: int,
+    certificate_min_days_left: float = 0,
+) -> Report:
+    failures = evaluate(observation, expected_replicas, expected_sentinels, max_lag, certificate_min_days_left)
     answered = [v for v in (*observation.redis, *observation.sentinels) if v.error is None]
     status = HEALTHY if not failures else UNHEALTHY if answered else UNREACHABLE
     return Report(status, failures, observation, removed_nodes(observation))
@@ -157,7 +191,14 @@ def removed_nodes(observation: Observation) -> dict[tuple[str, str], list[str]]:
     return {key: sorted(seen[key]) for key in sorted(seen)}
 
 
-def evaluate(observation: Observation, expected_replicas: int, expected_sentinels: int, max_lag: int) -> list[Failure]:
+def evaluate(
+    observation: Observation,
+    expected_replicas: int,
+    expected_sentinels: int,
+    max_lag: int,
+    certificate_min_days_left: float = 0,
+) -> list[Failure]:
+    """Every failed invariant. `certificate_min_days_left`: the days a served certificate must still be valid."""
     failures = []
     reachable = [v for v in observation.redis if v.error is None]
     for view in observation.redis:
@@ -218,4 +259,26 @@ def evaluate(observation: Observation, expected_replicas: int, expected_sentinel
     for node, result in observation.canary.items():
         if result != "ok":
             failures.append(Failure(CANARY, node, "canary write replicated", result))
+    return failures + certificate_failures(observation, certificate_min_days_left)
+
+
+def certificate_failures(observation: Observation, min_days_left: float) -> list[Failure]:
+    """certificate-days-left for every node that answered over TLS."""
+    failures = []
+    expected = f"a certificate valid at least {min_days_left:g} more days"
+    for view in (*observation.redis, *observation.sentinels):
+        seen = view.certificate
+        if view.error is not None or seen is None:
+            continue
+        if seen.error is not None or seen.days_left is None:
+            failures.append(Failure(CERTIFICATE_DAYS_LEFT, view.address, expected, f"unreadable: {seen.error}"))
+        elif seen.days_left < min_days_left:
+            failures.append(
+                Failure(
+                    CERTIFICATE_DAYS_LEFT,
+                    view.address,
+                    expected,
+                    f"{seen.days_left:.1f} days left (expires {seen.not_after})",
+                )
+            )
     return failures

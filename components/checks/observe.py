@@ -7,6 +7,9 @@ invariants.py.
 
 from __future__ import annotations
 
+import datetime
+import socket
+import ssl
 import time
 import uuid
 from collections.abc import Mapping
@@ -25,6 +28,7 @@ from components.checks.invariants import (
     NODE_TIMEOUT_SECONDS,
     TIMEOUT,
     UNANSWERED,
+    CertificateView,
     Observation,
     RedisView,
     Report,
@@ -51,6 +55,8 @@ class Target:
     redis_username: str = users.ADMIN.name
     sentinel_username: str = users.SENTINEL_ADMIN.name
     tls_ca_cert: str = ""  # with TLS: the deployment's CA certificate (PEM; may be an Output when declared)
+    # with TLS: fail a node whose certificate expires sooner (the certificateMinDaysLeft setting); 0: report only
+    certificate_min_days_left: int = 0
 
     @classmethod
     def for_deployment(
@@ -71,6 +77,7 @@ class Target:
             sentinel_password=sentinel_password,
             max_lag_seconds=settings.min_replicas_max_lag,
             nat_map=dict(nat_map or {}),
+            certificate_min_days_left=settings.certificate_min_days_left,
             **overrides,
         )
 
@@ -101,7 +108,13 @@ def check_deployment(target: Target, settle_seconds: float = 0) -> Report:
     (right after a deploy or a failover, Sentinels take a few seconds to discover replicas and peers)."""
     deadline = time.monotonic() + settle_seconds
     while True:
-        report = verdict(observe(target), len(target.redis_nodes) - 1, len(target.sentinels), target.max_lag_seconds)
+        report = verdict(
+            observe(target),
+            len(target.redis_nodes) - 1,
+            len(target.sentinels),
+            target.max_lag_seconds,
+            target.certificate_min_days_left,
+        )
         if report.status == HEALTHY or time.monotonic() >= deadline:
             return report
         time.sleep(1)
@@ -133,6 +146,22 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def observe_certificate(target: Target, address: str, now: datetime.datetime | None = None) -> CertificateView:
+    """The certificate the node at `address` presents in a TLS handshake made as the checks' redis-py clients make
+    it (the CA, the host name checked against what it is reached at): what clients see, not what was declared."""
+    host, port = target.reachable(address)
+    context = ssl.create_default_context(cadata=target.tls_ca_cert)
+    try:
+        with socket.create_connection((host, port), timeout=target.timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as connection:
+                served = connection.getpeercert()
+    except (OSError, ssl.SSLError) as error:
+        return CertificateView(error=f"{type(error).__name__}: {error}")
+    not_after = datetime.datetime.fromtimestamp(ssl.cert_time_to_seconds(served["notAfter"]), datetime.UTC)
+    days = tls.days_left(not_after, now or datetime.datetime.now(datetime.UTC))
+    return CertificateView(not_after=not_after.strftime("%Y-%m-%dT%H:%M:%SZ"), days_left=round(days, 1))
+
+
 def observe_redis(target: Target, address: str) -> RedisView:
     view = RedisView(address)
     try:
@@ -140,6 +169,8 @@ def observe_redis(target: Target, address: str) -> RedisView:
     except redis.RedisError as error:
         view.error = _describe(error)
         return view
+    if target.tls_ca_cert:
+        view.certificate = observe_certificate(target, address)
     view.role = info.get("role")
     if view.role == "slave":
         view.master = f"{info.get('master_host')}:{info.get('master_port')}"
@@ -167,6 +198,8 @@ def observe_sentinel(target: Target, address: str) -> SentinelView:
     except redis.RedisError as error:
         view.error = _describe(error)
         return view
+    if target.tls_ca_cert:
+        view.certificate = observe_certificate(target, address)
     try:
         view.ckquorum = str(client.execute_command("SENTINEL", "CKQUORUM", target.master_name))
     except redis.ResponseError as error:

@@ -470,10 +470,27 @@ def network_policy(settings: Settings) -> dict:
                     ],
                     "ports": [{"protocol": "TCP", "port": EXPORTER_PORT}],
                 },
+                *_tls_probe_ingress(settings, server_ports),
             ],
             "egress": [{"to": [{"podSelector": ours}], "ports": server_ports}, dns_egress(settings)],
         },
     }
+
+
+# The labels of the prometheus-community/prometheus-blackbox-exporter chart's pods.
+BLACKBOX_EXPORTER_LABELS = {"app.kubernetes.io/name": "prometheus-blackbox-exporter"}
+
+
+def _tls_probe_ingress(settings: Settings, server_ports: list[dict]) -> list[dict]:
+    """With TLS: the blackbox exporter of the monitoring namespace opens TLS connections to the nodes' ports to read
+    their certificates' expiry (components/kubernetes/monitoring.py); it sends no command."""
+    if not settings.tls_enabled:
+        return []
+    source = {
+        "namespaceSelector": _namespaces(settings.monitoring_namespace),
+        "podSelector": {"matchLabels": BLACKBOX_EXPORTER_LABELS},
+    }
+    return [{"from": [source], "ports": server_ports}]
 
 
 # --- post-deploy check -----------------------------------------------------------------------------

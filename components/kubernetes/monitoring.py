@@ -1,15 +1,26 @@
 """The prod stack's monitoring objects (Prometheus Operator CRDs): what is scraped and when an alert fires.
 
 Plain dicts, no pulumi import. Metric names are redis_exporter's (INFO fields, instance_info{role}, the
-sentinel_* metrics).
+sentinel_* metrics), and, for the certificates (tls on), the Prometheus blackbox exporter's: redis_exporter exports
+no certificate expiry, so a blackbox exporter probes every node's TLS port (module BLACKBOX_MODULE, a TCP probe with
+TLS) and reports probe_ssl_earliest_cert_expiry, the NotAfter of the certificate the node served (blackbox_exporter
+prober/query_response.go, prober/tls.go getEarliestCertExpiry).
 """
 
 from __future__ import annotations
 
 import json
 
+from components import tls
+from components.kubernetes import names
 from components.kubernetes.manifests import METRICS_LABEL, meta
 from components.settings import Settings
+
+# The blackbox exporter module the TLS probes ask for (monitoring/blackbox-exporter.yml defines it), and the job
+# label of the probes' series.
+BLACKBOX_MODULE = "festival_redis_tls"
+TLS_PROBE_JOB = "festival-redis-tls"
+TLS_PROBE_INTERVAL = "5m"
 
 # Thresholds shared by the alerts and the dashboard's panels.
 MEMORY_HIGH_RATIO = 0.85
@@ -132,6 +143,8 @@ def alert_rules(settings: Settings) -> list[dict]:
             "A Sentinel cannot reach quorum to fail over (SENTINEL CKQUORUM)",
         ),
     ]
+    if settings.tls_enabled:
+        rules += certificate_rules(settings, rule)
     if settings.replica_count:  # without replicas these would always fire
         rules += [
             rule(
@@ -159,6 +172,70 @@ def alert_rules(settings: Settings) -> list[dict]:
             ),
         ]
     return rules
+
+
+def certificate_rules(settings: Settings, rule) -> list[dict]:
+    """The certificates' alerts, from the blackbox exporter's TLS probes of every node: one expires within
+    EXPIRY_ALERT_DAYS (pulumi up renews from 30 days before: it was missed), or a node's expiry is unknown (the probe
+    fails or is not set up: the first alert could never fire)."""
+    probes = f'namespace="{settings.namespace}",job="{TLS_PROBE_JOB}"'
+    days = tls.EXPIRY_ALERT_DAYS
+    nodes = settings.replica_count + 1 + settings.sentinel_count
+    return [
+        rule(
+            "RedisCertificateExpiresSoon",
+            f"(probe_ssl_earliest_cert_expiry{{{probes}}} - time()) / 86400 < {days}",
+            "10m",
+            "critical",
+            f"A Redis node or Sentinel serves a TLS certificate that expires in less than {days} days: `pulumi up` "
+            f"renews it from {tls.EARLY_RENEWAL_DAYS} days before (docs/operations.md, a certificate expires soon)",
+        ),
+        rule(
+            "RedisCertificateExpiryUnknown",
+            f"(count(probe_ssl_earliest_cert_expiry{{{probes}}}) or vector(0)) < {nodes}",
+            "30m",
+            "warning",
+            f"Fewer than {nodes} Redis and Sentinel TLS ports report their certificate's expiry (the blackbox "
+            "exporter's probe fails or is not set up): an expiring certificate would go unseen",
+        ),
+    ]
+
+
+def tls_probe_targets(settings: Settings) -> list[str]:
+    """Every node's TLS port by the name it announces, which its certificate names (the probe checks the name)."""
+    return [str(node.address) for node in names.topology(settings).nodes]
+
+
+def tls_probe(settings: Settings) -> dict:
+    """A Prometheus Operator Probe: Prometheus asks the blackbox exporter to open a TLS connection to every node."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "Probe",
+        "metadata": meta(settings, "redis-tls", settings.prometheus_label_pairs),
+        "spec": {
+            "jobName": TLS_PROBE_JOB,
+            "module": BLACKBOX_MODULE,
+            "interval": TLS_PROBE_INTERVAL,
+            "prober": {"url": settings.blackbox_exporter, "path": "/probe"},
+            # the Operator adds the label namespace (the Probe's) to these targets (promcfg.go generateProbeConfig)
+            "targets": {"staticConfig": {"static": tls_probe_targets(settings)}},
+        },
+    }
+
+
+def blackbox_module() -> dict:
+    """The blackbox exporter configuration the probes need: a TCP connection and a TLS handshake, verifying the
+    node's name and chain when the deployment's CA certificate (tlsCaCert) is at ca_file. Redis asks for no client
+    certificate (tls-auth-clients optional) and the probe sends no command, so it needs no password."""
+    return {
+        "modules": {
+            BLACKBOX_MODULE: {
+                "prober": "tcp",
+                "timeout": "10s",
+                "tcp": {"tls": True, "tls_config": {"ca_file": "/etc/festival-redis/tls-ca.crt"}},
+            }
+        }
+    }
 
 
 def prometheus_rule(settings: Settings) -> dict:
@@ -191,16 +268,34 @@ def scrape_config(settings: Settings) -> dict:
         {"source_labels": ["__meta_kubernetes_pod_label_app"], "target_label": "app"},
         {"source_labels": ["__meta_kubernetes_pod_label_component"], "target_label": "component"},
     ]
+    jobs = [
+        {
+            "job_name": "festival-redis",
+            "scrape_interval": "30s",
+            "metrics_path": "/metrics",
+            "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [settings.namespace]}}],
+            "relabel_configs": relabel,
+        }
+    ]
+    if settings.tls_enabled:
+        jobs.append(tls_probe_job(settings))
+    return {"scrape_configs": jobs}
+
+
+def tls_probe_job(settings: Settings) -> dict:
+    """The Probe's scrape job for a Prometheus without the Operator: the blackbox exporter probes each node
+    (target -> ?target=, instance), with the labels the certificate rules select on."""
     return {
-        "scrape_configs": [
-            {
-                "job_name": "festival-redis",
-                "scrape_interval": "30s",
-                "metrics_path": "/metrics",
-                "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [settings.namespace]}}],
-                "relabel_configs": relabel,
-            }
-        ]
+        "job_name": TLS_PROBE_JOB,
+        "scrape_interval": TLS_PROBE_INTERVAL,
+        "metrics_path": "/probe",
+        "params": {"module": [BLACKBOX_MODULE]},
+        "static_configs": [{"targets": tls_probe_targets(settings), "labels": {"namespace": settings.namespace}}],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": settings.blackbox_exporter},
+        ],
     }
 
 

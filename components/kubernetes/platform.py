@@ -131,10 +131,13 @@ class KubernetesPlatform(Platform):
             f"{name}-network-policy", metadata=policy["metadata"], spec=policy["spec"], opts=self._opts()
         )
         if settings.prometheus_operator:
-            for key, resource in (
+            resources = [
                 ("service-monitor", monitoring.service_monitor(settings)),
                 ("prometheus-rule", monitoring.prometheus_rule(settings)),
-            ):
+            ]
+            if settings.tls_enabled:
+                resources.append(("tls-probe", monitoring.tls_probe(settings)))
+            for key, resource in resources:
                 k8s.apiextensions.CustomResource(
                     f"{name}-{key}",
                     api_version=resource["apiVersion"],

@@ -179,7 +179,7 @@ def test_the_dashboard_config_map_is_what_grafanas_sidecar_loads():
 
 def test_prometheus_can_reload_with_the_rules_and_the_kubernetes_scrape_job():
     scrape = yaml.safe_load((OUT / "prometheus-scrape.yml").read_text())
-    (job,) = scrape["scrape_configs"]
+    job, _tls_probes = scrape["scrape_configs"]
     assert job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["festival"]}}]
     targets = {r.get("target_label") for r in job["relabel_configs"]}
     # the labels every rule selects on
@@ -216,3 +216,78 @@ def test_every_dev_exporter_logs_in_as_the_exporter_user(docker_stack, exported_
     for node, url in docker_stack.outputs["metricsEndpoints"].items():
         text = urllib.request.urlopen(url, timeout=10).read().decode()
         assert re.search(r"^redis_up 1$", text, re.M), node
+
+
+def test_the_certificate_alert_fires_21_days_before_expiry_and_an_unprobed_node_is_reported(tmp_path):
+    """promtool's rule unit tests on the blackbox exporter's probe_ssl_earliest_cert_expiry: a node whose certificate
+    has 20 days left fires after 10 m, one with 22 days left never does; with two of the six TLS ports probed, the
+    expiry of the others is unknown, reported after 30 m."""
+    shutil.copy(RULES, tmp_path / "rules.yml")
+    day = 86400
+    probe = 'namespace="festival",job="festival-redis-tls"'
+    master = "redis-master-0.redis-master-headless.festival.svc.cluster.local:6379"
+    sentinel = "redis-sentinel-0.redis-sentinel-headless.festival.svc.cluster.local:26379"
+    soon = {
+        "exp_labels": {
+            "severity": "critical",
+            "namespace": "festival",
+            "job": "festival-redis-tls",
+            "instance": master,
+        },
+        "exp_annotations": {
+            "summary": _annotation("RedisCertificateExpiresSoon", "summary"),
+            "description": _annotation("RedisCertificateExpiresSoon", "description"),
+        },
+    }
+    unknown = {
+        "exp_labels": {"severity": "warning"},
+        "exp_annotations": {
+            "summary": _annotation("RedisCertificateExpiryUnknown", "summary"),
+            "description": _annotation("RedisCertificateExpiryUnknown", "description"),
+        },
+    }
+    tests = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    # the NotAfter (seconds since the epoch; promtool's clock starts at 0)
+                    {
+                        "series": f'probe_ssl_earliest_cert_expiry{{{probe},instance="{master}"}}',
+                        "values": f"{20 * day}x60",
+                    },
+                    {
+                        "series": f'probe_ssl_earliest_cert_expiry{{{probe},instance="{sentinel}"}}',
+                        "values": f"{22 * day}x60",
+                    },
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "5m", "alertname": "RedisCertificateExpiresSoon", "exp_alerts": []},
+                    {"eval_time": "15m", "alertname": "RedisCertificateExpiresSoon", "exp_alerts": [soon]},
+                    {"eval_time": "15m", "alertname": "RedisCertificateExpiryUnknown", "exp_alerts": []},
+                    {"eval_time": "35m", "alertname": "RedisCertificateExpiryUnknown", "exp_alerts": [unknown]},
+                ],
+            }
+        ],
+    }
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump(tests))
+    result = subprocess.run(
+        [promtool(), "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_tls_probes_ask_the_blackbox_exporter_for_the_module_it_is_given():
+    blackbox = yaml.safe_load((OUT / "blackbox-exporter.yml").read_text())
+    module = blackbox["modules"][monitoring.BLACKBOX_MODULE]
+    assert module["prober"] == "tcp" and module["tcp"]["tls"] is True
+    scrape = yaml.safe_load((OUT / "prometheus-scrape.yml").read_text())
+    [probes] = [job for job in scrape["scrape_configs"] if job["job_name"] == monitoring.TLS_PROBE_JOB]
+    assert probes["metrics_path"] == "/probe" and probes["params"] == {"module": [monitoring.BLACKBOX_MODULE]}
+    [targets] = probes["static_configs"]
+    assert targets["labels"] == {"namespace": "festival"} and len(targets["targets"]) == 6
+    assert {"target_label": "__address__", "replacement": "prometheus-blackbox-exporter.monitoring.svc:9115"} in probes[
+        "relabel_configs"
+    ]

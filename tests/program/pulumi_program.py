@@ -163,29 +163,34 @@ def _make_tls(type_token: str, inputs: dict) -> dict:
     if type_token == "tls:index/privateKey:PrivateKey":
         return {"privateKeyPem": certs.private_key(inputs["algorithm"], int(inputs.get("rsaBits", 2048)))}
     if type_token == "tls:index/selfSignedCert:SelfSignedCert":
-        return {
-            "certPem": certs.self_signed_cert(
+        return _certificate(
+            certs.self_signed_cert(
                 inputs["privateKeyPem"],
                 inputs["subject"]["commonName"],
                 int(inputs["validityPeriodHours"]),
                 inputs["allowedUses"],
                 bool(inputs.get("isCaCertificate")),
             )
-        }
+        )
     if type_token == "tls:index/certRequest:CertRequest":
         names = (inputs.get("dnsNames", []), inputs.get("ipAddresses", []))
         return {"certRequestPem": certs.cert_request(inputs["privateKeyPem"], inputs["subject"]["commonName"], *names)}
     if type_token == "tls:index/locallySignedCert:LocallySignedCert":
-        return {
-            "certPem": certs.locally_signed_cert(
+        return _certificate(
+            certs.locally_signed_cert(
                 inputs["certRequestPem"],
                 inputs["caCertPem"],
                 inputs["caPrivateKeyPem"],
                 int(inputs["validityPeriodHours"]),
                 inputs["allowedUses"],
             )
-        }
+        )
     return {}
+
+
+def _certificate(cert_pem: str) -> dict:
+    """A certificate resource's computed outputs: the PEM and when it expires (validityEndTime)."""
+    return {"certPem": cert_pem, "validityEndTime": certs.validity_end_time(cert_pem)}
 
 
 class RecordingMocks(pulumi.runtime.Mocks):

@@ -164,6 +164,8 @@ def test_the_next_rotation_of_a_password_protects_only_the_generation_in_use(sta
 
 # --- renewing the certificates (docs/security.md "Renewal") --------------------------------------------------------
 
+TLS_PROBE = "festival-kubernetes-tls-probe"
+PROMETHEUS_RULE = "festival-kubernetes-prometheus-rule"
 RENEWAL_WINDOW = datetime.timedelta(hours=tls.CERT_VALIDITY_HOURS - tls.EARLY_RENEWAL_HOURS)
 TLS_ON = {"dev": {"tls": "true"}, "prod": {}}
 
@@ -201,7 +203,8 @@ def test_adding_a_replica_creates_its_node_and_restarts_the_sentinels_only():
             **each(node_cert_resources("prod", "redis-replica-2"), "create"),
             **each(["festival-sentinels-config", "festival-replication-check-config", JOB], "replace (create first)"),
             **each(
-                ["festival-kubernetes-users-secret", "festival-kubernetes-prometheus-rule", *STATEFULSETS], "update"
+                ["festival-kubernetes-users-secret", "festival-kubernetes-prometheus-rule", TLS_PROBE, *STATEFULSETS],
+                "update",
             ),
         },
     )
@@ -227,7 +230,8 @@ def test_removing_a_replica_deletes_its_node_and_keeps_its_data_volume():
             **each(node_cert_resources("prod", "redis-replica-2"), "delete"),  # the pod's PVC stays (Kubernetes)
             **each(["festival-sentinels-config", "festival-replication-check-config", JOB], "replace (create first)"),
             **each(
-                ["festival-kubernetes-users-secret", "festival-kubernetes-prometheus-rule", *STATEFULSETS], "update"
+                ["festival-kubernetes-users-secret", "festival-kubernetes-prometheus-rule", TLS_PROBE, *STATEFULSETS],
+                "update",
             ),
         },
     )
@@ -260,6 +264,7 @@ def test_changing_the_sentinel_count_restarts_every_node_and_replaces_none_of_it
         updated = [
             "festival-kubernetes-users-secret",
             "festival-kubernetes-prometheus-rule",
+            TLS_PROBE,  # its targets: every node's TLS port
             "festival-kubernetes-redis-sentinel-pdb",
             *STATEFULSETS,
         ]
@@ -323,7 +328,14 @@ def test_switching_tls_on_and_off_changes_every_node_and_keeps_their_data(stack)
                 "festival-kubernetes-exporter-secret",
             ]
             configs = [*REDIS_CONFIGS, "festival-sentinels-config", "festival-replication-check-config", JOB]
-            expected = {**made, **each([*secrets, *STATEFULSETS], "update"), **each(configs, "replace (create first)")}
+            # the certificates' alerts, the blackbox exporter's admission to the TLS ports and its Probe
+            monitoring = [PROMETHEUS_RULE, "festival-kubernetes-network-policy"]
+            expected = {
+                **made,
+                TLS_PROBE: op,
+                **each([*secrets, *monitoring, *STATEFULSETS], "update"),
+                **each(configs, "replace (create first)"),
+            }
             assert_plan(result, stack, expected, touching=ca)
 
 

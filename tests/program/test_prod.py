@@ -31,7 +31,7 @@ from tests.program.pulumi_program import (
 )
 
 PROVIDER = "pulumi:providers:kubernetes"
-CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule", "Probe"}
 NAMESPACED = {"Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Job"}
 OLDEST_SCHEMA = all_versions()[0]  # clusters from 1.21 are supported; the installed schemas start at 1.25
 REDIS_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-redis-password"
@@ -120,7 +120,7 @@ def test_every_object_is_valid_for_the_configured_and_the_oldest_available_kuber
             validated += 1
     kinds = {o["kind"] for o in prod.objects}
     assert kinds >= {"Namespace", *NAMESPACED, *CUSTOM_KINDS}
-    assert validated == 2 * (len(prod.objects) - 2)
+    assert validated == 2 * (len(prod.objects) - len(CUSTOM_KINDS))
 
 
 def test_strict_validation_rejects_an_unknown_field(prod):
@@ -167,6 +167,27 @@ def test_prometheus_operator_objects_have_the_crd_structure(prod):
         assert alert["annotations"]["summary"]
         assert alert["expr"].count("(") == alert["expr"].count(")")
         assert alert["expr"].count("{") == alert["expr"].count("}")
+
+
+def test_a_probe_has_the_blackbox_exporter_read_every_nodes_served_certificate(prod):
+    probe = prod.named("Probe", "redis-tls")
+    assert probe["apiVersion"] == "monitoring.coreos.com/v1"
+    spec = probe["spec"]
+    assert (spec["jobName"], spec["module"]) == ("festival-redis-tls", "festival_redis_tls")
+    assert spec["prober"] == {"url": "prometheus-blackbox-exporter.monitoring.svc:9115", "path": "/probe"}
+    # every node's TLS port, by the name its certificate is checked against: the endpoints clients get
+    outputs = prod.program.outputs
+    assert sorted(spec["targets"]["staticConfig"]["static"]) == sorted(
+        outputs["redisEndpoints"] + outputs["sentinelEndpoints"]
+    )
+    rules = {r["alert"]: r["expr"] for r in prod.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]}
+    assert rules["RedisCertificateExpiresSoon"].endswith("/ 86400 < 21")
+    assert 'job="festival-redis-tls"' in rules["RedisCertificateExpiresSoon"]
+    # without TLS there is no certificate: no Probe, no certificate alert
+    plain = Cluster({"tls": False})
+    assert not [o for o in plain.objects if o["kind"] == "Probe"]
+    plain_rules = plain.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]
+    assert not [r for r in plain_rules if "Certificate" in r["alert"]]
 
 
 # redis_exporter's names (oliver006/redis_exporter exporter.go, sentinels.go); the persistence and
@@ -499,7 +520,7 @@ def test_small_clusters_may_prefer_instead_of_require_one_pod_per_node():
 def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
     policy = prod.named("NetworkPolicy", "redis")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    clients, peers, prometheus = policy["ingress"]
+    clients, peers, prometheus, blackbox = policy["ingress"]
     server_ports = [{"protocol": "TCP", "port": 6379}, {"protocol": "TCP", "port": 26379}]
 
     def namespaces(*names):
@@ -521,6 +542,17 @@ def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
         "namespaceSelector": namespaces("monitoring"),
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
     }
+    # with TLS, the blackbox exporter's handshakes with the TLS ports (certificate expiry)
+    assert blackbox == {
+        "from": [
+            {
+                "namespaceSelector": namespaces("monitoring"),
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus-blackbox-exporter"}},
+            }
+        ],
+        "ports": server_ports,
+    }
+    assert len(Cluster({"tls": False}).named("NetworkPolicy", "redis")["spec"]["ingress"]) == 3
     # the check Job as a peer, whatever clientNamespaces says (tests/program/test_network_policy.py: every connection)
     job_pod = prod.of_kind("Job")[0]["spec"]["template"]["metadata"]["labels"]
     assert matches(peers["from"][0]["podSelector"], job_pod)
@@ -595,6 +627,22 @@ def test_every_pod_gets_a_certificate_for_every_name_it_is_reached_by_and_a_secr
         # keys are secrets (the whole Secret's data is); certificates are not
         assert isinstance(declared, Secret) or isinstance(declared[tls.key_file(host)], Secret)
     assert "tlsCaCert" not in prod.program.secret_outputs
+
+
+def test_every_certificates_expiry_is_exported_as_the_certificate_in_the_secret_says(prod):
+    declared = reveal(prod.program.named("festival-kubernetes-users-secret").inputs["stringData"])
+    expiry = prod.program.outputs["tlsCertificateExpiry"]
+    nodes = kubernetes_topology(prod.settings).nodes
+    assert set(expiry) == {"ca", *(node.name for node in nodes)}
+    pems = {"ca": prod.program.outputs["tlsCaCert"]}
+    pems.update({node.name: declared[tls.cert_file(node.address.host)] for node in nodes})
+    for label, pem in pems.items():
+        not_after = x509.load_pem_x509_certificate(pem.encode()).not_valid_after_utc
+        assert tls.parse_time(expiry[label]) == not_after, label
+        assert expiry[label].endswith("Z")  # RFC 3339, as pulumi-tls records validity_end_time
+    # a year for the nodes, ten for the CA
+    assert round((tls.parse_time(expiry["redis-master-0"]) - tls.parse_time(expiry["ca"])).days / 365) == -9
+    assert "tlsCertificateExpiry" not in prod.program.secret_outputs
 
 
 def test_a_renewed_certificate_rolls_the_pods_and_nothing_else_does(prod):

@@ -39,6 +39,17 @@ def test_target_from_dev_stack_outputs():
     assert target.max_lag_seconds == 7  # the stack's minReplicasMaxLag, not a fixed bound
 
 
+def test_a_tls_stacks_target_checks_the_served_certificates_against_its_threshold():
+    outputs = {"natMap": {}, "tlsCaCert": "-----BEGIN CERTIFICATE-----\n..."}
+    passwords = {users.ADMIN.key: "p", users.SENTINEL_ADMIN.key: "s"}
+    target = target_from_outputs(outputs, passwords, Settings(tls="true", certificate_min_days_left=20), timeout=1.0)
+    assert (target.tls_ca_cert, target.certificate_min_days_left) == (outputs["tlsCaCert"], 20)
+    args = cli.parse_args(["--redis", "h:1", "--sentinel", "h:2", "--tls-ca-cert", "ca.crt"])
+    assert args.certificate_min_days_left == Settings().certificate_min_days_left == 14
+    args = cli.parse_args(["--redis", "h:1", "--sentinel", "h:2", "--certificate-min-days-left", "3"])
+    assert args.certificate_min_days_left == 3
+
+
 def test_the_cli_refuses_a_kubernetes_stack_with_what_to_do_instead():
     with pytest.raises(UsageError, match="check Job"):
         target_from_outputs({}, {}, Settings(platform="kubernetes", kube_context="prod"), timeout=1.0)
@@ -178,3 +189,29 @@ def test_the_admin_passwords_need_the_state_with_its_secrets_shown(dev_rotated):
     sealed = json.loads(pulumi_cli.stack_export(state, show_secrets=False))
     with pytest.raises(UsageError, match="festival-redis-admin-password-gen2's result is encrypted.*--show-secrets"):
         cli.admin_passwords(sealed, settings)
+
+
+def test_the_table_shows_each_nodes_certificate_and_the_failure_below_the_threshold():
+    from components.checks.invariants import CertificateView, Observation, RedisView, SentinelView, verdict
+
+    master, sentinel = "m:6379", "s:26379"
+    observation = Observation(
+        redis=[RedisView(master, role="master", certificate=CertificateView("2026-01-10T00:00:00Z", 9.5))],
+        sentinels=[
+            SentinelView(
+                sentinel,
+                master=master,
+                num_slaves=0,
+                num_other_sentinels=0,
+                ckquorum="OK 1 usable",
+                certificate=CertificateView("2027-01-01T00:00:00Z", 360.0),
+            )
+        ],
+    )
+    table = cli.format_table(verdict(observation, 0, 1, 10, certificate_min_days_left=14))
+    assert "master, 0 replicas; certificate 9.5 days left (to 2026-01-10T00:00:00Z)" in table
+    assert "certificate 360.0 days left (to 2027-01-01T00:00:00Z)" in table
+    assert table.endswith(
+        "FAIL certificate-days-left m:6379: expected a certificate valid at least 14 more days, saw 9.5 days left "
+        "(expires 2026-01-10T00:00:00Z)\nUNHEALTHY"
+    )

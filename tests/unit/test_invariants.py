@@ -1,6 +1,13 @@
 """The invariants of a healthy deployment, evaluated on plain Observations (no network)."""
 
-from components.checks.invariants import Observation, RedisView, SentinelView, evaluate, verdict
+from components.checks.invariants import (
+    CertificateView,
+    Observation,
+    RedisView,
+    SentinelView,
+    evaluate,
+    verdict,
+)
 
 M, R1, R2 = "m:6379", "r1:6379", "r2:6379"
 S = ["s1:26379", "s2:26379", "s3:26379"]
@@ -120,3 +127,47 @@ def test_a_missing_declared_replica_or_sentinel_still_fails_beside_a_removed_one
     assert found(obs) == {("replica-count", M), ("sentinel-replicas", S[0]), ("sentinel-peers", S[1])}
     (failure,) = [f for f in evaluate(obs, 2, 3, 10) if f.invariant == "replica-count"]
     assert failure.seen == "1"
+
+
+def with_certificates(days_left: dict[str, float]) -> Observation:
+    """A healthy deployment observed over TLS: every node served a certificate with these days left (default 300)."""
+    obs = healthy_observation()
+    for view in (*obs.redis, *obs.sentinels):
+        days = days_left.get(view.address, 300.0)
+        view.certificate = CertificateView(not_after=f"expires-in-{days}", days_left=days)
+    return obs
+
+
+def test_a_certificate_expiring_sooner_than_the_threshold_fails_naming_days_and_expiry():
+    obs = with_certificates({R1: 13.9, S[2]: 2.0})
+    failures = evaluate(obs, 2, 3, 10, certificate_min_days_left=14)
+    assert {(f.invariant, f.node) for f in failures} == {("certificate-days-left", R1), ("certificate-days-left", S[2])}
+    assert str(failures[0]) == (
+        "certificate-days-left r1:6379: expected a certificate valid at least 14 more days, "
+        "saw 13.9 days left (expires expires-in-13.9)"
+    )
+    assert evaluate(with_certificates({R1: 14.0}), 2, 3, 10, certificate_min_days_left=14) == []
+
+
+def test_the_threshold_defaults_to_none_and_a_healthy_report_names_the_fewest_days_left():
+    assert evaluate(with_certificates({R1: 0.5}), 2, 3, 10) == []  # a threshold of 0: reported, never failed
+    report = verdict(with_certificates({S[1]: 40.25}), 2, 3, 10, certificate_min_days_left=14)
+    assert report.status == "healthy"
+    assert report.summary().endswith(", canary replicated, certificates valid 40.2 more days (fewest: s2:26379)")
+    assert report.to_dict()["sentinels"][1]["certificate"] == {
+        "not_after": "expires-in-40.25",
+        "days_left": 40.25,
+        "error": None,
+    }
+    assert "certificates" not in verdict(healthy_observation(), 2, 3, 10).summary()  # no TLS, no certificate
+
+
+def test_an_unreadable_certificate_fails_and_an_unreachable_node_only_once():
+    obs = with_certificates({})
+    obs.redis[0].certificate = CertificateView(error="SSLCertVerificationError: certificate has expired")
+    obs.sentinels[0] = SentinelView(S[0], error="unreachable", certificate=CertificateView(days_left=1.0))
+    failures = evaluate(obs, 2, 3, 10, certificate_min_days_left=14)
+    # the unreachable Sentinel fails as unreachable, not again for its certificate
+    assert {(f.invariant, f.node) for f in failures} == {("certificate-days-left", M), ("sentinel-reachable", S[0])}
+    [unreadable] = [f for f in failures if f.node == M]
+    assert unreadable.seen == "unreadable: SSLCertVerificationError: certificate has expired"

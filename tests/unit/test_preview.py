@@ -170,11 +170,12 @@ def test_a_certificate_is_replaced_once_its_early_renewal_window_opens_and_other
     lsc = "tls:index/locallySignedCert:LocallySignedCert"
     pem = certs.self_signed_cert(certs.private_key(), "node", tls.CERT_VALIDITY_HOURS, tls.NODE_USES, is_ca=False)
     inputs = {"certRequestPem": "r", "validityPeriodHours": tls.CERT_VALIDITY_HOURS, "earlyRenewalHours": 720}
-    cert = res(lsc, "cert", inputs, outputs={**inputs, "certPem": pem})
+    made = {"certPem": pem, "validityEndTime": certs.validity_end_time(pem)}  # what pulumi-tls records
+    cert = res(lsc, "cert", inputs, outputs={**inputs, **made})
     window = NOW + datetime.timedelta(hours=tls.CERT_VALIDITY_HOURS - 720)
     assert kinds([cert], [cert], now=window - datetime.timedelta(hours=1)) == {"cert": "same"}
     assert kinds([cert], [cert], now=window + datetime.timedelta(hours=1)) == {"cert": "replace (create first)"}
-    later = res(lsc, "cert", {**inputs, "earlyRenewalHours": 24}, outputs={**inputs, "certPem": pem})
+    later = res(lsc, "cert", {**inputs, "earlyRenewalHours": 24}, outputs={**inputs, **made})
     assert kinds([cert], [later], now=window + datetime.timedelta(hours=1)) == {"cert": "update"}
     password = "random:index/randomPassword:RandomPassword"
     assert kinds([res(password, "p", {"length": 32})], [res(password, "p", {"length": 40})]) == {

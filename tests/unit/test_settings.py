@@ -96,6 +96,10 @@ def test_tls_is_on_by_default_for_kubernetes_only_and_can_be_set_either_way():
         ({"passwordGenerations": "redis-pasword=2"}, "passwordGenerations", "not a password key"),
         ({"passwordGenerations": "redis-password=2,redis-password=3"}, "passwordGenerations", "listed twice"),
         ({"passwordGenerations": "redis-password=2+2"}, "passwordGenerations", "must differ"),
+        ({"certificateMinDaysLeft": 0}, "certificateMinDaysLeft", "between 1 and 29 days"),
+        ({"certificateMinDaysLeft": 30}, "certificateMinDaysLeft", "from which `pulumi up` renews a certificate"),
+        ({"certificateMinDaysLeft": "two weeks"}, "certificateMinDaysLeft", "whole number"),
+        ({"blackboxExporterAddress": "blackbox"}, "blackboxExporterAddress", "must be host:port"),
     ],
 )
 def test_bad_value_names_key_value_and_rule(config, key, rule):
@@ -144,3 +148,14 @@ def test_password_generations_by_key_lowest_first():
     settings = Settings(password_generations="redis-password=2+1, sentinel-peer-password=3")
     assert settings.password_generation_numbers == {"redis-password": (1, 2), "sentinel-peer-password": (3,)}
     assert Settings().password_generation_numbers == {}
+
+
+def test_certificate_threshold_and_blackbox_exporter_defaults():
+    assert Settings().certificate_min_days_left == 14
+    assert Settings.from_config({"certificateMinDaysLeft": "29"}).certificate_min_days_left == 29
+    assert Settings().blackbox_exporter == "prometheus-blackbox-exporter.monitoring.svc:9115"
+    custom = Settings(monitoring_namespace="observability", blackbox_exporter_address="bb.probes.svc:9115")
+    assert (Settings(monitoring_namespace="observability").blackbox_exporter, custom.blackbox_exporter) == (
+        "prometheus-blackbox-exporter.observability.svc:9115",
+        "bb.probes.svc:9115",
+    )

@@ -38,11 +38,13 @@ def test_the_program_keeps_the_contract(contract, runs, key, stack):
 
 def test_the_optional_outputs_are_the_debug_ui_and_tls_ones_and_appear_with_them(contract, runs):
     optional = {name for name, entry in contract["stacks"]["dev"].items() if entry.get("optional")}
-    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword", "tlsCaCert"}
-    assert optional - {"tlsCaCert"} <= set(runs["dev-ui"].program.outputs)
-    assert "tlsCaCert" in runs["dev-tls"].program.outputs
+    tls_outputs = {"tlsCaCert", "tlsCertificateExpiry"}
+    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword", *tls_outputs}
+    assert optional - tls_outputs <= set(runs["dev-ui"].program.outputs)
+    assert tls_outputs <= set(runs["dev-tls"].program.outputs)
     assert not optional & set(runs["dev"].program.outputs)
-    assert "tlsCaCert" in runs["prod"].program.outputs and "tlsCaCert" not in runs["prod-plain"].program.outputs
+    assert tls_outputs <= set(runs["prod"].program.outputs)
+    assert not tls_outputs & set(runs["prod-plain"].program.outputs)
 
 
 def test_the_passwords_are_secret_in_the_contract(contract):

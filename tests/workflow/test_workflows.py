@@ -64,6 +64,11 @@ def apply():
     return load(WORKFLOWS / "apply.yml")
 
 
+@pytest.fixture(scope="module")
+def certificates():
+    return load(WORKFLOWS / "certificates.yml")
+
+
 def steps(workflow: dict, job: str) -> list[dict]:
     return workflow["jobs"][job]["steps"]
 
@@ -73,8 +78,14 @@ def pulumi_step(workflow: dict, job: str) -> dict:
     return step
 
 
-def pulumi_jobs(pull_request, apply) -> list[tuple[dict, str]]:
-    return [(pull_request, "preview"), (apply, "plan"), (apply, "apply-dev"), (apply, "apply-prod")]
+def pulumi_jobs(pull_request, apply, certificates) -> list[tuple[dict, str]]:
+    return [
+        (pull_request, "preview"),
+        (apply, "plan"),
+        (apply, "apply-dev"),
+        (apply, "apply-prod"),
+        (certificates, "renewal"),
+    ]
 
 
 def all_workflow_files() -> list[Path]:
@@ -103,16 +114,16 @@ def test_the_schema_check_catches_a_broken_workflow():
         jsonschema.validate(broken, vendored_schema("github-workflows.json"))
 
 
-def test_pulumi_action_is_the_current_major_with_known_inputs_only(pull_request, apply):
-    for workflow, job in pulumi_jobs(pull_request, apply):
+def test_pulumi_action_is_the_current_major_with_known_inputs_only(pull_request, apply, certificates):
+    for workflow, job in pulumi_jobs(pull_request, apply, certificates):
         step = pulumi_step(workflow, job)
         assert step["uses"] == PULUMI_ACTION
         assert set(step["with"]) <= PULUMI_ACTION_INPUTS, set(step["with"]) - PULUMI_ACTION_INPUTS
 
 
-def test_local_action_inputs_and_job_references_resolve(pull_request, apply):
+def test_local_action_inputs_and_job_references_resolve(pull_request, apply, certificates):
     inputs = load(SETUP_ACTION)["inputs"]
-    for workflow in (pull_request, apply):
+    for workflow in (pull_request, apply, certificates):
         for name, job in workflow["jobs"].items():
             for need in [job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs", []):
                 assert need in workflow["jobs"], (name, need)
@@ -148,8 +159,8 @@ def test_one_python_version_everywhere():
     assert setup_python["with"]["python-version-file"] == ".python-version"
 
 
-def test_every_job_that_runs_python_or_pulumi_uses_the_setup_action(pull_request, apply):
-    for workflow in (pull_request, apply):
+def test_every_job_that_runs_python_or_pulumi_uses_the_setup_action(pull_request, apply, certificates):
+    for workflow in (pull_request, apply, certificates):
         for name, job in workflow["jobs"].items():
             uses = [step.get("uses", "") for step in job["steps"]]
             assert "./.github/actions/setup" in uses, name
@@ -216,19 +227,19 @@ def test_each_stack_runs_on_its_own_runner_in_its_own_environment(pull_request, 
     assert sorted(labels) == sorted(runner[1] for runner in runners.values())
 
 
-def test_stack_names_are_the_self_managed_backends_fully_qualified_names(pull_request, apply):
+def test_stack_names_are_the_self_managed_backends_fully_qualified_names(pull_request, apply, certificates):
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
-    for workflow, job in pulumi_jobs(pull_request, apply):
+    for workflow, job in pulumi_jobs(pull_request, apply, certificates):
         step = pulumi_step(workflow, job)
-        stack = job.removeprefix("apply-") if job.startswith("apply-") else "${{ matrix.stack }}"
+        stack = {"apply-dev": "dev", "apply-prod": "prod", "renewal": "prod"}.get(job, "${{ matrix.stack }}")
         assert step["with"]["stack-name"] == f"organization/{project}/{stack}"
         assert step["with"]["work-dir"] == "."
         assert (ROOT / step["with"]["work-dir"] / "Pulumi.yaml").is_file()
         assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
 
 
-def test_every_pulumi_step_uses_the_pinned_cli(pull_request, apply):
-    for workflow, job in pulumi_jobs(pull_request, apply):
+def test_every_pulumi_step_uses_the_pinned_cli(pull_request, apply, certificates):
+    for workflow, job in pulumi_jobs(pull_request, apply, certificates):
         step = pulumi_step(workflow, job)["with"]
         assert step["pulumi-version-file"] == ".pulumi-version" and "pulumi-version" not in step, job
     assert re.fullmatch(r"3\.\d+\.\d+", (ROOT / ".pulumi-version").read_text().strip())
@@ -264,6 +275,28 @@ def test_preview_posts_the_diff_and_saves_the_plan(pull_request, apply):
         assert upload["with"]["path"] == "${{ runner.temp }}/reviewed/"
         record = "\n".join(s.get("run", "") for s in steps)
         assert "git rev-parse 'HEAD^{tree}' > \"$RUNNER_TEMP/reviewed/tree\"" in record
+
+
+def test_certificates_previews_prod_weekly_and_judges_the_previewed_stacks_expiry(certificates):
+    assert certificates["on"] == {"schedule": [{"cron": "23 6 * * 1"}], "workflow_dispatch": None}
+    assert certificates["permissions"] == {"contents": "read"}
+    [(name, job)] = certificates["jobs"].items()
+    assert job["runs-on"] == ["self-hosted", "festival-redis-prod"]
+    # main's code on a schedule: an environment of its own with read-only state and no reviewers to wait for
+    assert job["environment"] == "scheduled-prod"
+    preview = pulumi_step(certificates, name)
+    assert preview["with"]["command"] == "preview" and preview["with"]["policyPacks"] == "policy"
+    assert "plan" not in preview["with"]  # nothing is applied from this run
+    [judge] = [step for step in job["steps"] if "tools.certificate_renewal" in step.get("run", "")]
+    assert judge["run"] == "venv/bin/python -m tools.certificate_renewal"
+    # the stack outputs pulumi/actions sets on its step (src/main.ts), by the preview step's id
+    assert judge["env"] == {
+        "TLS_CERTIFICATE_EXPIRY": f"${{{{ steps.{preview['id']}.outputs.tlsCertificateExpiry }}}}",
+        "TLS_ON": f"${{{{ steps.{preview['id']}.outputs.tlsCaCert != '' }}}}",
+    }
+    assert job["steps"].index(preview) < job["steps"].index(judge)
+    workflow_doc = (ROOT / "docs" / "workflow.md").read_text()
+    assert "`scheduled-prod`" in workflow_doc and "certificates.yml" in workflow_doc
 
 
 REVIEWED_PLAN = ROOT / ".github" / "scripts" / "reviewed-plan"
@@ -391,9 +424,9 @@ def providing_distribution(tool: str) -> str:
     raise AssertionError(f"no installed distribution provides bin/{tool}")
 
 
-def test_every_tool_a_step_runs_from_the_venv_is_installed_there_by_an_earlier_step(pull_request, apply):
+def test_every_tool_a_step_runs_from_the_venv_is_installed_there_by_an_earlier_step(pull_request, apply, certificates):
     # The setup action installs requirements.txt only; ruff, for one, comes with ./test's requirements-dev.txt.
-    for workflow in (pull_request, apply):
+    for workflow in (pull_request, apply, certificates):
         for name, job in workflow["jobs"].items():
             installed: set[str] = set()
             for step in job["steps"]:
@@ -459,8 +492,8 @@ def test_every_action_is_pinned_to_a_release_commit():
     assert seen == set(PINNED)
 
 
-def test_secrets_are_only_in_the_environment_of_the_steps_that_need_them(pull_request, apply):
-    for workflow in (pull_request, apply):
+def test_secrets_are_only_in_the_environment_of_the_steps_that_need_them(pull_request, apply, certificates):
+    for workflow in (pull_request, apply, certificates):
         assert "secrets." not in json.dumps(workflow.get("env", {}))
         for name, job in workflow["jobs"].items():
             assert "secrets." not in json.dumps(job.get("env", {})), f"{name}: secrets in the job's env"
@@ -472,8 +505,8 @@ def test_secrets_are_only_in_the_environment_of_the_steps_that_need_them(pull_re
                     ), (name, step.get("name"))
 
 
-def test_every_job_has_a_timeout(pull_request, apply):
-    for workflow in (pull_request, apply):
+def test_every_job_has_a_timeout(pull_request, apply, certificates):
+    for workflow in (pull_request, apply, certificates):
         for name, job in workflow["jobs"].items():
             assert isinstance(job.get("timeout-minutes"), int) and 0 < job["timeout-minutes"] <= 60, name
 
@@ -608,8 +641,8 @@ def test_the_salt_check_refuses_an_unknown_stack(tmp_path):
     assert (done.returncode, done.stderr) == (1, "stack-salt: Pulumi.staging.yaml: no such stack file\n")
 
 
-def test_every_preview_and_update_first_checks_the_stack_files_salt(pull_request, apply):
-    for workflow, job in pulumi_jobs(pull_request, apply):
+def test_every_preview_and_update_first_checks_the_stack_files_salt(pull_request, apply, certificates):
+    for workflow, job in pulumi_jobs(pull_request, apply, certificates):
         job_steps = steps(workflow, job)
         [check] = [step for step in job_steps if ".github/scripts/stack-salt" in step.get("run", "")]
         stack = pulumi_step(workflow, job)["with"]["stack-name"].rsplit("/", 1)[1]
