@@ -50,6 +50,7 @@ KINDS = {
     "NetworkPolicy": ("networking.k8s.io", "networkpolicies", True),
     "ServiceMonitor": ("monitoring.coreos.com", "servicemonitors", True),
     "PrometheusRule": ("monitoring.coreos.com", "prometheusrules", True),
+    "Probe": ("monitoring.coreos.com", "probes", True),
 }
 # What the await of a kind watches besides the object (await/statefulset.go, job.go: pods; service.go: endpoints).
 AWAIT_WATCHES = {"StatefulSet": ("pods",), "Job": ("pods",), "Service": ("endpoints",)}
