@@ -21,6 +21,7 @@ def runs():
     return {
         "dev": run("dev"),
         "dev-ui": run("dev", {"debugUi": True}),
+        "dev-exporters": run("dev", {"devExporters": True}),
         "dev-tls": run("dev", {"tls": True}),
         "prod": run("prod"),
         "prod-plain": run("prod", {"tls": False}),
@@ -29,17 +30,25 @@ def runs():
 
 @pytest.mark.parametrize(
     ("key", "stack"),
-    [("dev", "dev"), ("dev-ui", "dev"), ("dev-tls", "dev"), ("prod", "prod"), ("prod-plain", "prod")],
+    [
+        ("dev", "dev"),
+        ("dev-ui", "dev"),
+        ("dev-exporters", "dev"),
+        ("dev-tls", "dev"),
+        ("prod", "prod"),
+        ("prod-plain", "prod"),
+    ],
 )
 def test_the_program_keeps_the_contract(contract, runs, key, stack):
     program = runs[key].program
     assert problems(contract, stack, program.outputs, program.secret_outputs) == []
 
 
-def test_the_optional_outputs_are_the_debug_ui_and_tls_ones_and_appear_with_them(contract, runs):
+def test_the_optional_outputs_are_the_debug_ui_exporter_and_tls_ones_and_appear_with_them(contract, runs):
     optional = {name for name, entry in contract["stacks"]["dev"].items() if entry.get("optional")}
-    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword", "tlsCaCert"}
-    assert optional - {"tlsCaCert"} <= set(runs["dev-ui"].program.outputs)
+    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword", "tlsCaCert", "metricsEndpoints"}
+    assert optional - {"tlsCaCert", "metricsEndpoints"} <= set(runs["dev-ui"].program.outputs)
+    assert "metricsEndpoints" in runs["dev-exporters"].program.outputs
     assert "tlsCaCert" in runs["dev-tls"].program.outputs
     assert not optional & set(runs["dev"].program.outputs)
     assert "tlsCaCert" in runs["prod"].program.outputs and "tlsCaCert" not in runs["prod-plain"].program.outputs
