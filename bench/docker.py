@@ -11,7 +11,9 @@ labelled network of its own, ports on 127.0.0.1 only, removed at the end) and pr
   master's crash-and-restart outage at that size.
 Each with the writer's counts: acknowledged and lost without WAIT (what applications see), and with WAIT 1.
 
-    venv/bin/python -m bench.docker [--runs N] [--skip-memory]
+    venv/bin/python -m bench.docker [--runs N] [--skip-memory] [--no-record]
+
+Its figures go into bench/results.json (bench/results.py), which the docs quote.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 
 import redis
 
+from bench import results
 from components import users
 from harness.docker_runner import DockerDeployment
 from harness.local import wait_until
@@ -48,15 +51,21 @@ def measure(deployment: DockerDeployment, fault, settle: float = 60) -> dict:
     return result
 
 
-def lifecycle(run: int) -> None:
+def lifecycle(run: int, figures: dict[str, list[float]]) -> None:
+    """One deployment's lifecycle; adds its healthy time and gaps to `figures` (figure id -> values)."""
     deployment = DockerDeployment(**DEFAULT_TIMINGS)
     try:
         deployment.deploy()
         print(f"run {run}: nothing to verified healthy: {deployment.healthy_seconds:.1f} s")
+        figures["docker.healthy"].append(deployment.healthy_seconds)
         master = deployment.master()
-        print("  docker kill of the master:", measure(deployment, lambda: _kill(deployment, master)))
+        killed = measure(deployment, lambda: _kill(deployment, master))
+        print("  docker kill of the master:", killed)
+        figures["docker.kill-gap"].append(killed["gap_s"])
         master = deployment.master()
-        print("  planned hand-over (docker stop):", measure(deployment, lambda: _stop(deployment, master)))
+        stopped = measure(deployment, lambda: _stop(deployment, master))
+        print("  planned hand-over (docker stop):", stopped)
+        figures["docker.handover-gap"].append(stopped["gap_s"])
         changed = run_program("dev", {**deployment.overrides, "maxmemory": "256mb"})
         replaced = measure(deployment, lambda: deployment.replace_changed(changed))
         print("  config change (maxmemory), Redis containers replaced:", replaced)
@@ -150,7 +159,8 @@ def _master_connection(deployment: DockerDeployment) -> dict:
     return {"host": mapped["host"], "port": mapped["port"], **admin}
 
 
-def memory() -> None:
+def memory() -> float:
+    """The realistic-size run; returns the peak resident memory of a full resync over the dataset."""
     deployment = DockerDeployment(**DEFAULT_TIMINGS)
     try:
         deployment.deploy()
@@ -191,6 +201,7 @@ def memory() -> None:
                 deployment.wait_healthy(timeout=180)
             peaks = {name: peak(deployment, name, sampler.peaks.get(name, 0)) for name in deployment.redis_names()}
             print("full resync of", replica, peaks)
+            resync_ratio = max(sampler.peaks.values()) / used
         finally:
             stop.set()
             writes.join(timeout=10)
@@ -205,17 +216,35 @@ def memory() -> None:
         )
     finally:
         deployment.teardown()
+    return resync_ratio
+
+
+WHAT = {
+    "docker.healthy": "Docker: nothing to verified healthy (image present)",
+    "docker.kill-gap": "Docker: write gap after `docker kill` of the master, down-after 5000 ms",
+    "docker.handover-gap": "Docker: write gap of a planned hand-over, `docker stop` of the master (prestop.sh on "
+    "SIGTERM), down-after 5000 ms",
+    "docker.resync-peak-memory": "Docker: peak resident memory of a replica's full resync with the dataset at 80 % "
+    "of maxmemory, under writes",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.docker", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="lifecycle runs (default 3)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the realistic-size memory measurement")
+    parser.add_argument("--no-record", action="store_true", help="do not update bench/results.json")
     args = parser.parse_args()
+    span = results.LoadSpan()
+    figures: dict[str, list[float]] = {key: [] for key in WHAT}
     for run in range(1, args.runs + 1):
-        lifecycle(run)
+        lifecycle(run, figures)
     if not args.skip_memory:
-        memory()
+        figures["docker.resync-peak-memory"].append(memory())
+    for figure_id, values in figures.items():
+        if values and not args.no_record:
+            unit = "x the dataset" if figure_id == "docker.resync-peak-memory" else "s"
+            results.record(figure_id, WHAT[figure_id], values, span, "python -m bench.docker", unit=unit)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ entrypoints (harness/local.py, loopback only, free ports, always stopped) and pr
     venv/bin/python -m bench.failover            # 5 runs each, about 3-4 minutes on 2 cores
     venv/bin/python -m bench.failover --quick    # 1 run each, under a minute
 
+A full run (not --quick) records its gaps in bench/results.json (bench/results.py), which the docs quote.
+
 The client is harness/writer.py: redis-py's Sentinel client configured as docs/clients.md recommends, 4 writes in
 flight, a write acknowledged when the server answered OK (no WAIT); beside it 4 more threads that count a write only
 once `WAIT 1` confirmed it. Every figure is given for both.
@@ -40,6 +42,7 @@ from pathlib import Path
 
 import redis
 
+from bench import results
 from components.render import redis_files
 from components.settings import Settings
 from harness.local import LocalDeployment, free_ports, require_binaries, wait_until
@@ -408,6 +411,31 @@ def summary(sigkill: list[Section], planned: list[Section], ratios: dict | None,
         print(f"\nmedian timeline (s after the fault), {section.title}:\n  {median_phases(section.runs)}")
 
 
+def record(sigkill: list[Section], planned: list[Section], span: results.LoadSpan) -> None:
+    """Each gap at the default settings into bench/results.json, under the id the docs quote it by."""
+    version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()
+    redis_version = next((word[2:] for word in version if word.startswith("v=")), "unknown")
+    ids = {  # the start of a section's title -> the figure's id
+        "SIGKILL master, down-after 5000 ms,": "loopback.sigkill-gap",
+        "SIGKILL master, down-after 1000 ms,": "loopback.sigkill-gap-1000",
+        "planned failover (the master's prestop.sh), down-after 5000 ms": "loopback.prestop-gap",
+        "planned failover (SENTINEL FAILOVER on one Sentinel), down-after 5000 ms": "loopback.sentinel-failover-gap",
+    }
+    for section in sigkill + planned:
+        figure_id = next((ids[start] for start in ids if section.title.startswith(start)), None)
+        if figure_id is None or "INFO-PERIOD" in section.title:
+            continue
+        results.record(
+            figure_id,
+            f"loopback: write gap, {section.title}",
+            [run.gap for run in section.runs],
+            span,
+            "python -m bench.failover",
+            note=f"{section.lost} of {section.acknowledged} acknowledged writes lost",
+            redis=redis_version,
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.failover", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="failovers per figure (default 5)")
@@ -427,6 +455,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=0, help="redis-benchmark -n (default 100000, quick 50000)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the random pauses before each fault")
     parser.add_argument("--keep", action="store_true", help="keep the deployments' directories and logs")
+    parser.add_argument("--no-record", action="store_true", help="do not update bench/results.json")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     requests = args.requests or (50_000 if args.quick else 100_000)
@@ -440,6 +469,7 @@ def main(argv: list[str] | None = None) -> None:
     require_binaries()
     if shutil.which("redis-benchmark") is None and not args.no_throughput:
         raise SystemExit("redis-benchmark is missing: install Debian's redis-tools")
+    span = results.LoadSpan()
     root = Path(tempfile.mkdtemp(prefix="festival-bench-"))
     print(f"bench/failover: {runs} run(s) per figure, seed {seed}, processes under {root}")
     started = time.monotonic()
@@ -472,6 +502,8 @@ def main(argv: list[str] | None = None) -> None:
             deployment.stop_all()
         sigkill, paused = sigkill[-1:] + sigkill[:-1], paused[-1:] + paused[:-1]  # the default timings first
         summary(sigkill, planned, ratios, paused)
+        if not (args.quick or args.no_record or args.min_replicas_to_write != Settings.min_replicas_to_write):
+            record(sigkill, planned, span)
         print(f"\n(total {time.monotonic() - started:.0f} s; seed {seed})")
     finally:
         for deployment in deployments:

@@ -6,6 +6,8 @@ configuration rollouts as `pulumi up` runs them (Sentinels, then RedisRollout): 
     venv/bin/python -m bench.pods --runs 3 --rollouts 1
     venv/bin/python -m bench.pods --upgrade  # first from the old default Redis (7.0.15) to the new line
 
+The hand-over gap and the rollouts' outages go into bench/results.json (bench/results.py), which the docs quote.
+
 The writer is harness/writer.py (Sentinel-aware redis-py, 2 threads, no WAIT) on the host, through the ports the
 pods publish on 127.0.0.1. Everything is removed at the end, also on failure.
 """
@@ -16,6 +18,7 @@ import argparse
 import statistics
 import time
 
+from bench import results
 from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 from harness.pod_runner import PodCluster
@@ -30,7 +33,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rollouts", type=int, default=2, help="configuration changes rolled out (maxclients)")
     parser.add_argument("--upgrade", action="store_true", help="deploy the old default image, then roll out the new")
+    parser.add_argument("--no-record", action="store_true", help="do not update bench/results.json")
     args = parser.parse_args()
+    span = results.LoadSpan()
     cluster = PodCluster(**({"redisImage": OLD_REDIS_IMAGE} if args.upgrade else {}))
     try:
         started = time.monotonic()
@@ -71,8 +76,17 @@ def main() -> None:
             f"write gap on master pod deletion: median {median:.2f} s (min {min(gaps):.2f}, max {max(gaps):.2f}, "
             f"n={len(gaps)}), target <= {TARGET_GAP} s: {verdict}; lost {lost} of {acknowledged}"
         )
-        for run in range(1, args.rollouts + 1):
+        outages = [
             rollout(cluster, f"rollout {run} (maxclients {9000 + run})", {"maxclients": 9000 + run})
+            for run in range(1, args.rollouts + 1)
+        ]
+        if not args.no_record:
+            source = "python -m bench.pods"
+            what = "pods: write gap when the master pod is deleted (preStop hand-over), down-after 5000 ms"
+            results.record("pods.handover-gap", what, gaps, span, source, note=f"{lost} of {acknowledged} lost")
+            what = "pods: write outage of a configuration rollout (maxclients), the master's pod last"
+            if outages and all(outages):
+                results.record("pods.rollout-outage", what, [max(each) for each in outages], span, source)
     finally:
         cluster.teardown()
         left = cluster.leftovers()
@@ -80,8 +94,9 @@ def main() -> None:
             print(f"teardown left {left}")
 
 
-def rollout(cluster: PodCluster, what: str, changes: dict) -> None:
-    """Roll `changes` out under a writer; print the failovers (Sentinel config epochs), outages and lost writes."""
+def rollout(cluster: PodCluster, what: str, changes: dict) -> list[float]:
+    """Roll `changes` out under a writer; print the failovers (Sentinel config epochs), outages and lost writes;
+    return the outages (seconds)."""
     report = cluster.check(settle_seconds=60)
     if report.status != HEALTHY:
         raise RuntimeError(f"not healthy before {what}: {report.summary()}")
@@ -105,6 +120,7 @@ def rollout(cluster: PodCluster, what: str, changes: dict) -> None:
         f"failovers {cluster.config_epoch() - epoch}; write outages > {OUTAGE_GAP} s: {outages}; "
         f"lost {lost} of {len(writer.acknowledged)}"
     )
+    return outages
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 No pulumi import: the tests render these for loopback addresses and run them on real redis-server,
 redis-sentinel and redis-cli. Passwords are never rendered: the entrypoints read them at boot from
-mounted secret files, so configs and scripts can live in a ConfigMap (README: "How it is built").
+mounted secret files, so configs and scripts can live in a ConfigMap (docs/development.md#how-it-is-built).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The typed, validated model of one deployment, read from stack config.
 
 Every rule lives here and runs before any resource is registered. Defaults are the values of the platform
-team's original setup (README: "Settings") and must equal the `config:` defaults declared in Pulumi.yaml
+team's original setup (docs/reference.md#settings) and must equal the `config:` defaults declared in Pulumi.yaml
 (a test keeps the two in step).
 """
 
@@ -38,11 +38,15 @@ K8S_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
-K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
 # dnsEgress: where the pods may send DNS lookups. "any": any destination on the DNS ports; else a list of these named
 # cluster DNS set-ups (components/kubernetes/manifests.py DNS_PEERS) and CIDRs.
 DNS_EGRESS_ANY = "any"
 DNS_EGRESS_NAMED = ("kube-dns", "openshift-dns")
+# Keys a stack file may still set from an earlier version: an error that says what to do, not "unknown key".
+REMOVED_KEYS = {
+    "kubernetesVersion": "removed: the program never read it (it changed nothing on a deploy; the objects are valid "
+    "for Kubernetes 1.21 and newer, docs/prod.md#prerequisites): delete it from the stack file",
+}
 DNS_WAIT_SECONDS = 60
 SENTINEL_START_SECONDS = 60  # after DNS: write the config, start, find the peers
 REDIS_LOAD_SECONDS = 120  # after the role wait: load the dataset from disk and sync from the master
@@ -118,7 +122,6 @@ class Settings:
     create_namespace: bool = True
     storage_class: str = "fast-ssd"
     storage_size: str = "10Gi"
-    kubernetes_version: str = "1.29"
     prometheus_operator: bool = False
     exporter_image: str = "oliver006/redis_exporter:v1.62.0"
     kube_context: str = ""  # required on Kubernetes (a context, or IN_CLUSTER): never whatever context is current
@@ -242,6 +245,8 @@ class Settings:
     def from_config(cls, values: Mapping[str, Any]) -> Settings:
         """Build from stack config keys (camelCase, as in Pulumi.yaml); values may be strings."""
         by_key = {to_config_key(f.name): f for f in dataclasses.fields(cls)}
+        for key in sorted(set(values) & set(REMOVED_KEYS)):
+            raise SettingsError(key, values[key], REMOVED_KEYS[key])
         unknown = sorted(set(values) - set(by_key))
         if unknown:
             raise SettingsError(unknown[0], values[unknown[0]], f"unknown key; known keys: {', '.join(sorted(by_key))}")
@@ -308,8 +313,6 @@ def _names(s: Settings) -> None:
         value = getattr(s, name)
         if not IMAGE_REF.match(value) or ":" not in value.rsplit("/", 1)[-1] or value.endswith(":latest"):
             _fail(s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:8.2.9-bookworm)")
-    if not K8S_VERSION.match(s.kubernetes_version) or int(s.kubernetes_version.split(".")[1]) < 21:
-        _fail(s, "kubernetes_version", "must be a Kubernetes minor version '1.NN', 1.21 or newer")
     if not K8S_QUANTITY.match(s.storage_size):
         _fail(s, "storage_size", "must be a Kubernetes quantity such as 10Gi")
     if not DNS_LABEL.match(s.storage_class):

@@ -51,7 +51,7 @@ class KubernetesPlatform(Platform):
         settings, credentials = self.settings, self.credentials
         child = pulumi.ResourceOptions(parent=self)
         # What holds data or identity: pulumi destroy, or a change that would replace it, stops with Pulumi's
-        # "marked for protection" message instead of deleting (README: "Tear down for real").
+        # "marked for protection" message instead of deleting (docs/prod.md#destroy).
         self._keep = pulumi.ResourceOptions(protect=settings.protects_data)
         StorageGuard(f"{name}-storage-guard", settings, opts=child)
 

@@ -1,5 +1,5 @@
-# Decides this node's role at boot, then runs redis-server. Roles are decided at run time (README: "How it
-# is built"):
+# Decides this node's role at boot, then runs redis-server. Roles are decided at run time
+# (docs/development.md#how-it-is-built):
 # - a Sentinel answers: be what the Sentinels say, so a former master comes back as a replica;
 # - the Sentinels name this node master but its data directory is new (a lost volume) while they know
 #   replicas: wait until they promote one, then replicate from it, so no replica resyncs to empty;

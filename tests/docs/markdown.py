@@ -13,7 +13,7 @@ FENCE = re.compile(
     re.M | re.S,
 )
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
-LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)\)")
+LINK = re.compile(r'(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)(?:[ \t]+"(?P<title>[^"]*)")?\)')
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,13 @@ def anchors(path: Path) -> set[str]:
     return result
 
 
+def prose(path: Path) -> str:
+    """The text outside code blocks and inline code (blanked, so that offsets and line numbers are kept)."""
+    text = without_code(path.read_text())
+    return re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)
+
+
 def links(path: Path) -> list[tuple[int, str]]:
     """(line, target) of every Markdown link outside code blocks and inline code."""
-    text = without_code(path.read_text())
-    text = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)
+    text = prose(path)
     return [(text.count("\n", 0, m.start()) + 1, m.group("target")) for m in LINK.finditer(text)]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.docs.markdown import ROOT, anchors, doc_files, links
+from tests.docs.markdown import HEADING, ROOT, anchors, doc_files, github_anchor, links, without_code
 
 DOCS = doc_files()
 # The layout the README promises, and the pages other files point to.
@@ -42,3 +42,16 @@ def test_stack_files_cite_documents_that_exist():
     for stack_file in ROOT.glob("Pulumi.*.yaml"):
         for cited in re.findall(r"\b((?:docs/)?[\w.-]+\.md)\b", stack_file.read_text()):
             assert (ROOT / cited).exists(), f"{stack_file.name} cites {cited}"
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_pages_table_of_contents_lists_every_section(path):
+    """The list of links before a page's first section, where it has one, names every `##` section."""
+    text = without_code(path.read_text())
+    first = text.find("\n## ")
+    contents = {target[1:] for _, target in links(path) if target.startswith("#")} if first > 0 else set()
+    contents &= {m.group(1) for m in re.finditer(r"\]\(#([\w-]+)\)", text[:first])}
+    if len(contents) < 2:
+        return  # no table of contents (a single link to a later section is not one)
+    sections = [github_anchor(m.group(2)) for m in HEADING.finditer(text) if m.group(1) == "##"]
+    assert [s for s in sections if s not in contents] == []

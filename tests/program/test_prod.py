@@ -34,6 +34,7 @@ PROVIDER = "pulumi:providers:kubernetes"
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule", "Probe"}
 NAMESPACED = {"Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Job"}
 OLDEST_SCHEMA = all_versions()[0]  # clusters from 1.21 are supported; the installed schemas start at 1.25
+NEWEST_SCHEMA = all_versions()[-1]
 REDIS_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-redis-password"
 SENTINEL_PASSWORD = f"{MOCK_PASSWORD_PREFIX}festival-sentinel-password"
 # Fields the 1.25+ schemas accept that a 1.21 API server does not know (or has only as alpha).
@@ -109,8 +110,8 @@ def walk(value, path=()):
 
 
 # --- schemas -----------------------------------------------------------------------------------------
-def test_every_object_is_valid_for_the_configured_and_the_oldest_available_kubernetes(prod):
-    versions = {prod.settings.kubernetes_version, OLDEST_SCHEMA}
+def test_every_object_is_valid_for_the_oldest_and_the_newest_available_kubernetes(prod):
+    versions = {NEWEST_SCHEMA, OLDEST_SCHEMA}
     validated = 0
     for obj in prod.objects:
         if obj["kind"] in CUSTOM_KINDS:
@@ -125,10 +126,10 @@ def test_every_object_is_valid_for_the_configured_and_the_oldest_available_kuber
 
 def test_strict_validation_rejects_an_unknown_field(prod):
     sts = copy.deepcopy(prod.named("StatefulSet", "redis-master"))
-    kubernetes_validate.validate(sts, prod.settings.kubernetes_version, strict=True)
+    kubernetes_validate.validate(sts, NEWEST_SCHEMA, strict=True)
     sts["spec"]["template"]["spec"]["containers"][0]["readOnlyRootFilesystem"] = True  # belongs in securityContext
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(sts, prod.settings.kubernetes_version, strict=True)
+        kubernetes_validate.validate(sts, NEWEST_SCHEMA, strict=True)
 
 
 def test_nothing_a_1_21_cluster_would_not_know(prod):
@@ -756,7 +757,7 @@ def test_a_deployment_without_replicas_declares_no_replica_objects_or_replica_al
     cluster = Cluster({"replicaCount": 0, "minReplicasToWrite": 0, "parallelSyncs": 1})
     for obj in cluster.objects:
         if obj["kind"] not in CUSTOM_KINDS:
-            kubernetes_validate.validate(obj, cluster.settings.kubernetes_version, strict=True)
+            kubernetes_validate.validate(obj, NEWEST_SCHEMA, strict=True)
     assert sorted(s["metadata"]["name"] for s in cluster.of_kind("StatefulSet")) == ["redis-master", "redis-sentinel"]
     assert "redis-replica" not in {s["metadata"]["name"] for s in cluster.of_kind("Service")}
     alerts = {r["alert"] for r in cluster.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]}

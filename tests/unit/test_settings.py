@@ -71,7 +71,7 @@ def test_tls_is_on_by_default_for_kubernetes_only_and_can_be_set_either_way():
         ({"masterName": "festival master"}, "masterName", "one word"),
         ({"redisImage": "redis"}, "redisImage", "pinned to a tag"),
         ({"redisImage": "redis:latest"}, "redisImage", "other than 'latest'"),
-        ({"kubernetesVersion": "1.20"}, "kubernetesVersion", "1.21 or newer"),
+        ({"kubernetesVersion": "1.29"}, "kubernetesVersion", "removed: the program never read it"),
         ({"storageSize": "10 gigs"}, "storageSize", "Kubernetes quantity"),
         ({"storageClass": "Fast_SSD"}, "storageClass", "StorageClass name"),
         ({"replicaCount": "two"}, "replicaCount", "whole number"),

@@ -21,6 +21,7 @@ def runs():
     return {
         "dev": run("dev"),
         "dev-ui": run("dev", {"debugUi": True}),
+        "dev-exporters": run("dev", {"devExporters": True}),
         "dev-tls": run("dev", {"tls": True}),
         "prod": run("prod"),
         "prod-plain": run("prod", {"tls": False}),
@@ -29,18 +30,26 @@ def runs():
 
 @pytest.mark.parametrize(
     ("key", "stack"),
-    [("dev", "dev"), ("dev-ui", "dev"), ("dev-tls", "dev"), ("prod", "prod"), ("prod-plain", "prod")],
+    [
+        ("dev", "dev"),
+        ("dev-ui", "dev"),
+        ("dev-exporters", "dev"),
+        ("dev-tls", "dev"),
+        ("prod", "prod"),
+        ("prod-plain", "prod"),
+    ],
 )
 def test_the_program_keeps_the_contract(contract, runs, key, stack):
     program = runs[key].program
     assert problems(contract, stack, program.outputs, program.secret_outputs) == []
 
 
-def test_the_optional_outputs_are_the_debug_ui_and_tls_ones_and_appear_with_them(contract, runs):
+def test_the_optional_outputs_are_the_debug_ui_exporter_and_tls_ones_and_appear_with_them(contract, runs):
     optional = {name for name, entry in contract["stacks"]["dev"].items() if entry.get("optional")}
     tls_outputs = {"tlsCaCert", "tlsCertificateExpiry"}
-    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword", *tls_outputs}
-    assert optional - tls_outputs <= set(runs["dev-ui"].program.outputs)
+    assert optional == {"debugUiUrl", "debugUiUser", "debugUiPassword", "metricsEndpoints", *tls_outputs}
+    assert optional - tls_outputs - {"metricsEndpoints"} <= set(runs["dev-ui"].program.outputs)
+    assert "metricsEndpoints" in runs["dev-exporters"].program.outputs
     assert tls_outputs <= set(runs["dev-tls"].program.outputs)
     assert not optional & set(runs["dev"].program.outputs)
     assert tls_outputs <= set(runs["prod"].program.outputs)
