@@ -370,7 +370,7 @@ def headless_service(settings: Settings, role: str) -> dict:
 
 
 def sentinel_service(settings: Settings) -> dict:
-    """redis-sentinel.<namespace>.svc.cluster.local:26379: ready Sentinels (they know the master, with quorum)."""
+    """redis-sentinel.<namespace>.svc.<clusterDomain>:26379: ready Sentinels (they know the master, with quorum)."""
     return _service(settings, SENTINEL_SERVICE_NAME, "sentinel", {"type": "ClusterIP"})
 
 

@@ -271,6 +271,30 @@ def test_an_existing_namespace_is_adopted_not_created():
     } in env
 
 
+def test_the_cluster_dns_domain_is_a_setting_used_in_every_name_the_nodes_are_reached_by():
+    """clusterDomain: a cluster whose kubelets run with another --cluster-domain resolves no *.cluster.local name."""
+    cluster = Cluster({"clusterDomain": "k8s.example.internal"})
+    everything = repr(cluster.objects) + repr(cluster.program.outputs)
+    assert "cluster.local" not in everything
+    assert cluster.program.outputs["sentinelHost"] == "redis-sentinel.festival.svc.k8s.example.internal"
+    assert cluster.program.outputs["readHost"] == "redis-replica.festival.svc.k8s.example.internal"
+    for template in cluster.workloads().values():
+        env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0].get("env", [])}
+        if "FESTIVAL_NODE_HOST" in env:
+            assert env["FESTIVAL_NODE_HOST"].endswith(".festival.svc.k8s.example.internal")
+    volumes = cluster.named("StatefulSet", "redis-master")["spec"]["template"]["spec"]["volumes"]
+    config_name = next(v["configMap"]["name"] for v in volumes if "configMap" in v)
+    prestop = cluster.named("ConfigMap", config_name)["data"]["prestop.sh"]
+    assert "redis-sentinel-0.redis-sentinel-headless.festival.svc.k8s.example.internal:26379" in prestop
+    nodes_secret = reveal(cluster.program.named("festival-kubernetes-users-secret").inputs["stringData"])
+    for node in kubernetes_topology(cluster.settings).nodes:
+        cert = x509.load_pem_x509_certificate(nodes_secret[tls.cert_file(node.address.host)].encode())
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns_names = sans.get_values_for_type(x509.DNSName)
+        assert node.address.host.endswith(".svc.k8s.example.internal") and node.address.host in dns_names
+        assert not [name for name in dns_names if name.endswith("cluster.local")]
+
+
 def test_one_kubernetes_provider_for_every_object(prod):
     (provider,) = prod.program.of_type(PROVIDER)
     for resource in prod.resources:
