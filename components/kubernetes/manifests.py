@@ -383,7 +383,9 @@ def replica_service(settings: Settings) -> dict:
 
 
 def disruption_budgets(settings: Settings) -> list[dict]:
-    """At most one Redis node down at a time; Sentinels down at most so many that `quorum` remain."""
+    """At most one Redis node down at a time; Sentinels down at most so many that `quorum` remain, and never fewer
+    than one: a budget of 0 (one Sentinel, or a quorum of all of them) refuses every eviction, so draining any node
+    that runs a Sentinel would wait for ever. Such a deployment cannot fail over while that Sentinel is away."""
 
     def budget(name: str, app: str, max_unavailable: int) -> dict:
         return {
@@ -395,7 +397,7 @@ def disruption_budgets(settings: Settings) -> list[dict]:
 
     return [
         budget("redis", "redis", 1),
-        budget("redis-sentinel", "redis-sentinel", settings.sentinel_count - settings.quorum),
+        budget("redis-sentinel", "redis-sentinel", max(1, settings.sentinel_count - settings.quorum)),
     ]
 
 

@@ -496,6 +496,15 @@ def test_disruption_budgets_keep_quorum_and_one_redis_node_down_at_most(prod):
     }
 
 
+@pytest.mark.parametrize("sentinels, quorum", [(1, 1), (3, 3)])
+def test_a_quorum_of_every_sentinel_still_lets_one_sentinel_be_evicted_at_a_time(sentinels, quorum):
+    """maxUnavailable 0 refuses every eviction: `kubectl drain` of a node with a Sentinel (every node, with required
+    anti-affinity and three nodes) would wait for ever, and node upgrades stall."""
+    cluster = Cluster({"sentinelCount": sentinels, "quorum": quorum})
+    budgets = {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in cluster.of_kind("PodDisruptionBudget")}
+    assert budgets == {"redis": 1, "redis-sentinel": 1}
+
+
 def test_one_redis_pod_and_one_sentinel_per_node_required_zones_preferred(prod):
     for _pod, template in prod.statefulset_pods():
         spec = template["spec"]
