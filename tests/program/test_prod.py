@@ -465,7 +465,7 @@ def test_probes_prestop_and_grace_period(prod):
         startup = redis["startupProbe"]
         assert startup["periodSeconds"] * startup["failureThreshold"] > prod.settings.role_wait_seconds + 60
         assert redis["lifecycle"]["preStop"]["exec"]["command"] == ["sh", "/etc/festival/prestop.sh"]
-        assert spec["terminationGracePeriodSeconds"] >= render.PRESTOP_WAIT_SECONDS + 30
+        assert spec["terminationGracePeriodSeconds"] >= render.PRESTOP_MAX_SECONDS + 30
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert redis[probe]["timeoutSeconds"] > 2 * render.CLI_TIMEOUT_SECONDS  # probe.sh's bounded calls
     sentinel = prod.named("StatefulSet", "redis-sentinel")["spec"]["template"]["spec"]["containers"][0]
