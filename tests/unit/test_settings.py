@@ -140,7 +140,8 @@ def test_valid_variants_pass():
     Settings.from_config({**K8S, "appendonly": False, "storageSize": "1Gi"})
     Settings.from_config({**K8S, "maxmemory": "2gb", "storageSize": "8589934592"})
     Settings.from_config({"maxmemory": "4gb", "storageSize": "1Gi"})  # dev: no volume sizes
-    assert Settings.from_config({**K8S, "clusterDomain": "k8s.example.internal"}).cluster_domain == "k8s.example.internal"
+    domain = "k8s.example.internal"
+    assert Settings.from_config({**K8S, "clusterDomain": domain}).cluster_domain == domain
 
 
 def test_storage_size_in_bytes_from_a_kubernetes_quantity():
