@@ -46,8 +46,10 @@ SENTINEL_STORAGE = "1Gi"  # Sentinel rewrites its config there and must remember
 CHECK_RETRIES = 1  # the Job's backoffLimit: one more try after a failed check
 # Every try may re-check for SETTLE_SECONDS, plus pod start and the canary: the deadline leaves room for all tries.
 CHECK_DEADLINE_SECONDS = (CHECK_RETRIES + 1) * (SETTLE_SECONDS + 60)
-# A StatefulSet was replaced (immutable fields): delete the old object only, keep its pods and their volumes, which
-# the new StatefulSet adopts.
+# While the data is protected, a StatefulSet that is replaced (immutable fields) is deleted alone: its pods and their
+# volumes keep running, and the new StatefulSet adopts them. pulumi-kubernetes reads it from the recorded inputs for
+# every delete, `pulumi destroy` too: the documented teardown (protectData off, `pulumi up`, then destroy) drops it,
+# so destroy deletes the pods with their StatefulSet (Foreground) and nothing keeps the claims in use.
 ORPHAN = {"pulumi.com/deletionPropagationPolicy": "orphan"}
 
 # Requests equal limits in every container: the pods are Guaranteed QoS, the last a node evicts under memory
@@ -322,7 +324,10 @@ def statefulset(
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": {**meta(settings, workload_name(role), selector(role)), "annotations": dict(ORPHAN)},
+        "metadata": {
+            **meta(settings, workload_name(role), selector(role)),
+            **({"annotations": dict(ORPHAN)} if settings.protects_data else {}),
+        },
         "spec": {
             "serviceName": headless_service_name(role),
             "replicas": replicas,
