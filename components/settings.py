@@ -128,6 +128,7 @@ class Settings:
     kube_context: str = ""  # required on Kubernetes (a context, or IN_CLUSTER): never whatever context is current
     protect_data: bool = True
     anti_affinity: str = "required"
+    priority_class_name: str = ""  # an existing PriorityClass for the Redis and Sentinel pods; empty: none (priority 0)
     client_namespaces: str = ""  # empty: the deployment's own namespace
     monitoring_namespace: str = "monitoring"
     prometheus_pod_selector: str = "app.kubernetes.io/name=prometheus"  # the pods that may scrape the exporters
@@ -337,6 +338,14 @@ def _names(s: Settings) -> None:
         _fail(s, "storage_size", "must be a Kubernetes quantity such as 10Gi")
     if not DNS_LABEL.match(s.storage_class):
         _fail(s, "storage_class", "must be a StorageClass name (lowercase DNS label)")
+    if s.priority_class_name and (
+        not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", s.priority_class_name) or len(s.priority_class_name) > 253
+    ):
+        _fail(
+            s,
+            "priority_class_name",
+            "must be the name of an existing PriorityClass (a lowercase DNS subdomain), or empty",
+        )
     if s.platform == "kubernetes" and not re.fullmatch(r"[^\s]+", s.kube_context):
         _fail(
             s,

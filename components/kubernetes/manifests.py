@@ -310,6 +310,9 @@ def pod_template(settings: Settings, role: str, config_name: str, config_sum: st
                 render.SENTINEL_STOP_GRACE_SECONDS if sentinel else render.REDIS_STOP_GRACE_SECONDS
             ),
             "securityContext": _pod_security_context(),
+            # Above the cluster's default 0: while a replaced pod terminates, a lower-priority pod may not take the
+            # one node its anti-affinity and zonal volume allow; the scheduler preempts it instead.
+            **({"priorityClassName": settings.priority_class_name} if settings.priority_class_name else {}),
             **_spread(settings, APPS[role]),
             "containers": [container, _exporter(settings, kind, port)],
             "volumes": _volumes(settings, config_name, EXPORTER_AUTH_FILE[kind]),

@@ -505,6 +505,19 @@ def test_a_quorum_of_every_sentinel_still_lets_one_sentinel_be_evicted_at_a_time
     assert budgets == {"redis": 1, "redis-sentinel": 1}
 
 
+def test_the_redis_and_sentinel_pods_get_the_priority_class_named_and_none_by_default(prod):
+    assert all("priorityClassName" not in t["spec"] for t in prod.workloads().values())
+    cluster = Cluster({"priorityClassName": "festival-redis"})
+    classes = {name: t["spec"].get("priorityClassName") for name, t in cluster.workloads().items()}
+    check_job = [name for name in classes if name.startswith(names.CHECK_APP)]
+    assert classes == {
+        "redis-master": "festival-redis",
+        "redis-replica": "festival-redis",
+        "redis-sentinel": "festival-redis",
+        **dict.fromkeys(check_job, None),  # a one-off check: no need to preempt anything
+    }
+
+
 def test_one_redis_pod_and_one_sentinel_per_node_required_zones_preferred(prod):
     for _pod, template in prod.statefulset_pods():
         spec = template["spec"]

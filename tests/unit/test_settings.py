@@ -81,6 +81,7 @@ K8S = {"platform": "kubernetes", "kubeContext": "ctx"}
         ({**K8S, "maxmemory": "4gb", "storageSize": "10Gi"}, "storageSize", "4 x maxmemory (4gb) = 16384Mi"),
         ({**K8S, "appendonly": False, "storageSize": "1G"}, "storageSize", "2 x maxmemory (512mb) = 1024Mi: an RDB"),
         ({**K8S, "clusterDomain": "cluster.local."}, "clusterDomain", "no trailing dot"),
+        ({**K8S, "priorityClassName": "High_Priority"}, "priorityClassName", "name of an existing PriorityClass"),
         ({**K8S, "clusterDomain": "Cluster.Local"}, "clusterDomain", "lowercase DNS labels separated by dots"),
         ({"replicaCount": "two"}, "replicaCount", "whole number"),
         ({"appendonly": "maybe"}, "appendonly", "boolean"),
