@@ -32,8 +32,14 @@ REBOOT_FLOOR_MS = 3000
 REPLICA_CHECK_SECONDS = 5
 # How long prestop.sh waits for the Sentinels to promote a replica before the master stops anyway.
 PRESTOP_WAIT_SECONDS = 20
-# How long a Redis node may take to stop: prestop.sh's bounded failover wait plus a clean shutdown (an RDB save of
-# maxmemory). The Kubernetes grace period and Docker's stop timeout.
+# Of which at most this long for the replicas to catch up with the master's last write (however slow their answers).
+PRESTOP_CATCHUP_SECONDS = 5
+# The longest prestop.sh can take, each question to a node bounded by CLI_TIMEOUT: no waiting loop asks anything after
+# PRESTOP_WAIT_SECONDS, but one question may be under way then, and at most four of the hand-over's own steps follow
+# (a linked replica confirmed, CLIENT PAUSE, the offset, CLIENT UNPAUSE; or REPLICAOF, CONFIG REWRITE, CLIENT UNPAUSE).
+PRESTOP_MAX_SECONDS = PRESTOP_WAIT_SECONDS + 5 * CLI_TIMEOUT_SECONDS
+# How long a Redis node may take to stop: prestop.sh at its longest plus a clean shutdown (an RDB save of maxmemory).
+# The Kubernetes grace period and Docker's stop timeout.
 REDIS_STOP_GRACE_SECONDS = PRESTOP_WAIT_SECONDS + 40
 SENTINEL_STOP_GRACE_SECONDS = 30
 # A Sentinel resets itself (SENTINEL RESET) to forget a removed replica or peer in its own turn (sentinel-entrypoint
@@ -175,6 +181,7 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "ROLE_WAIT_SECONDS": literal(settings.role_wait_seconds),
         "DNS_WAIT_SECONDS": literal(settings.dns_wait_seconds),
         "PRESTOP_WAIT_SECONDS": literal(PRESTOP_WAIT_SECONDS),
+        "PRESTOP_CATCHUP_SECONDS": literal(PRESTOP_CATCHUP_SECONDS),
         "REPLICA_CHECK_SECONDS": literal(REPLICA_CHECK_SECONDS),
         "RESET_SPACING_SECONDS": f"${{FESTIVAL_RESET_SPACING_SECONDS:-{SENTINEL_RESET_SPACING_SECONDS}}}",
         "RESET_WINDOW_SECONDS": literal(SENTINEL_RESET_WINDOW_SECONDS),
@@ -244,13 +251,17 @@ def _body(name: str) -> str:
 
 
 def _referenced(code: str, variables: dict[str, str]) -> set[str]:
-    """The variables `code` reads ($NAME or ${NAME...}), and those their values read."""
+    """The variables `code` reads ($NAME, ${NAME...}, or NAME in an arithmetic expansion $((...)), where sh reads an
+    unset one as 0), and those their values read."""
     used: set[str] = set()
     pending = [code]
     while pending:
         text = pending.pop()
+        arithmetic = " ".join(re.findall(r"\$\(\((.*?)\)\)", text))
         for name in variables:
-            if name not in used and re.search(rf"\$\{{?{name}(?![A-Z_])", text):
+            if name not in used and (
+                re.search(rf"\$\{{?{name}(?![A-Z_])", text) or re.search(rf"\b{name}\b", arithmetic)
+            ):
                 used.add(name)
                 pending.append(variables[name])
     return used

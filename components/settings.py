@@ -35,6 +35,12 @@ IN_CLUSTER = "in-cluster"  # kubeContext: the service account of the pod that ru
 LABEL = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
 K8S_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
+K8S_QUANTITY_UNITS = {
+    "": 1,
+    "m": 1e-3,
+    **{unit: 1000**power for power, unit in enumerate("kMGTPE", 1)},
+    **{f"{unit}i": 1024**power for power, unit in enumerate("KMGTPE", 1)},
+}
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
@@ -120,6 +126,7 @@ class Settings:
     # Kubernetes (prod stack)
     namespace: str = "festival"
     create_namespace: bool = True
+    cluster_domain: str = "cluster.local"  # the cluster's DNS domain (the kubelet's --cluster-domain)
     storage_class: str = "fast-ssd"
     storage_size: str = "10Gi"
     prometheus_operator: bool = False
@@ -127,6 +134,7 @@ class Settings:
     kube_context: str = ""  # required on Kubernetes (a context, or IN_CLUSTER): never whatever context is current
     protect_data: bool = True
     anti_affinity: str = "required"
+    priority_class_name: str = ""  # an existing PriorityClass for the Redis and Sentinel pods; empty: none (priority 0)
     client_namespaces: str = ""  # empty: the deployment's own namespace
     monitoring_namespace: str = "monitoring"
     prometheus_pod_selector: str = "app.kubernetes.io/name=prometheus"  # the pods that may scrape the exporters
@@ -143,6 +151,7 @@ class Settings:
         _topology(self)
         _timings(self)
         _server(self)
+        _storage(self)
         _tls(self)
         _ports(self)
         _password_generations(self)
@@ -161,6 +170,25 @@ class Settings:
     @property
     def maxmemory_bytes(self) -> int:
         return parse_memory(self.maxmemory)
+
+    @property
+    def storage_size_bytes(self) -> int:
+        """storageSize (a Kubernetes quantity) in bytes."""
+        number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", self.storage_size).groups()
+        return int(float(number) * K8S_QUANTITY_UNITS[unit])
+
+    @property
+    def storage_needed_bytes(self) -> int:
+        """What a Redis node's volume must hold at its peak, in copies of a full dataset (maxmemory).
+
+        With appendonly, four: the AOF at its largest (the base and the increment files, rewritten when the increment
+        has grown to the base's size: Redis' auto-aof-rewrite-percentage 100, which this project keeps), the new base
+        a rewrite writes beside them until it ends, and an RDB file (the last snapshot, or the one a replica's full
+        sync received, which a replica then rewrites the AOF beside). Without it, two: the RDB and the temporary one a
+        BGSAVE or a full sync writes before it replaces it. An RDB is usually smaller than the dataset in memory, but
+        incompressible values are not: the rule takes the dataset's size.
+        """
+        return (4 if self.appendonly else 2) * self.maxmemory_bytes
 
     @property
     def save_point_pairs(self) -> tuple[tuple[int, int], ...]:
@@ -313,10 +341,26 @@ def _names(s: Settings) -> None:
         value = getattr(s, name)
         if not IMAGE_REF.match(value) or ":" not in value.rsplit("/", 1)[-1] or value.endswith(":latest"):
             _fail(s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:8.2.9-bookworm)")
+    domain_labels = s.cluster_domain.split(".")
+    if len(s.cluster_domain) > 253 or not all(DNS_LABEL.match(label) and len(label) <= 63 for label in domain_labels):
+        _fail(
+            s,
+            "cluster_domain",
+            "must be the cluster's DNS domain: lowercase DNS labels separated by dots, no trailing dot "
+            "(e.g. cluster.local)",
+        )
     if not K8S_QUANTITY.match(s.storage_size):
         _fail(s, "storage_size", "must be a Kubernetes quantity such as 10Gi")
     if not DNS_LABEL.match(s.storage_class):
         _fail(s, "storage_class", "must be a StorageClass name (lowercase DNS label)")
+    if s.priority_class_name and (
+        not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", s.priority_class_name) or len(s.priority_class_name) > 253
+    ):
+        _fail(
+            s,
+            "priority_class_name",
+            "must be the name of an existing PriorityClass (a lowercase DNS subdomain), or empty",
+        )
     if s.platform == "kubernetes" and not re.fullmatch(r"[^\s]+", s.kube_context):
         _fail(
             s,
@@ -412,6 +456,24 @@ def _server(s: Settings) -> None:
         parse_save_points(s.save_points)
     except ValueError:
         _fail(s, "save_points", "must be pairs of positive '<seconds> <changes>' (e.g. '900 1 300 10'), or '' for none")
+
+
+def _storage(s: Settings) -> None:
+    if s.platform != "kubernetes" or s.storage_size_bytes >= s.storage_needed_bytes:
+        return
+    copies = "4 x" if s.appendonly else "2 x"
+    what = (
+        "with appendonly on, a full AOF (base and increment files), the new base its rewrite writes, and an RDB file"
+        if s.appendonly
+        else "an RDB file and the temporary one a BGSAVE or a full sync writes beside it"
+    )
+    _fail(
+        s,
+        "storage_size",
+        f"must hold {copies} maxmemory ({s.maxmemory}) = {s.storage_needed_bytes // 1024**2}Mi: {what}, each up to "
+        "the dataset's size (a full disk stops writes with MISCONF); raise storageSize on a new stack, or lower "
+        "maxmemory",
+    )
 
 
 def _tls(s: Settings) -> None:

@@ -79,6 +79,7 @@ class Step:
     keys: tuple[str, ...] = ()  # the properties that cause the update or the replacement
     retained: bool = False  # a delete (or a replace's delete) of a resource with retainOnDelete: not deleted
     error: str = ""  # the engine refuses the step, with this message
+    propagation: str = ""  # a Kubernetes object's delete: what becomes of its dependents (its pods), else ""
 
     @property
     def kind(self) -> str:
@@ -90,7 +91,8 @@ class Step:
 
     def line(self) -> str:
         keys = f"  [{', '.join(self.keys)}]" if self.keys else ""
-        return f"{self.kind:<22} {self.name}  ({self.type}){keys}"
+        orphans = "  (its dependents keep running: orphan propagation)" if self.propagation == "Orphan" else ""
+        return f"{self.kind:<22} {self.name}  ({self.type}){keys}{orphans}"
 
 
 @dataclass(frozen=True)
@@ -576,6 +578,18 @@ def _check_error(new: Resource, failures: tuple[str, ...]) -> str:
     return f"{CHECK_FAILED}{'; '.join(failures)}; resource {new.urn} is invalid" if failures else ""
 
 
+def deletion_propagation(resource: Resource) -> str:
+    """pulumi-kubernetes' propagation policy when it deletes the object (await.go Deletion: DeleteOptions
+    PropagationPolicy from metadata/overrides.go DeletionPropagation, read from the inputs the state recorded): the
+    `pulumi.com/deletionPropagationPolicy` annotation, "orphan" or "background" (any case), else Foreground, in which
+    the API server deletes the dependents (a StatefulSet's pods) before the object. "" for other providers."""
+    if not resource.type.startswith("kubernetes:"):
+        return ""
+    annotations = resource.inputs.get("metadata", {}).get("annotations") or {}
+    policy = str(annotations.get("pulumi.com/deletionPropagationPolicy", "")).lower()
+    return {"orphan": "Orphan", "background": "Background"}.get(policy, "Foreground")
+
+
 def _delete(old: Resource) -> Step:
     """step.go DeleteStep.Apply: a protected resource is not deleted (deleteProtectedError), also in a preview; one with
     retainOnDelete is dropped from the state, and the provider's Delete is not called."""
@@ -586,7 +600,8 @@ def _delete(old: Resource) -> Step:
         if old.protect
         else ""
     )
-    return Step(old.name, old.type, "delete", retained=old.retain_on_delete, error=error)
+    propagation = "" if old.retain_on_delete else deletion_propagation(old)
+    return Step(old.name, old.type, "delete", retained=old.retain_on_delete, error=error, propagation=propagation)
 
 
 # --- running the program for it -------------------------------------------------------------------------------------

@@ -46,8 +46,10 @@ SENTINEL_STORAGE = "1Gi"  # Sentinel rewrites its config there and must remember
 CHECK_RETRIES = 1  # the Job's backoffLimit: one more try after a failed check
 # Every try may re-check for SETTLE_SECONDS, plus pod start and the canary: the deadline leaves room for all tries.
 CHECK_DEADLINE_SECONDS = (CHECK_RETRIES + 1) * (SETTLE_SECONDS + 60)
-# A StatefulSet was replaced (immutable fields): delete the old object only, keep its pods and their volumes, which
-# the new StatefulSet adopts.
+# While the data is protected, a StatefulSet that is replaced (immutable fields) is deleted alone: its pods and their
+# volumes keep running, and the new StatefulSet adopts them. pulumi-kubernetes reads it from the recorded inputs for
+# every delete, `pulumi destroy` too: the documented teardown (protectData off, `pulumi up`, then destroy) drops it,
+# so destroy deletes the pods with their StatefulSet (Foreground) and nothing keeps the claims in use.
 ORPHAN = {"pulumi.com/deletionPropagationPolicy": "orphan"}
 
 # Requests equal limits in every container: the pods are Guaranteed QoS, the last a node evicts under memory
@@ -308,6 +310,9 @@ def pod_template(settings: Settings, role: str, config_name: str, config_sum: st
                 render.SENTINEL_STOP_GRACE_SECONDS if sentinel else render.REDIS_STOP_GRACE_SECONDS
             ),
             "securityContext": _pod_security_context(),
+            # Above the cluster's default 0: while a replaced pod terminates, a lower-priority pod may not take the
+            # one node its anti-affinity and zonal volume allow; the scheduler preempts it instead.
+            **({"priorityClassName": settings.priority_class_name} if settings.priority_class_name else {}),
             **_spread(settings, APPS[role]),
             "containers": [container, _exporter(settings, kind, port)],
             "volumes": _volumes(settings, config_name, EXPORTER_AUTH_FILE[kind]),
@@ -322,7 +327,10 @@ def statefulset(
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": {**meta(settings, workload_name(role), selector(role)), "annotations": dict(ORPHAN)},
+        "metadata": {
+            **meta(settings, workload_name(role), selector(role)),
+            **({"annotations": dict(ORPHAN)} if settings.protects_data else {}),
+        },
         "spec": {
             "serviceName": headless_service_name(role),
             "replicas": replicas,
@@ -370,7 +378,7 @@ def headless_service(settings: Settings, role: str) -> dict:
 
 
 def sentinel_service(settings: Settings) -> dict:
-    """redis-sentinel.<namespace>.svc.cluster.local:26379: ready Sentinels (they know the master, with quorum)."""
+    """redis-sentinel.<namespace>.svc.<clusterDomain>:26379: ready Sentinels (they know the master, with quorum)."""
     return _service(settings, SENTINEL_SERVICE_NAME, "sentinel", {"type": "ClusterIP"})
 
 
@@ -383,7 +391,9 @@ def replica_service(settings: Settings) -> dict:
 
 
 def disruption_budgets(settings: Settings) -> list[dict]:
-    """At most one Redis node down at a time; Sentinels down at most so many that `quorum` remain."""
+    """At most one Redis node down at a time; Sentinels down at most so many that `quorum` remain, and never fewer
+    than one: a budget of 0 (one Sentinel, or a quorum of all of them) refuses every eviction, so draining any node
+    that runs a Sentinel would wait for ever. Such a deployment cannot fail over while that Sentinel is away."""
 
     def budget(name: str, app: str, max_unavailable: int) -> dict:
         return {
@@ -395,7 +405,7 @@ def disruption_budgets(settings: Settings) -> list[dict]:
 
     return [
         budget("redis", "redis", 1),
-        budget("redis-sentinel", "redis-sentinel", settings.sentinel_count - settings.quorum),
+        budget("redis-sentinel", "redis-sentinel", max(1, settings.sentinel_count - settings.quorum)),
     ]
 
 

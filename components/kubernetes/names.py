@@ -37,14 +37,15 @@ def check_job_name(content_sum: str) -> str:
     return f"{CHECK_APP}-{content_sum[:10]}"
 
 
-def cluster_host(name: str, namespace: str) -> str:
-    """The in-cluster DNS name of a Service (or of `pod.headless-service`) in a namespace."""
-    return f"{name}.{namespace}.svc.cluster.local"
+def cluster_host(settings: Settings, name: str) -> str:
+    """The in-cluster DNS name of a Service (or of `pod.headless-service`) in the deployment's namespace, under the
+    cluster's DNS domain (clusterDomain)."""
+    return f"{name}.{settings.namespace}.svc.{settings.cluster_domain}"
 
 
 def pod_host(settings: Settings, role: str, pod: str) -> str:
     """A pod's stable DNS name through its StatefulSet's headless Service."""
-    return cluster_host(f"{pod}.{headless_service_name(role)}", settings.namespace)
+    return cluster_host(settings, f"{pod}.{headless_service_name(role)}")
 
 
 def pod_host_template(settings: Settings, role: str) -> str:
@@ -53,11 +54,11 @@ def pod_host_template(settings: Settings, role: str) -> str:
 
 
 def sentinel_host(settings: Settings) -> str:
-    return cluster_host(SENTINEL_SERVICE_NAME, settings.namespace)
+    return cluster_host(settings, SENTINEL_SERVICE_NAME)
 
 
 def replica_host(settings: Settings) -> str:
-    return cluster_host(REPLICA_SERVICE_NAME, settings.namespace)
+    return cluster_host(settings, REPLICA_SERVICE_NAME)
 
 
 def tls_names(settings: Settings, node: Node) -> tuple[str, ...]:
@@ -69,7 +70,7 @@ def tls_names(settings: Settings, node: Node) -> tuple[str, ...]:
     names = []
     for base in (pod, service):
         names += [base, f"{base}.{settings.namespace}", f"{base}.{settings.namespace}.svc"]
-    return (*names, cluster_host(service, settings.namespace))
+    return (*names, cluster_host(settings, service))
 
 
 def topology(settings: Settings) -> Topology:

@@ -3,8 +3,9 @@
 # a Sentinel is asked to SENTINEL FAILOVER, and once it names the promoted replica this node replicates
 # from it, so paused and new writes fail with READONLY and Sentinel-aware clients reconnect to the new master.
 # A master whose replicas are not linked yet (on Docker a change replaces the replicas just before the master) waits
-# for one to be: a handover needs a replica that has the data. All of it is bounded by PRESTOP_WAIT_SECONDS; on
-# any failure writes resume and the node stops as it would without the hook.
+# for one to be: a handover needs a replica that has the data. All of it is bounded in time: no question starts after
+# PRESTOP_WAIT_SECONDS, and each takes CLI_TIMEOUT at most (render.py PRESTOP_MAX_SECONDS); on any failure writes
+# resume and the node stops as it would without the hook.
 LOCAL=127.0.0.1:$NODE_PORT
 deadline=$(($(date +%s) + PRESTOP_WAIT_SECONDS))
 [ "$(redis_info_field "$LOCAL" role)" = master ] || exit 0
@@ -25,15 +26,16 @@ reversed=
 for _s in $SENTINELS; do reversed="$_s $reversed"; done
 
 cli redis "$LOCAL" CLIENT PAUSE $((PRESTOP_WAIT_SECONDS * 1000)) WRITE >/dev/null
-# Every write acknowledged before the pause reaches the replicas before one of them is promoted. Bounded at 5 s:
-# a replica that lags longer (a loaded host, or one still in its full sync) is left behind, and Sentinel promotes
-# one that caught up.
+# Every write acknowledged before the pause reaches the replicas before one of them is promoted. Bounded in time,
+# PRESTOP_CATCHUP_SECONDS and within the deadline: a replica that lags longer (a loaded host, or one still in its full
+# sync), or that does not answer (each question to a hung one takes CLI_TIMEOUT), is left behind, and Sentinel
+# promotes one that caught up.
 cli redis "$LOCAL" INFO replication >/dev/null
 offset=$(info_field master_repl_offset)
-tries=250
+catchup_deadline=$(($(date +%s) + PRESTOP_CATCHUP_SECONDS))
+[ "$catchup_deadline" -le "$deadline" ] || catchup_deadline=$deadline
 for _r in $(replica_lags | awk '{ print $1 }'); do
-  until [ "$(redis_info_field "$_r" slave_repl_offset)" -ge "$offset" ] 2>/dev/null || [ "$tries" -le 0 ]; do
-    tries=$((tries - 1))
+  until [ "$(date +%s)" -ge "$catchup_deadline" ] || [ "$(redis_info_field "$_r" slave_repl_offset)" -ge "$offset" ] 2>/dev/null; do
     sleep 0.02
   done
 done
@@ -45,6 +47,7 @@ answered=yes
 while [ -z "$sentinel" ] && [ "$answered" = yes ] && [ "$(date +%s)" -lt "$deadline" ]; do
   answered=no
   for _s in $reversed; do
+    [ "$(date +%s)" -lt "$deadline" ] || break
     case "$(cli sentinel "$_s" SENTINEL FAILOVER "$MASTER_NAME")" in
     OK*)
       sentinel=$_s

@@ -392,8 +392,28 @@ def test_destroying_the_prod_stack_stops_at_what_holds_data_until_protection_is_
     assert all("cannot be deleted\nbecause it is protected" in s.error for s in result.errors)
     # docs/prod.md "Destroy": `protectData false` and an update record the lifted protection; then destroy.
     update, state = preview(deployed("prod"), "prod", {"protectData": False})
-    assert_plan(update, "prod", {})
+    assert_plan(update, "prod", LIFTED_PROTECTION)
     assert not plan(state, None).errors
+
+
+# The update that lifts the protection also drops the StatefulSets' orphan annotation (metadata only: no pod rolls);
+# the check Job's name digests the StatefulSets, so it runs again.
+LIFTED_PROTECTION = {**each(STATEFULSETS, "update"), JOB: "replace (create first)"}
+
+
+def test_destroying_a_prod_stack_in_an_adopted_namespace_deletes_the_pods_with_their_statefulsets():
+    """With createNamespace false nothing deletes the namespace's pods for destroy: a StatefulSet deleted with orphan
+    propagation would leave its pods running (still serving Redis), and their claims, in use, would never go
+    (`kubectl delete pvc` waits on kubernetes.io/pvc-protection)."""
+    adopted = {"createNamespace": False}
+    before = {s.name: s.propagation for s in plan(deployed("prod", **adopted), None).steps if s.name in STATEFULSETS}
+    assert before == dict.fromkeys(STATEFULSETS, "Orphan")  # protected: a replacement keeps the pods running
+    update, state = preview(deployed("prod", **adopted), "prod", {**adopted, "protectData": False})
+    assert_plan(update, "prod", LIFTED_PROTECTION)
+    result = plan(state, None)
+    assert not result.errors
+    deleted = {s.name: (s.kind, s.propagation) for s in result.steps if s.type == "kubernetes:apps/v1:StatefulSet"}
+    assert deleted == dict.fromkeys(STATEFULSETS, ("delete", "Foreground"))
 
 
 # --- upgrading a deployed prod stack to this version ---------------------------------------------------------------

@@ -293,6 +293,30 @@ def test_an_existing_namespace_is_adopted_not_created():
     } in env
 
 
+def test_the_cluster_dns_domain_is_a_setting_used_in_every_name_the_nodes_are_reached_by():
+    """clusterDomain: a cluster whose kubelets run with another --cluster-domain resolves no *.cluster.local name."""
+    cluster = Cluster({"clusterDomain": "k8s.example.internal"})
+    everything = repr(cluster.objects) + repr(cluster.program.outputs)
+    assert "cluster.local" not in everything
+    assert cluster.program.outputs["sentinelHost"] == "redis-sentinel.festival.svc.k8s.example.internal"
+    assert cluster.program.outputs["readHost"] == "redis-replica.festival.svc.k8s.example.internal"
+    for template in cluster.workloads().values():
+        env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0].get("env", [])}
+        if "FESTIVAL_NODE_HOST" in env:
+            assert env["FESTIVAL_NODE_HOST"].endswith(".festival.svc.k8s.example.internal")
+    volumes = cluster.named("StatefulSet", "redis-master")["spec"]["template"]["spec"]["volumes"]
+    config_name = next(v["configMap"]["name"] for v in volumes if "configMap" in v)
+    prestop = cluster.named("ConfigMap", config_name)["data"]["prestop.sh"]
+    assert "redis-sentinel-0.redis-sentinel-headless.festival.svc.k8s.example.internal:26379" in prestop
+    nodes_secret = reveal(cluster.program.named("festival-kubernetes-users-secret").inputs["stringData"])
+    for node in kubernetes_topology(cluster.settings).nodes:
+        cert = x509.load_pem_x509_certificate(nodes_secret[tls.cert_file(node.address.host)].encode())
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns_names = sans.get_values_for_type(x509.DNSName)
+        assert node.address.host.endswith(".svc.k8s.example.internal") and node.address.host in dns_names
+        assert not [name for name in dns_names if name.endswith("cluster.local")]
+
+
 def test_one_kubernetes_provider_for_every_object(prod):
     (provider,) = prod.program.of_type(PROVIDER)
     for resource in prod.resources:
@@ -463,7 +487,7 @@ def test_probes_prestop_and_grace_period(prod):
         startup = redis["startupProbe"]
         assert startup["periodSeconds"] * startup["failureThreshold"] > prod.settings.role_wait_seconds + 60
         assert redis["lifecycle"]["preStop"]["exec"]["command"] == ["sh", "/etc/festival/prestop.sh"]
-        assert spec["terminationGracePeriodSeconds"] >= render.PRESTOP_WAIT_SECONDS + 30
+        assert spec["terminationGracePeriodSeconds"] >= render.PRESTOP_MAX_SECONDS + 30
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert redis[probe]["timeoutSeconds"] > 2 * render.CLI_TIMEOUT_SECONDS  # probe.sh's bounded calls
     sentinel = prod.named("StatefulSet", "redis-sentinel")["spec"]["template"]["spec"]["containers"][0]
@@ -491,6 +515,28 @@ def test_disruption_budgets_keep_quorum_and_one_redis_node_down_at_most(prod):
     assert {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in five.of_kind("PodDisruptionBudget")} == {
         "redis": 1,
         "redis-sentinel": 2,
+    }
+
+
+@pytest.mark.parametrize("sentinels, quorum", [(1, 1), (3, 3)])
+def test_a_quorum_of_every_sentinel_still_lets_one_sentinel_be_evicted_at_a_time(sentinels, quorum):
+    """maxUnavailable 0 refuses every eviction: `kubectl drain` of a node with a Sentinel (every node, with required
+    anti-affinity and three nodes) would wait for ever, and node upgrades stall."""
+    cluster = Cluster({"sentinelCount": sentinels, "quorum": quorum})
+    budgets = {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in cluster.of_kind("PodDisruptionBudget")}
+    assert budgets == {"redis": 1, "redis-sentinel": 1}
+
+
+def test_the_redis_and_sentinel_pods_get_the_priority_class_named_and_none_by_default(prod):
+    assert all("priorityClassName" not in t["spec"] for t in prod.workloads().values())
+    cluster = Cluster({"priorityClassName": "festival-redis"})
+    classes = {name: t["spec"].get("priorityClassName") for name, t in cluster.workloads().items()}
+    check_job = [name for name in classes if name.startswith(names.CHECK_APP)]
+    assert classes == {
+        "redis-master": "festival-redis",
+        "redis-replica": "festival-redis",
+        "redis-sentinel": "festival-redis",
+        **dict.fromkeys(check_job, None),  # a one-off check: no need to preempt anything
     }
 
 

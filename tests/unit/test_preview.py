@@ -80,6 +80,25 @@ def test_deleting_a_protected_resource_fails_and_a_retained_one_is_only_forgotte
     assert kinds([kept], [unprotected]) == {"pw": "same"}  # only the flag changed: recorded by a same step
 
 
+def test_a_kubernetes_object_is_deleted_with_its_dependents_unless_its_annotation_says_orphan():
+    """pulumi-kubernetes metadata/overrides.go DeletionPropagation, from the recorded inputs: Foreground by default."""
+    meta = {"name": "redis", "namespace": "festival"}
+
+    def sts(name: str, policy: str | None) -> Resource:
+        annotations = {"pulumi.com/deletionPropagationPolicy": policy} if policy else {}
+        return res(STATEFULSET, name, {"metadata": {**meta, "name": name, "annotations": annotations}, "spec": {}})
+
+    volume = res("docker:index/volume:Volume", "data", {"name": "data"})
+    result = plan(state(sts("plain", None), sts("kept", "orphan"), sts("bg", "Background"), volume), None)
+    assert {s.name: s.propagation for s in result.steps} == {
+        "plain": "Foreground",
+        "kept": "Orphan",
+        "bg": "Background",
+        "data": "",
+    }
+    assert "orphan propagation" in result.text()
+
+
 def test_statefulset_identity_fields_replace_and_everything_else_is_patched():
     spec = {
         "serviceName": "h",

@@ -84,6 +84,9 @@ def test_a_script_gets_only_the_variables_it_uses():
     assert "BOOTSTRAP_MASTER=" not in probe and "ROLE_WAIT_SECONDS=" not in probe
     check = render.check_files(SETTINGS, TOPOLOGY)["check-job.sh"]
     assert f"MAX_LAG_SECONDS='{SETTINGS.min_replicas_max_lag}'" in check
+    # read only in an arithmetic expansion, where sh takes an unset name as 0 (set -u does not catch it)
+    prestop = render.redis_files(SETTINGS, TOPOLOGY)["prestop.sh"]
+    assert f"PRESTOP_CATCHUP_SECONDS='{render.PRESTOP_CATCHUP_SECONDS}'" in prestop
 
 
 def test_kubernetes_scripts_name_pods_by_stable_dns():

@@ -35,6 +35,9 @@ def test_tls_is_on_by_default_for_kubernetes_only_and_can_be_set_either_way():
     assert not Settings.from_config({"platform": "kubernetes", "kubeContext": "ctx", "tls": "false"}).tls_enabled
 
 
+K8S = {"platform": "kubernetes", "kubeContext": "ctx"}
+
+
 @pytest.mark.parametrize(
     "config, key, rule",
     [
@@ -74,6 +77,12 @@ def test_tls_is_on_by_default_for_kubernetes_only_and_can_be_set_either_way():
         ({"kubernetesVersion": "1.29"}, "kubernetesVersion", "removed: the program never read it"),
         ({"storageSize": "10 gigs"}, "storageSize", "Kubernetes quantity"),
         ({"storageClass": "Fast_SSD"}, "storageClass", "StorageClass name"),
+        ({**K8S, "storageSize": "2047Mi"}, "storageSize", "must hold 4 x maxmemory (512mb) = 2048Mi: with appendonly"),
+        ({**K8S, "maxmemory": "4gb", "storageSize": "10Gi"}, "storageSize", "4 x maxmemory (4gb) = 16384Mi"),
+        ({**K8S, "appendonly": False, "storageSize": "1G"}, "storageSize", "2 x maxmemory (512mb) = 1024Mi: an RDB"),
+        ({**K8S, "clusterDomain": "cluster.local."}, "clusterDomain", "no trailing dot"),
+        ({**K8S, "priorityClassName": "High_Priority"}, "priorityClassName", "name of an existing PriorityClass"),
+        ({**K8S, "clusterDomain": "Cluster.Local"}, "clusterDomain", "lowercase DNS labels separated by dots"),
         ({"replicaCount": "two"}, "replicaCount", "whole number"),
         ({"appendonly": "maybe"}, "appendonly", "boolean"),
         ({"replicaCuont": 2}, "replicaCuont", "unknown key"),
@@ -132,6 +141,18 @@ def test_dns_egress_targets():
 def test_valid_variants_pass():
     Settings.from_config({"replicaCount": 0, "minReplicasToWrite": 0, "sentinelCount": 1, "quorum": 1})
     Settings.from_config({"sentinelCount": 5, "quorum": 3, "savePoints": "", "maxmemory": "2gb"})
+    Settings.from_config({**K8S, "storageSize": "2Gi"})  # 4 x 512mb exactly
+    Settings.from_config({**K8S, "appendonly": False, "storageSize": "1Gi"})
+    Settings.from_config({**K8S, "maxmemory": "2gb", "storageSize": "8589934592"})
+    Settings.from_config({"maxmemory": "4gb", "storageSize": "1Gi"})  # dev: no volume sizes
+    domain = "k8s.example.internal"
+    assert Settings.from_config({**K8S, "clusterDomain": domain}).cluster_domain == domain
+
+
+def test_storage_size_in_bytes_from_a_kubernetes_quantity():
+    assert Settings(storage_size="10Gi").storage_size_bytes == 10 * 1024**3
+    assert Settings(storage_size="1.5G").storage_size_bytes == 1_500_000_000
+    assert Settings(storage_size="2048Mi").storage_size_bytes == Settings().storage_needed_bytes
 
 
 @pytest.mark.parametrize("text, expected", [("512mb", 512 * 1024**2), ("1GB", 1024**3), ("100", 100), ("4k", 4000)])
