@@ -40,7 +40,7 @@ def test_protection_can_be_lifted_for_a_real_teardown_and_never_applies_to_dev()
 
 def test_a_statefulset_replacement_orphans_its_pods_instead_of_deleting_them(prod):
     for sts in prod.of_type("kubernetes:apps/v1:StatefulSet"):
-        assert sts.inputs["metadata"]["annotations"] == {"pulumi.com/deletionPropagationPolicy": "orphan"}
+        assert sts.inputs["metadata"]["annotations"]["pulumi.com/deletionPropagationPolicy"] == "orphan"
 
 
 def test_the_provider_targets_the_named_kubeconfig_context(prod):
