@@ -41,6 +41,7 @@ K8S_QUANTITY_UNITS = {
     **{unit: 1000**power for power, unit in enumerate("kMGTPE", 1)},
     **{f"{unit}i": 1024**power for power, unit in enumerate("KMGTPE", 1)},
 }
+K8S_VERSION = re.compile(r"^1\.[0-9]{2}$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
@@ -48,11 +49,6 @@ IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
 # cluster DNS set-ups (components/kubernetes/manifests.py DNS_PEERS) and CIDRs.
 DNS_EGRESS_ANY = "any"
 DNS_EGRESS_NAMED = ("kube-dns", "openshift-dns")
-# Keys a stack file may still set from an earlier version: an error that says what to do, not "unknown key".
-REMOVED_KEYS = {
-    "kubernetesVersion": "removed: the program never read it (it changed nothing on a deploy; the objects are valid "
-    "for Kubernetes 1.21 and newer, docs/prod.md#prerequisites): delete it from the stack file",
-}
 DNS_WAIT_SECONDS = 60
 SENTINEL_START_SECONDS = 60  # after DNS: write the config, start, find the peers
 REDIS_LOAD_SECONDS = 120  # after the role wait: load the dataset from disk and sync from the master
@@ -129,6 +125,7 @@ class Settings:
     cluster_domain: str = "cluster.local"  # the cluster's DNS domain (the kubelet's --cluster-domain)
     storage_class: str = "fast-ssd"
     storage_size: str = "10Gi"
+    kubernetes_version: str = "1.29"
     prometheus_operator: bool = False
     exporter_image: str = "oliver006/redis_exporter:v1.62.0"
     kube_context: str = ""  # required on Kubernetes (a context, or IN_CLUSTER): never whatever context is current
@@ -273,8 +270,6 @@ class Settings:
     def from_config(cls, values: Mapping[str, Any]) -> Settings:
         """Build from stack config keys (camelCase, as in Pulumi.yaml); values may be strings."""
         by_key = {to_config_key(f.name): f for f in dataclasses.fields(cls)}
-        for key in sorted(set(values) & set(REMOVED_KEYS)):
-            raise SettingsError(key, values[key], REMOVED_KEYS[key])
         unknown = sorted(set(values) - set(by_key))
         if unknown:
             raise SettingsError(unknown[0], values[unknown[0]], f"unknown key; known keys: {', '.join(sorted(by_key))}")
@@ -341,6 +336,8 @@ def _names(s: Settings) -> None:
         value = getattr(s, name)
         if not IMAGE_REF.match(value) or ":" not in value.rsplit("/", 1)[-1] or value.endswith(":latest"):
             _fail(s, name, "must be an image reference pinned to a tag other than 'latest' (e.g. redis:8.2.9-bookworm)")
+    if not K8S_VERSION.match(s.kubernetes_version) or int(s.kubernetes_version.split(".")[1]) < 21:
+        _fail(s, "kubernetes_version", "must be a Kubernetes minor version '1.NN', 1.21 or newer")
     domain_labels = s.cluster_domain.split(".")
     if len(s.cluster_domain) > 253 or not all(DNS_LABEL.match(label) and len(label) <= 63 for label in domain_labels):
         _fail(

@@ -8,12 +8,20 @@ authorisation requests the API server would make of it (harness/rbac.py `request
 RBAC stand-in does not allow it, and answered from a small model of the StatefulSets and their pods:
 
 - a StatefulSet has a selector, an `updateRevision`, and pods `<name>-<ordinal>`, all outdated and ready at first;
-- a deleted pod comes back at once with a new uid, on the update revision, ready (the controller of an OnDelete set);
+- an evicted pod (policy/v1 Eviction: `create` on pods/eviction) comes back at once with a new uid, on the update
+  revision, ready (the controller of an OnDelete set); the disruption budget is not modelled here (harness/pod_runner.py
+  `RunnerPods.evict` models it);
+- `failures`: answers to give instead, in order, to the requests they name (`"create pods/eviction": 429` with the
+  Status body of eviction.go's budget refusal; any other status with a plain Status), so a test sees the client's
+  retries;
+- each request is recorded with what bounds it in time: the timeout urllib3 was given (the client's
+  `_request_timeout`), or an exec's WebSocket timeout;
 - exec of RedisRollout's ROLE answers `master` in the master's pod, else `slave`; deleting the master moves the role
   to the first other pod (Sentinel's failover); any other exec (passwords.sh) prints exit code 0;
 - a SelfSubjectAccessReview is answered by the same RBAC stand-in.
 
-What it does not model: any other route (answered 404 and recorded as unknown), timing, watches, admission.
+What it does not model: any other route (answered 404 and recorded as unknown), timing, watches, admission, a
+`Retry-After` header.
 """
 
 from __future__ import annotations
@@ -41,13 +49,15 @@ class Recorded:
     requests: tuple[Request, ...]  # what the API server authorises
     allowed: bool
     authorization: str  # the Authorization header the client sent
+    timeout: object = None  # what bounds it: urllib3's Timeout for a REST call, the seconds for an exec
 
 
 class _Response:
     """What kubernetes/client/rest.py reads of a urllib3 response."""
 
     def __init__(self, status: int, body: dict):
-        self.status, self.reason = status, {200: "OK", 403: "Forbidden", 404: "Not Found"}[status]
+        reasons = {200: "OK", 201: "Created", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
+        self.status, self.reason = status, reasons.get(status, "Service Unavailable")
         self.data = json.dumps(body).encode()
 
     def getheaders(self) -> dict:
@@ -69,22 +79,23 @@ class FakeApiServer:
             for ordinal in range(count)
         }
         self.unknown: list[str] = []
+        self.failures: list[tuple[str, int]] = []  # ("<verb> <resource>[/<subresource>]", status), answered in order
 
     @contextlib.contextmanager
     def serving(self):
         server = self
 
-        def pool_request(_pool, method, url, fields=None, headers=None, body=None, **_):
+        def pool_request(_pool, method, url, fields=None, headers=None, body=None, timeout=None, **_):
             if fields:
                 url += "?" + urlencode(fields)
-            return server.handle(method, url, headers or {}, json.loads(body) if body else None)
+            return server.handle(method, url, headers or {}, json.loads(body) if body else None, timeout)
 
         class WebSocket:
             def __init__(self, _configuration, url, headers, _capture_all, binary=False):
-                self.output = server.exec(url, headers or {})
+                self.url, self.headers = url, headers or {}
 
             def run_forever(self, timeout=None):
-                pass
+                self.output = server.exec(self.url, self.headers, timeout)
 
             def read_all(self):
                 return self.output
@@ -95,7 +106,7 @@ class FakeApiServer:
         ):
             yield self
 
-    def record(self, method: str, url: str, headers: dict, websocket: bool = False) -> Recorded:
+    def record(self, method: str, url: str, headers: dict, websocket: bool = False, timeout=None) -> Recorded:
         requests = tuple(request_of(method, url, websocket))
         entry = Recorded(
             method,
@@ -104,16 +115,22 @@ class FakeApiServer:
             requests,
             all(self.rbac.allows(r) for r in requests),
             headers.get("authorization") or headers.get("Authorization", ""),
+            timeout,
         )
         self.recorded.append(entry)
         return entry
 
-    def handle(self, method: str, url: str, headers: dict, body: dict | None) -> _Response:
-        entry = self.record(method, url, headers)
+    def handle(self, method: str, url: str, headers: dict, body: dict | None, timeout=None) -> _Response:
+        entry = self.record(method, url, headers, timeout=timeout)
         (request,) = entry.requests
         if not entry.allowed:
             return _Response(403, {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403})
         query = parse_qs(urlparse(url).query)
+        route = f"{request.verb} {request.resource}" + (f"/{request.subresource}" if request.subresource else "")
+        failure = next((f for f in self.failures if f[0] == route), None)
+        if failure:
+            self.failures.remove(failure)
+            return _Response(failure[1], _failure_status(failure[1], request.name))
         if (request.verb, request.group, request.resource) == (
             "create",
             "authorization.k8s.io",
@@ -126,17 +143,19 @@ class FakeApiServer:
             selected = dict(pair.split("=") for pair in query["labelSelector"][0].split(","))
             items = [self.pod(name) for name, pod in self.pods.items() if pod["statefulset"] == selected.get("sts")]
             return _Response(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
-        if (request.verb, request.resource) == ("delete", "pods") and request.name in self.pods:
+        if (request.verb, request.resource, request.subresource) == ("create", "pods", "eviction"):
+            if request.name not in self.pods or body["metadata"]["name"] != request.name:
+                return _Response(404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404})
             pod = self.pods[request.name]
             pod.update(revision=self.revisions[pod["statefulset"]], uid=uuid.uuid4().hex)
             if request.name == self.master:
                 self.master = next(name for name in self.pods if name != request.name)
-            return _Response(200, self.pod(request.name))
+            return _Response(201, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
         self.unknown.append(f"{method} {url}")
         return _Response(404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404})
 
-    def exec(self, url: str, headers: dict) -> str:
-        entry = self.record("GET", url.replace("wss://", "https://", 1), headers, websocket=True)
+    def exec(self, url: str, headers: dict, timeout=None) -> str:
+        entry = self.record("GET", url.replace("wss://", "https://", 1), headers, websocket=True, timeout=timeout)
         if not entry.allowed:
             # kubernetes.stream turns a refused handshake into ApiException(status=0); the reason names the 403.
             raise ws_client.ApiException(status=0, reason="Handshake status 403 Forbidden")
@@ -189,6 +208,22 @@ class FakeApiServer:
             for entry in self.recorded
             for r in entry.requests
         }
+
+
+def _failure_status(status: int, name: str) -> dict:
+    """A Status body for an injected failure; a 429 on an eviction is the budget's refusal as eviction.go's
+    checkAndDecrement words it (pkg/registry/core/pod/storage/eviction.go)."""
+    if status == 429:
+        return {
+            "kind": "Status",
+            "status": "Failure",
+            "message": "Cannot evict pod as it would violate the pod's disruption budget.",
+            "reason": "TooManyRequests",
+            "details": {"causes": [{"reason": "DisruptionBudget", "message": (
+                "The disruption budget redis needs 2 healthy pods and has 1 currently")}]},
+            "code": 429,
+        }  # fmt: skip
+    return {"kind": "Status", "status": "Failure", "message": f"injected {status} for {name}", "code": status}
 
 
 def kubeconfig(context: str, token: str) -> str:

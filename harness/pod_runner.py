@@ -66,6 +66,7 @@ JOB = "kubernetes:batch/v1:Job"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
 SERVICE = "kubernetes:core/v1:Service"
+BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
 NO_RETRY = Retry(NoBackoff(), 0)
 DEFAULT_GRACE = 30  # terminationGracePeriodSeconds when a spec has none
 IMAGE_VOLUMES_OF_HOLDER = ("/data",)  # the Redis image's VOLUME, covered by a tmpfs in holders and helpers
@@ -243,13 +244,14 @@ class Declared:
     config_maps: dict[str, dict[str, str]]
     secrets: dict[str, dict[str, str]]
     services: dict[str, dict]
+    budgets: dict[str, dict]  # PodDisruptionBudget name -> spec
     rollout: dict | None  # RedisRollout's inputs
 
     @classmethod
     def of(cls, program: Program) -> Declared:
         objects = {
             kind: [as_ints(r.plain) for r in program.resources if r.type == kind]
-            for kind in (STATEFULSET, JOB, CONFIG_MAP, SECRET, SERVICE)
+            for kind in (STATEFULSET, JOB, CONFIG_MAP, SECRET, SERVICE, BUDGET)
         }
         statefulsets = [
             Workload("StatefulSet", o["metadata"]["name"], o["spec"], o["spec"]["template"]["metadata"]["labels"])
@@ -266,6 +268,7 @@ class Declared:
             config_maps={o["metadata"]["name"]: o["data"] for o in objects[CONFIG_MAP]},
             secrets={o["metadata"]["name"]: o["stringData"] for o in objects[SECRET]},
             services={o["metadata"]["name"]: o["spec"] for o in objects[SERVICE]},
+            budgets={o["metadata"]["name"]: o["spec"] for o in objects[BUDGET]},
             rollout=next(
                 (as_ints(r.plain) for r in program.resources if r.type == DYNAMIC and r.name.endswith(ROLLOUT_SUFFIX)),
                 None,
@@ -766,6 +769,7 @@ class PodCluster:
         self.nat_map: dict[str, dict] = {}
         self.network_name = f"{self.run_id}-net"
         self.ready_seconds: dict[str, float] = {}
+        self.first_templates: dict[str, dict] = {}  # each StatefulSet's template when it was created
 
     # --- engine objects ---------------------------------------------------------------------------------------
     def _owned(self, obj) -> bool:
@@ -824,11 +828,13 @@ class PodCluster:
 
     def deploy(self, timeout: float = 120) -> dict[str, float]:
         """The network, then each StatefulSet in declaration order (`pulumi up` awaits each before the next, by
-        depends_on), its pods created together (podManagementPolicy Parallel); seconds from creation to ready."""
+        depends_on: every pod ready on a new set, manifests.statefulset_await), its pods created together
+        (podManagementPolicy Parallel); seconds from creation to ready."""
         if self.engine.networks.list(names=[self.network_name]):
             raise NotOurs(f"network {self.network_name} exists already")
         self.engine.networks.create(self.network_name, driver="bridge", labels=self.labels)
         for workload in self.declared.statefulsets:
+            self.first_templates[workload.name] = workload.template
             pods = [self.create_pod(workload, name) for name in self.pod_names(workload)]
             for pod in pods:
                 self.ready_seconds[pod.name] = pod.wait_ready(timeout)
@@ -845,9 +851,11 @@ class PodCluster:
 
     def rolling_update(self, program: Program, timeout: float = 120) -> Rollout:
         """Apply a new run of the program as `pulumi up` and the controller do: StatefulSets in declaration order,
-        each scaled (`Parallel`: pods above the new count deleted together, missing ones created together and
-        awaited ready, as Pulumi awaits the StatefulSet; `OnDelete`: no pod replaced), then the RedisRollout
-        declared after them, which replaces the outdated pods as it does in `pulumi up`."""
+        each scaled (`Parallel`: pods above the new count deleted together, missing ones created together;
+        `OnDelete`: no pod replaced) and awaited as its `pulumi.com/waitFor` says (manifests.statefulset_await:
+        every pod ready only while the set's template is still the one it was created with, since OnDelete never
+        moves currentRevision), then the RedisRollout declared after them, which replaces the outdated pods as it
+        does in `pulumi up`."""
         rollout = Rollout()
         self.program, self.declared = program, Declared.of(program)
         for workload in self.declared.statefulsets:
@@ -856,8 +864,10 @@ class PodCluster:
                 self.delete_pod(pod)
                 rollout.removed.append(pod)
             for created in [self.create_pod(workload, pod) for pod in wanted if pod not in self.pods]:
-                created.wait_ready(timeout)
                 rollout.added.append(created.name)
+            if workload.template == self.first_templates[workload.name]:
+                for pod in wanted:
+                    self.pods[pod].wait_ready(timeout)
         self.redis_rollout(rollout)
         return rollout
 
@@ -1073,8 +1083,8 @@ class _PodScripts:
 
 
 class RunnerPods:
-    """The Redis pods of `statefulsets` as the API server shows them to RedisRollout (rollout.Pods); a deleted
-    pod is recreated at once from its StatefulSet's current template, as the controller does."""
+    """The pods of `statefulsets` as the API server shows them to RedisRollout (rollout.Pods); an evicted pod is
+    recreated at once from its StatefulSet's current template, as the controller does."""
 
     def __init__(self, cluster: PodCluster, statefulsets: list[str], deleted_at: list[float]):
         self.cluster, self.statefulsets = cluster, statefulsets
@@ -1095,7 +1105,41 @@ class RunnerPods:
         code, output = self.cluster.pods[pod].exec(redis_rollout.REDIS_CONTAINER, redis_rollout.ROLE_COMMAND, 10)
         return output.strip() if code == 0 else ""
 
-    def delete(self, pod: str) -> None:
+    def evict(self, pod: str) -> str | None:
+        """The API server's eviction subresource over the declared disruption budgets, as
+        pkg/registry/core/pod/storage/eviction.go `EvictionREST.Create` decides: no budget selecting the pod, delete;
+        more than one, an error (500); the pod not ready, delete if `unhealthyPodEvictionPolicy` is AlwaysAllow, and
+        under IfHealthyBudget (the default) if currentHealthy >= desiredHealthy > 0; else `checkAndDecrement`: 429
+        while disruptionsAllowed is 0. The budget's status is computed at the moment of the eviction as the
+        disruption controller computes it (pkg/controller/disruption: expected = the replicas of the StatefulSets
+        whose pods it selects, desiredHealthy = expected - maxUnavailable, currentHealthy = its ready pods,
+        disruptionsAllowed = currentHealthy - desiredHealthy, never below 0); the real controller lags by a sync."""
+        labels = self.cluster.pods[pod].workload.labels
+        budgets = [(n, b) for n, b in self.cluster.declared.budgets.items() if _selects(b["selector"], labels)]
+        if len(budgets) > 1:
+            raise RuntimeError(f"{pod}: more than one PodDisruptionBudget ({[n for n, _ in budgets]}): HTTP 500")
+        if budgets:
+            name, budget = budgets[0]
+            selected = [w for w in self.cluster.declared.statefulsets if _selects(budget["selector"], w.labels)]
+            desired = sum(w.spec["replicas"] for w in selected) - budget["maxUnavailable"]
+            pods = [self.cluster.pods.get(p) for w in selected for p in self.cluster.pod_names(w)]
+            healthy = sum(1 for p in pods if p is not None and p.ready)
+            unready_evictable = not self.cluster.pods[pod].ready and (
+                budget.get("unhealthyPodEvictionPolicy") == "AlwaysAllow" or healthy >= desired > 0
+            )
+            if not unready_evictable and healthy - desired <= 0:
+                return (
+                    "Cannot evict pod as it would violate the pod's disruption budget.; "
+                    f"The disruption budget {name} needs {desired} healthy pods and has {healthy} currently"
+                )
         self.deleted_at.append(time.monotonic())
         self.cluster.delete_pod(pod)
         self.cluster.recreate_pod(pod)
+        return None
+
+    def kubectl(self, args: str) -> str:
+        return f"kubectl -n {self.cluster.declared.namespace} {args}"
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    return all(labels.get(key) == value for key, value in selector["matchLabels"].items())

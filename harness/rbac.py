@@ -20,7 +20,8 @@
   `Update` PATCHes it (an apply patch, and a JSON patch when fixing field managers); `Deletion` DELETEs it and
   waits through an informer, as `Creation` and `Update` do for the awaited kinds: list and watch on the object's
   resource in its namespace (informers/factory.go `ForNamespace`, which waits for the informer's first list).
-  await/statefulset.go and job.go also watch the pods, service.go the endpoints; watchers.go `NewEventAggregator`
+  await/job.go also watches the pods, service.go the endpoints (await/statefulset.go's pod watch is replaced by the
+  StatefulSets' `pulumi.com/waitFor`); watchers.go `NewEventAggregator`
   follows events from the object's namespace (every namespace for a cluster-scoped object). Replacements use the
   same calls. Discovery (`/api`, `/apis`, `/version`, `/openapi`) is not a resource request; `system:discovery`
   grants it to every authenticated user.
@@ -52,8 +53,10 @@ KINDS = {
     "PrometheusRule": ("monitoring.coreos.com", "prometheusrules", True),
     "Probe": ("monitoring.coreos.com", "probes", True),
 }
-# What the await of a kind watches besides the object (await/statefulset.go, job.go: pods; service.go: endpoints).
-AWAIT_WATCHES = {"StatefulSet": ("pods",), "Job": ("pods",), "Service": ("endpoints",)}
+# What the await of a kind watches besides the object (job.go: pods; service.go: endpoints). The StatefulSets carry a
+# `pulumi.com/waitFor` (manifests.statefulset_await), which replaces the built-in await (await.go, `!custom`) and its
+# pod watch (await/statefulset.go) with a condition on the object itself.
+AWAIT_WATCHES = {"Job": ("pods",), "Service": ("endpoints",)}
 OBJECT_VERBS = ("create", "get", "patch", "delete")  # on the object (by name, except a create)
 INFORMER_VERBS = ("list", "watch")
 

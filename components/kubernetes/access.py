@@ -37,11 +37,15 @@ class Access:
 # kubernetes.stream's exec is a WebSocket: an HTTP GET, authorised as `get` on pods/exec, and since Kubernetes 1.35
 # also as `create` (kubernetes/kubernetes#134577, feature gate AuthorizePodWebsocketUpgradeCreatePermission).
 EXEC = (Access("get", "pods", subresource="exec"), Access("create", "pods", subresource="exec"))
-# RedisRollout (rollout.KubernetesPods): reads the StatefulSets, lists and deletes their pods, runs ROLE by exec.
-ROLLOUT_NEEDS = (Access("get", "statefulsets", "apps"), Access("list", "pods"), Access("delete", "pods"), *EXEC)
+# A policy/v1 Eviction is a POST on the pod's eviction subresource: `create` on pods/eviction.
+EVICT = Access("create", "pods", subresource="eviction")
+# RedisRollout (rollout.KubernetesPods): reads the StatefulSets, lists and evicts their pods, runs ROLE by exec.
+ROLLOUT_NEEDS = (Access("get", "statefulsets", "apps"), Access("list", "pods"), EVICT, *EXEC)
 # RedisPasswords (passwords_resource.KubernetesScripts): runs passwords.sh by exec.
 PASSWORDS_NEEDS = EXEC
 REVIEW = Access("create", "selfsubjectaccessreviews", "authorization.k8s.io")
+# (connect, read) seconds: what bounds each REST call of the program's own code (the client's `_request_timeout`).
+API_TIMEOUT = (5, 30)
 
 
 class AccessDenied(RuntimeError):
@@ -92,7 +96,7 @@ def require(namespace: str, needs: Sequence[Access], who: str) -> None:
             )
         )
         try:
-            status = api.create_self_subject_access_review(review).status
+            status = api.create_self_subject_access_review(review, _request_timeout=API_TIMEOUT).status
         except client.ApiException as error:
             if error.status != 403:
                 raise

@@ -51,6 +51,28 @@ CHECK_DEADLINE_SECONDS = (CHECK_RETRIES + 1) * (SETTLE_SECONDS + 60)
 # every delete, `pulumi destroy` too: the documented teardown (protectData off, `pulumi up`, then destroy) drops it,
 # so destroy deletes the pods with their StatefulSet (Foreground) and nothing keeps the claims in use.
 ORPHAN = {"pulumi.com/deletionPropagationPolicy": "orphan"}
+# Kubernetes from which a disruption budget's unhealthyPodEvictionPolicy is on by default (beta 1.27, GA 1.31).
+UNHEALTHY_POD_EVICTION_SINCE = 27
+
+
+def statefulset_await(replicas: int) -> str:
+    """pulumi-kubernetes' await of a StatefulSet (`pulumi.com/waitFor`, which replaces its built-in await:
+    provider/pkg/await/await.go, Creation and Update, `!custom`): the controller has observed the object (the
+    JSONPath condition, await/condition/jsonpath.go, also waits for observedGeneration == generation), and then
+    either every pod is ready, or the pod template differs from the one the set was created with.
+
+    The built-in await (await/statefulset.go) wants every pod ready after an update too (OnDelete:
+    `readyReplicas == replicas`), so a pod crash-looping on the old template failed every `pulumi up` that would have
+    replaced it: RedisRollout, which replaces pods and waits for health itself, depends on the StatefulSets. With
+    OnDelete the controller never moves currentRevision to updateRevision (pkg/controller/statefulset
+    stateful_set_utils.go completeRollingUpdate is for RollingUpdate only), so the two differ from the first template
+    change on, and the first deploy (and a set whose template never changed) still waits for every pod. An RFC 9535
+    filter on the object's members (pulumi-kubernetes >= 4.24 parses waitFor so): it selects `status` when it holds."""
+    return (
+        "jsonpath={[?@.observedGeneration && "
+        f"(@.readyReplicas == {replicas} || !(@.currentRevision == @.updateRevision))]}}"
+    )
+
 
 # Requests equal limits in every container: the pods are Guaranteed QoS, the last a node evicts under memory
 # pressure (an evicted or OOM-killed Redis pod skips its preStop hand-over). Redis memory is derived from
@@ -329,7 +351,10 @@ def statefulset(
         "kind": "StatefulSet",
         "metadata": {
             **meta(settings, workload_name(role), selector(role)),
-            **({"annotations": dict(ORPHAN)} if settings.protects_data else {}),
+            "annotations": {
+                **(ORPHAN if settings.protects_data else {}),
+                "pulumi.com/waitFor": statefulset_await(replicas),
+            },
         },
         "spec": {
             "serviceName": headless_service_name(role),
@@ -395,12 +420,18 @@ def disruption_budgets(settings: Settings) -> list[dict]:
     than one: a budget of 0 (one Sentinel, or a quorum of all of them) refuses every eviction, so draining any node
     that runs a Sentinel would wait for ever. Such a deployment cannot fail over while that Sentinel is away."""
 
+    # An unready pod serves nothing: it may always be evicted (so RedisRollout can replace a crash-looping pod while
+    # another is down too). The default, IfHealthyBudget, allows it only while the budget is met
+    # (pkg/registry/core/pod/storage/eviction.go). Older clusters do not know the field.
+    minor = int(settings.kubernetes_version.split(".")[1])
+    unhealthy = {"unhealthyPodEvictionPolicy": "AlwaysAllow"} if minor >= UNHEALTHY_POD_EVICTION_SINCE else {}
+
     def budget(name: str, app: str, max_unavailable: int) -> dict:
         return {
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
             "metadata": meta(settings, name),
-            "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": {"app": app}}},
+            "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": {"app": app}}, **unhealthy},
         }
 
     return [

@@ -236,6 +236,8 @@ class KubernetesPlatform(Platform):
             pods=len(topology.redis_nodes),
             sentinel_statefulsets=[names.workload_name("sentinel")],
             sentinel_pods=len(topology.sentinels),
+            quorum=settings.quorum,
+            min_replicas_to_write=settings.min_replicas_to_write,
             pod_timeout_seconds=60 * manifests.rollout_timeout_minutes(settings, 1),
             revision=self.tls_checksum.apply(
                 lambda tls_sum: manifests.checksum(*rollouts.values(), *filter(None, [tls_sum]))

@@ -110,14 +110,15 @@ def walk(value, path=()):
 
 
 # --- schemas -----------------------------------------------------------------------------------------
-def test_every_object_is_valid_for_the_oldest_and_the_newest_available_kubernetes(prod):
-    versions = {NEWEST_SCHEMA, OLDEST_SCHEMA}
+def test_every_object_is_valid_for_the_configured_and_the_oldest_available_kubernetes(prod):
+    """`kubernetesVersion` is the cluster's: the objects of each are valid for it."""
+    oldest = Cluster({"kubernetesVersion": OLDEST_SCHEMA.rsplit(".", 1)[0]})
     validated = 0
-    for obj in prod.objects:
-        if obj["kind"] in CUSTOM_KINDS:
-            continue
-        for version in versions:
-            kubernetes_validate.validate(obj, version, strict=True)
+    for cluster in (prod, oldest):
+        for obj in cluster.objects:
+            if obj["kind"] in CUSTOM_KINDS:
+                continue
+            kubernetes_validate.validate(obj, cluster.settings.kubernetes_version, strict=True)
             validated += 1
     kinds = {o["kind"] for o in prod.objects}
     assert kinds >= {"Namespace", *NAMESPACED, *CUSTOM_KINDS}
@@ -132,8 +133,9 @@ def test_strict_validation_rejects_an_unknown_field(prod):
         kubernetes_validate.validate(sts, NEWEST_SCHEMA, strict=True)
 
 
-def test_nothing_a_1_21_cluster_would_not_know(prod):
-    for obj in prod.objects:
+def test_nothing_a_1_21_cluster_would_not_know():
+    old = Cluster({"kubernetesVersion": "1.21"})
+    for obj in old.objects:
         if obj["kind"] not in CUSTOM_KINDS:
             assert obj["apiVersion"] in API_VERSIONS_IN_1_21, obj["kind"]
         keys = {key for path, _ in walk(obj) for key in path if isinstance(key, str)}
@@ -506,6 +508,25 @@ def test_sentinels_start_in_parallel_and_every_node_keeps_a_volume(prod):
         assert claim["spec"]["resources"]["requests"]["storage"] == size
         mounts = {m["mountPath"]: m["name"] for m in spec["template"]["spec"]["containers"][0]["volumeMounts"]}
         assert mounts["/data"] == claim["metadata"]["name"]
+
+
+def test_disruption_budgets_let_an_unready_pod_be_evicted_where_the_cluster_knows_the_policy(prod):
+    """So RedisRollout can evict a crash-looping pod also while another is down (kubernetesVersion 1.27 or newer)."""
+    assert {b["spec"].get("unhealthyPodEvictionPolicy") for b in prod.of_kind("PodDisruptionBudget")} == {"AlwaysAllow"}
+    older = Cluster({"kubernetesVersion": "1.26"})
+    assert all("unhealthyPodEvictionPolicy" not in b["spec"] for b in older.of_kind("PodDisruptionBudget"))
+
+
+def test_the_statefulset_await_waits_for_every_pod_only_while_the_template_is_the_first(prod):
+    """The await (pulumi.com/waitFor, manifests.statefulset_await) does not block the update that repairs a
+    crash-looping pod: RedisRollout, which depends on the StatefulSets, must run."""
+    for sts in prod.of_kind("StatefulSet"):
+        replicas = sts["spec"]["replicas"]
+        assert sts["metadata"]["annotations"]["pulumi.com/waitFor"] == (
+            "jsonpath={[?@.observedGeneration && "
+            f"(@.readyReplicas == {replicas} || !(@.currentRevision == @.updateRevision))]}}"
+        )
+        assert "pulumi.com/skipAwait" not in sts["metadata"]["annotations"]
 
 
 def test_disruption_budgets_keep_quorum_and_one_redis_node_down_at_most(prod):

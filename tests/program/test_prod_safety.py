@@ -40,10 +40,10 @@ def test_protection_can_be_lifted_for_a_real_teardown_and_never_applies_to_dev()
 
 def test_a_statefulset_replacement_orphans_its_pods_instead_of_deleting_them(prod):
     for sts in prod.of_type("kubernetes:apps/v1:StatefulSet"):
-        assert sts.inputs["metadata"]["annotations"] == {"pulumi.com/deletionPropagationPolicy": "orphan"}
+        assert sts.inputs["metadata"]["annotations"]["pulumi.com/deletionPropagationPolicy"] == "orphan"
     # Lifted for a teardown: destroy deletes the pods with their StatefulSet (tests/program/test_day2.py).
     for sts in run_program("prod", {"protectData": False}).of_type("kubernetes:apps/v1:StatefulSet"):
-        assert "annotations" not in sts.inputs["metadata"]
+        assert "pulumi.com/deletionPropagationPolicy" not in sts.inputs["metadata"]["annotations"]
 
 
 def test_the_provider_targets_the_named_kubeconfig_context(prod):

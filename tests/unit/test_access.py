@@ -17,6 +17,7 @@ import yaml
 from kubernetes.config import incluster_config, kube_config
 
 from components.kubernetes import access, manifests
+from components.kubernetes import rollout as rollout_module
 from components.kubernetes.access import AccessDenied
 from components.kubernetes.rollout import RedisRolloutProvider
 from components.kubernetes.storage_guard import StorageGuardProvider
@@ -83,6 +84,8 @@ def rollout(server: FakeApiServer, context: str = CONTEXT) -> list[str]:
         "pods": 3,
         "sentinel_statefulsets": ["redis-sentinel"],
         "sentinel_pods": 3,
+        "quorum": 2,
+        "min_replicas_to_write": 1,
         "pod_timeout_seconds": 5,
         "settle_seconds": 0,
         "revision": "r",
@@ -356,3 +359,42 @@ def test_the_checks_port_forwards_name_no_context_in_cluster():
     named = port_forwards(settings_of("prod"), 16379)
     assert all("--context" not in command for _, command in in_cluster)
     assert all(command[1:3] == ["--context", "festival-prod"] for _, command in named)
+
+
+# --- bounded, retried calls ----------------------------------------------------------------------------------
+@pytest.fixture
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(rollout_module, "API_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr(rollout_module, "POLL_SECONDS", 0)
+
+
+def test_the_rollout_rides_out_429_and_5xx_and_bounds_every_call(deployer, no_backoff):
+    server = cluster()
+    server.failures = [
+        ("list pods", 503),
+        ("get statefulsets", 500),
+        ("list pods", 429),  # API Priority and Fairness
+        ("create pods/eviction", 429),  # the disruption budget: asked again by the rollout
+        ("create pods/eviction", 429),
+    ]
+    assert rollout(server) == [*SENTINELS, *REDIS]
+    assert server.failures == []
+    evictions = [e for e in server.recorded if e.requests[0].subresource == "eviction"]
+    assert [e.path.rsplit("/", 2)[1] for e in evictions] == [SENTINELS[0]] * 3 + SENTINELS[1:] + REDIS
+    for entry in server.recorded:
+        if entry.requests[0].subresource == "exec":
+            assert entry.timeout == rollout_module.EXEC_TIMEOUT, entry
+        else:
+            assert (entry.timeout.connect_timeout, entry.timeout.read_timeout) == access.API_TIMEOUT, entry
+
+
+def test_a_failure_that_lasts_stops_the_rollout_after_a_bounded_number_of_tries(deployer, no_backoff):
+    from kubernetes.client import ApiException
+
+    server = cluster()
+    server.failures = [("list pods", 503)] * rollout_module.API_TRIES
+    with pytest.raises(ApiException) as error:
+        rollout(server)
+    assert error.value.status == 503
+    assert len([e for e in server.recorded if e.requests[0].verb == "list"]) == rollout_module.API_TRIES
+    assert not [e for e in server.recorded if e.requests[0].subresource == "eviction"]

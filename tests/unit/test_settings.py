@@ -74,7 +74,7 @@ K8S = {"platform": "kubernetes", "kubeContext": "ctx"}
         ({"masterName": "festival master"}, "masterName", "one word"),
         ({"redisImage": "redis"}, "redisImage", "pinned to a tag"),
         ({"redisImage": "redis:latest"}, "redisImage", "other than 'latest'"),
-        ({"kubernetesVersion": "1.29"}, "kubernetesVersion", "removed: the program never read it"),
+        ({"kubernetesVersion": "1.20"}, "kubernetesVersion", "1.21 or newer"),
         ({"storageSize": "10 gigs"}, "storageSize", "Kubernetes quantity"),
         ({"storageClass": "Fast_SSD"}, "storageClass", "StorageClass name"),
         ({**K8S, "storageSize": "2047Mi"}, "storageSize", "must hold 4 x maxmemory (512mb) = 2048Mi: with appendonly"),
