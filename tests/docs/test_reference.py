@@ -98,11 +98,6 @@ def test_a_rule_of_choices_names_every_choice():
         assert set(re.findall(r"`([^`]+)`", rules[key])) >= set(choices), key
 
 
-def test_no_removed_setting_is_documented():
-    text = REFERENCE.read_text()
-    assert not [key for key in settings.REMOVED_KEYS if f"`{key}`" in text]
-
-
 @pytest.mark.parametrize(("section", "stack"), [("Stack outputs (dev)", "dev"), ("Stack outputs (prod)", "prod")])
 def test_the_output_tables_list_exactly_the_contracts_outputs(section, stack):
     rows = table(section)
