@@ -586,7 +586,9 @@ class Pod:
         except concurrent.futures.TimeoutError:
             return None, f"timed out after {timeout}s"
         except docker.errors.APIError as error:
-            if error.status_code != 409:
+            # 409: the container is not running; 404: it (or the exec) went while the exec ran (a restart). A raise
+            # here would end the probe thread, and the pod would never be counted ready again.
+            if error.status_code not in (404, 409):
                 raise
             return None, f"not running: {error.explanation}"
         return result.exit_code, result.output.decode(errors="replace")
@@ -765,6 +767,7 @@ class PodCluster:
         self.program = run_program("prod", self.overrides)
         self.declared = Declared.of(self.program)
         self.pods: dict[str, Pod] = {}
+        self.deleted: list[Pod] = []  # every pod deleted, in order (their preStop outputs)
         self.host_ports: dict[str, dict[int, int]] = {}
         self.nat_map: dict[str, dict] = {}
         self.network_name = f"{self.run_id}-net"
@@ -842,6 +845,7 @@ class PodCluster:
 
     def delete_pod(self, name: str) -> float:
         pod = self.pods.pop(name)
+        self.deleted.append(pod)
         return pod.delete()
 
     def recreate_pod(self, name: str) -> Pod:

@@ -153,10 +153,11 @@ def test_a_partitioned_master_stops_acknowledging_and_its_writes_are_the_only_on
         writer.wait_for_writes(20)  # the majority side writes on
 
         def refusing():
-            last = isolated_writes()[-1]
-            return last[1] > partitioned_at and last[2].startswith("NOREPLICAS")
+            writes = isolated_writes()  # none when the exec failed (a loaded engine): ask again
+            return bool(writes) and writes[-1][1] > partitioned_at and writes[-1][2].startswith("NOREPLICAS")
 
-        wait_until(refusing, max_lag + 10, interval=0.5, what="the isolated master to refuse writes")
+        # min-replicas-max-lag after the partition the master refuses; margin: as long again, and 10 s.
+        wait_until(refusing, 2 * max_lag + 10, interval=0.5, what="the isolated master to refuse writes")
     finally:
         deployment.connect(old)
     healed_at = time.time()

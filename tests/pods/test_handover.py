@@ -9,7 +9,7 @@ import time
 import pytest
 
 from components.checks import HEALTHY
-from tests.pods.conftest import FIGURES, HANDOVER_BOUND, TARGET_GAP
+from tests.pods.conftest import FIGURES, HANDED_OVER, HANDOVER_BOUND, TARGET_GAP
 
 pytestmark = pytest.mark.pods
 
@@ -60,7 +60,7 @@ def test_deleting_the_master_pod_hands_over_and_it_rejoins_as_a_replica(healthy)
     }
 
     assert resolved == {other: (ip, False) for other in others}
-    assert code == 0 and "handed the master role over" in output, output
+    assert code == 0 and HANDED_OVER in output, output
     assert deletion_seconds < grace
     assert lost == []
     assert gap <= HANDOVER_BOUND, f"write gap {gap:.2f}s; errors: {writer.errors[-5:]}"

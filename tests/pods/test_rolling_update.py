@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.pods.conftest import FIGURES, HANDOVER_BOUND, TARGET_GAP
+from tests.pods.conftest import FIGURES, HANDED_OVER, HANDOVER_BOUND, TARGET_GAP
 from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.pods
@@ -65,6 +65,8 @@ def test_a_config_change_rolls_every_pod_one_at_a_time_with_one_failover_and_los
     redis_order = rollout.pods[3:]
     assert sorted(redis_order) == sorted(cluster.redis_pods()) and redis_order[-1] == master_before, redis_order
     assert epoch_after - epoch_before == 1 and master_after != master_before
+    code, output, _ = [pod for pod in cluster.deleted if pod.name == master_before][-1].prestop["redis"]
+    assert code == 0 and HANDED_OVER in output, output  # the failover was the hand-over
     assert samples and min(r for r, _ in samples) >= 2 and min(s for _, s in samples) >= 2, samples
     assert lost == []
     assert max(outages, default=0) <= HANDOVER_BOUND, f"outages {outages}; errors: {writer.errors[-5:]}"
