@@ -16,7 +16,14 @@ import pytest
 
 REAL_REDIS_FIXTURES = {"deployment", "stable_deployment", "make_deployment", "loopback", "docker_engine", "pod_engine"}
 SESSION_DEPLOYMENTS = {"cluster": "pods", "docker_stack": "docs dev stack"}  # a fixture -> its tests' group
-LONGEST_FIRST = ("pods", "tests/pods/test_scaling.py", "tests/docker/test_scaling.py", "tests/pods/test_upgrade.py")
+LONGEST_FIRST = (
+    "pods",
+    "tests/pods/test_repair.py",
+    "tests/pods/test_scaling.py",
+    "tests/pods/test_renewal.py",
+    "tests/pods/test_upgrade.py",
+    "tests/docker/test_scaling.py",
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 
