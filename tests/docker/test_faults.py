@@ -111,10 +111,12 @@ def test_a_lost_disk_master_is_recreated_from_the_same_declaration(deployment, r
     fault_at = time.monotonic()
     deployment.remove_with_volume(old)
     deployment.recreate(old)
-    new = deployment.wait_for_new_master(old)
+    deployment.wait_for_new_master(old)
     assert deployment.wait_healthy().status == checks.HEALTHY
     assert deployment.role(old) == "slave"
-    assert masters(deployment) == [new]
+    # One master, not the emptied node. (Which replica: on a loaded host a failover can time out and Sentinel's next
+    # attempt promote the other one, as a CPU hog at load 33 showed.)
+    assert len(masters(deployment)) == 1 and masters(deployment) != [old]
     finish(writer, record_property, "lost_disk", fault_at, crash=True)
     assert deployment.client(old).dbsize() >= before  # resynchronised from the new master, not the other way
 
