@@ -12,8 +12,8 @@ RBAC stand-in does not allow it, and answered from a small model of the Stateful
   revision, ready (the controller of an OnDelete set); the disruption budget is not modelled here (harness/pod_runner.py
   `RunnerPods.evict` models it);
 - `failures`: answers to give instead, in order, to the requests they name (`"create pods/eviction": 429` with the
-  Status body of eviction.go's budget refusal; any other status with a plain Status), so a test sees the client's
-  retries;
+  Status body of eviction.go's budget refusal; any other status with a plain Status; `"get pods/exec"` refuses the
+  WebSocket handshake with that status), so a test sees the client's retries;
 - each request is recorded with what bounds it in time: the timeout urllib3 was given (the client's
   `_request_timeout`), or an exec's WebSocket timeout;
 - exec of RedisRollout's ROLE answers `master` in the master's pod, else `slave`; deleting the master moves the role
@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import urllib3
 from kubernetes.stream import ws_client
+from websocket import WebSocketBadStatusException
 
 from harness.rbac import Rbac, Request, request_of
 
@@ -159,6 +160,12 @@ class FakeApiServer:
         if not entry.allowed:
             # kubernetes.stream turns a refused handshake into ApiException(status=0); the reason names the 403.
             raise ws_client.ApiException(status=0, reason="Handshake status 403 Forbidden")
+        failure = next((f for f in self.failures if f[0] == "get pods/exec"), None)
+        if failure:
+            # What websocket-client's handshake raises on a status other than 101 (websocket/_handshake.py); the real
+            # ws_client.websocket_call, around this stand-in, turns it into ApiException(status=0).
+            self.failures.remove(failure)
+            raise WebSocketBadStatusException(f"Handshake status {failure[1]}", failure[1])
         command = " ".join(parse_qs(urlparse(url).query)["command"])
         if " ROLE" in command:
             pod = entry.requests[0].name

@@ -275,16 +275,17 @@ class KubernetesPods:
         self.context, self.namespace, self.statefulsets = context, namespace, list(statefulsets)
 
     @staticmethod
-    def _call(call: Callable, *args, retry_429: bool = True, **kwargs):
-        """`call(*args, **kwargs)` within API_TIMEOUT, tried again on a transient failure."""
+    def _call(call: Callable, *args, retry_429: bool = True, timeout=access.API_TIMEOUT, **kwargs):
+        """`call(*args, **kwargs)` within `timeout`, tried again on a transient failure: 5xx, 429 unless told not
+        to, no answer at all (status 0: an exec's WebSocket that failed, whatever the cause) or a broken connection."""
         import urllib3
         from kubernetes.client import ApiException
 
         for attempt in range(API_TRIES):
             try:
-                return call(*args, _request_timeout=access.API_TIMEOUT, **kwargs)
+                return call(*args, _request_timeout=timeout, **kwargs)
             except ApiException as error:
-                transient = error.status >= 500 or (error.status == 429 and retry_429)
+                transient = error.status == 0 or error.status >= 500 or (error.status == 429 and retry_429)
                 if not transient or attempt == API_TRIES - 1:
                     raise
                 after = (error.headers or {}).get("Retry-After", "")
@@ -315,27 +316,21 @@ class KubernetesPods:
     def role(self, pod: str) -> str:
         from kubernetes.stream import stream
 
-        # stream() is a WebSocket: its timeout bounds the whole exec; a failed handshake is an ApiException (0).
-        for attempt in range(API_TRIES):
-            try:
-                reply = stream(
-                    self.core.connect_get_namespaced_pod_exec,
-                    pod,
-                    self.namespace,
-                    container=REDIS_CONTAINER,
-                    command=ROLE_COMMAND,
-                    stderr=False,
-                    stdin=False,
-                    stdout=True,
-                    tty=False,
-                    _request_timeout=EXEC_TIMEOUT,
-                )
-                return reply.strip()
-            except Exception:
-                if attempt == API_TRIES - 1:
-                    raise
-                time.sleep(API_BACKOFF_SECONDS * 2**attempt)
-        return ""
+        # stream() is a WebSocket: its timeout bounds the whole exec.
+        reply = self._call(
+            stream,
+            self.core.connect_get_namespaced_pod_exec,
+            pod,
+            self.namespace,
+            container=REDIS_CONTAINER,
+            command=ROLE_COMMAND,
+            stderr=False,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            timeout=EXEC_TIMEOUT,
+        )
+        return reply.strip()
 
     def evict(self, pod: str) -> str | None:
         from kubernetes import client

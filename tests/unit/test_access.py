@@ -376,6 +376,7 @@ def test_the_rollout_rides_out_429_and_5xx_and_bounds_every_call(deployer, no_ba
         ("list pods", 429),  # API Priority and Fairness
         ("create pods/eviction", 429),  # the disruption budget: asked again by the rollout
         ("create pods/eviction", 429),
+        ("get pods/exec", 500),  # a WebSocket handshake refused: the client's ApiException(status=0)
     ]
     assert rollout(server) == [*SENTINELS, *REDIS]
     assert server.failures == []
