@@ -6,9 +6,7 @@ fail every node (`certificate-days-left`). The preview stand-in, with its clock 
 the replacement of every node certificate (pulumi-tls' ready_for_renewal) and no replacement of anything that holds
 data; the changed program is rolled out as `pulumi up` does (RedisRollout: Sentinels, replicas, the master last)
 while a Sentinel-aware writer runs. The renewal costs one failover, loses no acknowledged write, and afterwards every
-node serves a new certificate of the same CA (a later NotAfter), the check passes and the check Job succeeds.
-
-Written for the suite but not yet run (docs/security.md says so)."""
+node serves a new certificate of the same CA (a later NotAfter), the check passes and the check Job succeeds."""
 
 from __future__ import annotations
 
