@@ -26,6 +26,8 @@ from components import users
 SCRIPT = "passwords.sh"
 PREVIOUS = ".previous"  # KEY + PREVIOUS: the other accepted password while KEY is rotated
 NOT_YET = 3  # passwords.sh's exit code when the node's mounted files are not yet those expected
+NO_ANSWER = 4  # ... when the node did not answer in time (a loaded host) or at all (a restarting container)
+ASK_AGAIN = (NOT_YET, NO_ANSWER)  # both are asked again until the deadline; any other failure stops
 FINGERPRINT_LENGTH = 16
 POLL_SECONDS = 2.0
 # How long every node may take to have the expected files mounted (kubelet's Secret volume sync: about a minute).
@@ -68,8 +70,8 @@ class PasswordsNotApplied(RuntimeError):
 
 def apply(runner: ScriptRunner, nodes: Sequence[str], expected: str, timeout: float = TIMEOUT_SECONDS) -> list[str]:
     """`accept` on every node (by name), then `use` on every node, each once the node's mounted files match the
-    `expected` fingerprint (a Kubernetes Secret volume catches up with the Secret within a minute or two); what was
-    done."""
+    `expected` fingerprint (a Kubernetes Secret volume catches up with the Secret within a minute or two) and has
+    answered; what was done."""
     done = []
     deadline = time.monotonic() + timeout
     for step in ("accept", "use"):
@@ -78,7 +80,7 @@ def apply(runner: ScriptRunner, nodes: Sequence[str], expected: str, timeout: fl
                 code, output = runner.run(node, [step, expected])
                 if code == 0:
                     break
-                if code != NOT_YET or time.monotonic() > deadline:
+                if code not in ASK_AGAIN or time.monotonic() > deadline:
                     raise PasswordsNotApplied(f"{SCRIPT} {step} on {node} exited {code}: {output.strip()}")
                 time.sleep(POLL_SECONDS)
             done.append(f"{step} {node}")

@@ -4,7 +4,9 @@
 # - use: this node sends the current passwords: a Redis node's masterauth; a Sentinel's auth-pass towards the nodes
 #   and sentinel-pass towards its peers. Read from the files by redis-cli (-x), never on a command line.
 # With FINGERPRINT, exits 3 and changes nothing while the mounted files are not those (a Kubernetes Secret volume
-# is updated a minute or two after the Secret). `passwords.sh fingerprint` prints the mounted files' fingerprint.
+# is updated a minute or two after the Secret). Exits 4 when this node did not answer (within CLI_TIMEOUT, or at
+# all): every step is idempotent, so components/passwords.py asks again. `passwords.sh fingerprint` prints the
+# mounted files' fingerprint.
 LOCAL=127.0.0.1:$NODE_PORT
 
 # The digest of every password file, as components/passwords.py's fingerprint() computes it.
@@ -19,6 +21,11 @@ set_here() {
   _what=$1
   shift
   ask "$SERVER" "$LOCAL" "$@"
+  case $error in timeout | unreachable)
+    log "$_what: $error; to be asked again"
+    exit 4
+    ;;
+  esac
   if [ -n "$error" ] || [ "$reply" != OK ]; then
     log "$_what: ${error:-$reply}"
     exit 1

@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from components import users
+from components import passwords, users
 from harness.local import LocalDeployment, wait_until
 from tests.live.conftest import STABLE
 
@@ -175,3 +175,20 @@ def rotate_under_load(deployment: LocalDeployment, user: users.User) -> None:
     assert "+switch-master" not in deployment.logs()
     ckquorum = deployment.client("sentinel-1").execute_command("SENTINEL", "CKQUORUM", deployment.topology.master_name)
     assert str(ckquorum).startswith("OK"), ckquorum
+
+
+def test_a_node_that_does_not_answer_is_asked_again_and_one_that_answers_is_changed(make_deployment):
+    """passwords.sh exits NO_ANSWER, changing nothing, when its node is down or does not answer within CLI_TIMEOUT
+    (paused, as on a host too loaded to answer), and passwords.apply asks again: the step then succeeds."""
+    deployment = make_deployment()
+    master = deployment.topology.redis_nodes[0].name
+    down = deployment.run_script(f"{master}/{passwords.SCRIPT}", "accept")
+    assert down.returncode == passwords.NO_ANSWER and "unreachable; to be asked again" in down.stderr, down
+    deployment.start_all()
+    deployment.pause(master)
+    try:
+        stalled = deployment.run_script(f"{master}/{passwords.SCRIPT}", "accept")
+    finally:
+        deployment.resume(master)
+    assert stalled.returncode == passwords.NO_ANSWER and "timeout; to be asked again" in stalled.stderr, stalled
+    deployment.run_passwords_script(master, "accept")

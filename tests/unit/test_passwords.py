@@ -52,21 +52,24 @@ def test_the_fingerprint_is_the_same_in_python_and_in_sh(tmp_path):
 
 
 class FakeNodes:
-    def __init__(self, not_yet: dict[str, int], fail: str = ""):
+    """Nodes that answer `code` (passwords.sh's exit code) the first `not_yet[node]` times they are asked."""
+
+    def __init__(self, not_yet: dict[str, int], fail: str = "", code: int = passwords.NOT_YET):
         self.calls: list[tuple[str, str]] = []
-        self.not_yet, self.fail = dict(not_yet), fail
+        self.not_yet, self.fail, self.code = dict(not_yet), fail, code
 
     def run(self, node, args):
         self.calls.append((args[0], node))
         if self.not_yet.get(node, 0) > 0:
             self.not_yet[node] -= 1
-            return passwords.NOT_YET, "not yet"
+            return self.code, "not yet"
         return (1, "refused") if node == self.fail else (0, "")
 
 
-def test_apply_accepts_everywhere_before_any_node_uses_and_waits_for_mounted_files(monkeypatch):
+@pytest.mark.parametrize("code", [passwords.NOT_YET, passwords.NO_ANSWER], ids=["files not mounted", "no answer"])
+def test_apply_accepts_everywhere_before_any_node_uses_and_waits_for_mounted_files(monkeypatch, code):
     monkeypatch.setattr(passwords, "POLL_SECONDS", 0)
-    nodes = FakeNodes({"replica": 2})
+    nodes = FakeNodes({"replica": 2}, code=code)
     done = passwords.apply(nodes, ["master", "replica", "sentinel"], "f1")
     assert done == ["accept master", "accept replica", "accept sentinel", "use master", "use replica", "use sentinel"]
     assert nodes.calls.count(("accept", "replica")) == 3
@@ -80,6 +83,8 @@ def test_apply_stops_at_a_node_that_fails(monkeypatch):
         passwords.apply(FakeNodes({}, fail="replica"), ["master", "replica"], "f1")
     with pytest.raises(passwords.PasswordsNotApplied, match="exited 3"):
         passwords.apply(FakeNodes({"master": 1000}), ["master"], "f1", timeout=0)
+    with pytest.raises(passwords.PasswordsNotApplied, match="exited 4"):
+        passwords.apply(FakeNodes({"master": 1000}, code=passwords.NO_ANSWER), ["master"], "f1", timeout=0)
 
 
 def test_redis_passwords_applies_only_when_the_fingerprint_changes(monkeypatch):
