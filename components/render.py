@@ -32,7 +32,9 @@ REBOOT_FLOOR_MS = 3000
 REPLICA_CHECK_SECONDS = 5
 # How long prestop.sh waits for the Sentinels to promote a replica before the master stops anyway.
 PRESTOP_WAIT_SECONDS = 20
-# Of which at most this long for the replicas to catch up with the master's last write (however slow their answers).
+# Of which at most this long for every replica to be linked, before writes pause (prestop.sh says why).
+PRESTOP_SYNC_SECONDS = 10
+# And at most this long for the replicas to catch up with the master's last write (however slow their answers).
 PRESTOP_CATCHUP_SECONDS = 5
 # The longest prestop.sh can take, each question to a node bounded by CLI_TIMEOUT: no waiting loop asks anything after
 # PRESTOP_WAIT_SECONDS, but one question may be under way then, and at most four of the hand-over's own steps follow
@@ -181,6 +183,7 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
         "ROLE_WAIT_SECONDS": literal(settings.role_wait_seconds),
         "DNS_WAIT_SECONDS": literal(settings.dns_wait_seconds),
         "PRESTOP_WAIT_SECONDS": literal(PRESTOP_WAIT_SECONDS),
+        "PRESTOP_SYNC_SECONDS": literal(PRESTOP_SYNC_SECONDS),
         "PRESTOP_CATCHUP_SECONDS": literal(PRESTOP_CATCHUP_SECONDS),
         "REPLICA_CHECK_SECONDS": literal(REPLICA_CHECK_SECONDS),
         "RESET_SPACING_SECONDS": f"${{FESTIVAL_RESET_SPACING_SECONDS:-{SENTINEL_RESET_SPACING_SECONDS}}}",

@@ -2,8 +2,8 @@
 # hands its role over first: writes are paused (so none is acknowledged and then lost with the old role),
 # a Sentinel is asked to SENTINEL FAILOVER, and once it names the promoted replica this node replicates
 # from it, so paused and new writes fail with READONLY and Sentinel-aware clients reconnect to the new master.
-# A master whose replicas are not linked yet (on Docker a change replaces the replicas just before the master) waits
-# for one to be: a handover needs a replica that has the data. All of it is bounded in time: no question starts after
+# A master waits for its replicas to be linked (on Docker a change replaces the replicas just before the master): a
+# handover needs replicas that have the data. All of it is bounded in time: no question starts after
 # PRESTOP_WAIT_SECONDS, and each takes CLI_TIMEOUT at most (render.py PRESTOP_MAX_SECONDS); on any failure writes
 # resume and the node stops as it would without the hook.
 LOCAL=127.0.0.1:$NODE_PORT
@@ -11,13 +11,34 @@ deadline=$(($(date +%s) + PRESTOP_WAIT_SECONDS))
 [ "$(redis_info_field "$LOCAL" role)" = master ] || exit 0
 # online_replicas: how many replicas are linked and past their initial sync (state=online in INFO replication).
 online_replicas() { cli redis "$LOCAL" INFO replication | grep -c '^slave[0-9]*:.*state=online' || :; }
+# expected_replicas: how many replicas a Sentinel (the first that answers) knows and does not think down. Sentinel
+# promotes only such a replica, and picks it from what it learnt of them up to 10 s earlier, so one still in its
+# first sync (on Docker a change replaces the replicas just before the master) could be promoted without the last
+# writes. So they are waited for, PRESTOP_SYNC_SECONDS at most; one that is down (crash-looping, scaled down) is not.
+expected_replicas() {
+  for _s in $SENTINELS; do
+    ask sentinel "$_s" SENTINEL REPLICAS "$MASTER_NAME"
+    if [ -z "$error" ]; then
+      printf '%s\n' "$reply" | awk 'prev == "flags" && $0 !~ /s_down/ { n++ } { prev = $0 } END { print n + 0 }'
+      return
+    fi
+  done
+  echo 0
+}
+expected=$(expected_replicas)
+sync_deadline=$(($(date +%s) + PRESTOP_SYNC_SECONDS))
+while [ "$(online_replicas)" -lt "$expected" ] && [ "$(date +%s)" -lt "$sync_deadline" ]; do
+  sleep 0.1
+done
 while [ "$(online_replicas)" -eq 0 ] && [ "$(date +%s)" -lt "$deadline" ]; do
   sleep 0.1
 done
-if [ "$(online_replicas)" -eq 0 ]; then
+linked=$(online_replicas)
+if [ "$linked" -eq 0 ]; then
   log "master without a linked replica within ${PRESTOP_WAIT_SECONDS}s: stopping without a failover"
   exit 0
 fi
+log "master: $linked of $expected replicas linked"
 
 # The Sentinel leading a forced failover publishes the new master last (at failover-end, an INFO period
 # after its peers, which switch on its hello at the promotion); ask the Sentinels in reverse order, so
