@@ -5,8 +5,10 @@ configuration rollouts as `pulumi up` runs them (Sentinels, then RedisRollout): 
     venv/bin/python -m bench.pods            # 5 deletions and 2 rollouts, about 6 minutes on 2 cores
     venv/bin/python -m bench.pods --runs 3 --rollouts 1
     venv/bin/python -m bench.pods --upgrade  # first from the old default Redis (7.0.15) to the new line
+    venv/bin/python -m bench.pods --repair   # only a crash-looping replica repaired by a rollout (harness/repair.py)
 
-The hand-over gap and the rollouts' outages go into bench/results.json (bench/results.py), which the docs quote.
+The hand-over gap, the rollouts' outages and the repair's go into bench/results.json (bench/results.py), which
+the docs quote.
 
 The writer is harness/writer.py (Sentinel-aware redis-py, 2 threads, no WAIT) on the host, through the ports the
 pods publish on 127.0.0.1. Everything is removed at the end, also on failure.
@@ -22,6 +24,7 @@ from bench import results
 from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 from harness.pod_runner import PodCluster
+from harness.repair import ORIGINAL, crash_loop_then_repair
 from harness.writer import OUTAGE_GAP
 from tests.program.pulumi_program import run_program
 
@@ -33,8 +36,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rollouts", type=int, default=2, help="configuration changes rolled out (maxclients)")
     parser.add_argument("--upgrade", action="store_true", help="deploy the old default image, then roll out the new")
+    parser.add_argument("--repair", action="store_true", help="only: a crash-looping replica repaired by a rollout")
     parser.add_argument("--no-record", action="store_true", help="do not update bench/results.json")
     args = parser.parse_args()
+    if args.repair:
+        repair(record=not args.no_record)
+        return
     span = results.LoadSpan()
     cluster = PodCluster(**({"redisImage": OLD_REDIS_IMAGE} if args.upgrade else {}))
     try:
@@ -87,6 +94,34 @@ def main() -> None:
             what = "pods: write outage of a configuration rollout (maxclients), the master's pod last"
             if outages and all(outages):
                 results.record("pods.rollout-outage", what, [max(each) for each in outages], span, source)
+    finally:
+        cluster.teardown()
+        left = cluster.leftovers()
+        if left:
+            print(f"teardown left {left}")
+
+
+def repair(record: bool) -> None:
+    span = results.LoadSpan()
+    cluster = PodCluster(maxmemory=ORIGINAL)
+    try:
+        cluster.deploy(timeout=120)
+        report = cluster.check(settle_seconds=60)
+        if report.status != HEALTHY:
+            raise RuntimeError(f"not healthy before the incident: {report.summary()}")
+        repaired = crash_loop_then_repair(cluster)
+        print(
+            f"repair: {repaired.seconds:.0f} s, pods {' '.join(repaired.replaced)} (the broken one was restarted "
+            f"{repaired.restarts_before} times); failovers {repaired.failovers}; write outages > {OUTAGE_GAP} s: "
+            f"{repaired.outages}; lost {len(repaired.lost)} of {repaired.acknowledged}; after: {repaired.report.status}"
+        )
+        if record:
+            what = "pods: the repairing rollout of a crash-looping replica (harness/repair.py), the master's pod last"
+            lost = f"{len(repaired.lost)} of {repaired.acknowledged} lost"
+            results.record("pods.repair-seconds", what, [repaired.seconds], span, "python -m bench.pods --repair")
+            what = "pods: longest write outage during that repair"
+            outage = [max(repaired.outages, default=0.0)]
+            results.record("pods.repair-outage", what, outage, span, "python -m bench.pods --repair", note=lost)
     finally:
         cluster.teardown()
         left = cluster.leftovers()

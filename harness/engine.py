@@ -15,7 +15,7 @@ LABEL = "festival-redis.test"
 # security fixes, and the previous default, Redis 7.0.15 from bookworm, which the upgrade tests start from.
 REDIS_IMAGE = "festival-local/redis:8.0-trixie"
 OLD_REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
-EXPORTER_IMAGE = "festival-local/redis-exporter:bookworm"  # Debian's redis_exporter (images/build exporter)
+EXPORTER_IMAGE = "festival-local/redis-exporter:trixie"  # Debian trixie's redis_exporter 1.69 (images/build exporter)
 IMAGES_BUILD = Path(__file__).resolve().parents[1] / "images" / "build"
 
 
