@@ -82,3 +82,12 @@ def users_file(server: str, allow_scripting: bool) -> str:
     into `user NAME on #<SHA-256 of the password in KEY> RULES`, after `user default off`."""
     chosen = REDIS_USERS if server == "redis" else SENTINEL_USERS
     return "".join(f"{user.name} {user.key} {rules(user, allow_scripting)}\n" for user in chosen)
+
+
+def exporter_password_entries(url: str, password: str) -> dict[str, str]:
+    """redis_exporter's --redis.password-file entries for the node it scrapes at `url`: up to 1.62 it looks the URL up
+    as given, later ones with its user in it, `redis://exporter@host:port` (exporter/redis.go
+    lookupPasswordInPasswordMap, v1.69.0); without a match it sends no password at all (NOAUTH). Both, so that any
+    exporterImage logs in."""
+    scheme, address = url.split("://", 1)
+    return {url: password, f"{scheme}://{EXPORTER.name}@{address}": password}

@@ -239,8 +239,11 @@ class DockerPlatform(Platform):
             auth = pulumi.Output.all(passwords[keys["redis"]], passwords[keys["sentinel"]]).apply(
                 lambda values: json.dumps(
                     {
-                        _exporter_address(self.settings, node): values[1 if node.role == "sentinel" else 0]
+                        url: password
                         for node in topology.nodes
+                        for url, password in users.exporter_password_entries(
+                            _exporter_address(self.settings, node), values[1 if node.role == "sentinel" else 0]
+                        ).items()
                     }
                 )
             )

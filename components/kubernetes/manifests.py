@@ -138,10 +138,9 @@ def exporter_address(settings: Settings, port: int) -> str:
 def exporter_auth(settings: Settings, redis_password: str, sentinel_password: str) -> dict[str, str]:
     """The exporters' --redis.password-file contents: JSON from the scraped URI to the password of the exporter
     user there (users.EXPORTER, users.SENTINEL_EXPORTER)."""
-    return {
-        EXPORTER_AUTH_FILE["redis"]: json.dumps({exporter_address(settings, REDIS_PORT): redis_password}),
-        EXPORTER_AUTH_FILE["sentinel"]: json.dumps({exporter_address(settings, SENTINEL_PORT): sentinel_password}),
-    }
+    redis = users.exporter_password_entries(exporter_address(settings, REDIS_PORT), redis_password)
+    sentinel = users.exporter_password_entries(exporter_address(settings, SENTINEL_PORT), sentinel_password)
+    return {EXPORTER_AUTH_FILE["redis"]: json.dumps(redis), EXPORTER_AUTH_FILE["sentinel"]: json.dumps(sentinel)}
 
 
 # --- pods ---------------------------------------------------------------------------------------

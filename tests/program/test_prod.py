@@ -645,8 +645,15 @@ def test_exporter_sidecars_read_their_password_from_a_file(prod):
         f"{MOCK_PASSWORD_PREFIX}festival-{u.key}" for u in (users.EXPORTER, users.SENTINEL_EXPORTER)
     )
     # over TLS (on in prod): rediss, verifying the server with the deployment's CA, mounted beside the password
-    assert yaml.safe_load(exporter_auth["redis.json"]) == {"rediss://localhost:6379": redis_exporter}
-    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {"rediss://localhost:26379": sentinel_exporter}
+    # Keyed as redis_exporter up to 1.62 looks them up, and as later ones do (with the user).
+    assert yaml.safe_load(exporter_auth["redis.json"]) == {
+        "rediss://localhost:6379": redis_exporter,
+        "rediss://exporter@localhost:6379": redis_exporter,
+    }
+    assert yaml.safe_load(exporter_auth["sentinel.json"]) == {
+        "rediss://localhost:26379": sentinel_exporter,
+        "rediss://exporter@localhost:26379": sentinel_exporter,
+    }
     assert exporter_auth["tls-ca.crt"] == prod.program.outputs["tlsCaCert"]
     for pod, template in prod.statefulset_pods():
         exporter = template["spec"]["containers"][1]
