@@ -4,9 +4,9 @@
 Groups for running side by side (pytest-xdist `--dist loadgroup`, set in pyproject.toml): the tests that share a
 deployment run in one worker, in file order: the pods tests on the session's cluster, the docs tests on the
 session's dev stack; every other module is its own group (its tests share at most a module-scoped deployment; the
-pods scaling and upgrade tests deploy clusters of their own). Every deployment has its own name prefix and free
-ports, so groups never collide. The longest groups are handed out first (docs/development.md has each file's
-share), so none of them starts last.
+pods scaling and upgrade tests and the prod runbook's test deploy clusters of their own). Every deployment has its
+own name prefix and free ports, so groups never collide. The longest groups are handed out first
+(docs/development.md has each file's share), so none of them starts last.
 """
 
 import sys
@@ -22,6 +22,7 @@ LONGEST_FIRST = (
     "tests/pods/test_scaling.py",
     "tests/pods/test_renewal.py",
     "tests/pods/test_upgrade.py",
+    "tests/docs/test_runbook_prod.py",
     "tests/docker/test_scaling.py",
 )
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,12 @@
   there a stand-in `docker` on PATH answers only `docker exec <node> cat /etc/festival-secrets/<key>`, from the
   loopback deployment's password files.
 - A line fails on a non-zero exit (bash -e -o pipefail) and, when it runs redis-cli, on any error reply in its output.
-- Every `kubectl` line of the `prod` blocks (and every `$(kubectl ...)` of their `export` lines) names a namespace,
-  pods, containers, labels, Services, Secrets and their keys, and files that the prod stack declares.
-- Every `redis-cli` line logs in as `admin`, with the admin password of the kind of node it talks to.
+  An `export` line is evaluated once, where it stands.
+- The `prod` and `prod-drill` blocks (of operations.md and prod.md) run against the pod runner's TLS-only pods in
+  tests/docs/test_runbook_prod.py; here every one of their `redis-cli` uses TLS, and the `kubectl` lines that do not
+  run there (listing and describing objects, `--previous` logs) name a namespace, pods, containers and labels that
+  the prod stack declares.
+- Every `redis-cli` line logs in as `admin`.
 """
 
 from __future__ import annotations
@@ -31,8 +34,6 @@ from pathlib import Path
 
 import pytest
 
-from components import users
-from components.kubernetes.names import NODES_SECRET_NAME
 from components.render import REDIS_STOP_GRACE_SECONDS
 from tests.docs import pulumi_cli
 from tests.docs.markdown import ROOT, blocks
@@ -68,7 +69,6 @@ if len(args) != 4 or args[0] != "exec" or args[1] not in nodes or args[2] != "ca
 passwords = json.load(open(os.environ["FESTIVAL_TEST_PASSWORDS"]))
 print(passwords[args[3].rsplit("/", 1)[1]])
 '''
-ADMIN_SECRETS = {26379: users.SENTINEL_ADMIN.key, 6379: users.ADMIN.key}  # port -> the admin's password file
 
 
 def tagged(path: Path, tag: str):
@@ -99,30 +99,41 @@ def make_tools(directory: Path, program=None, secret_files: dict[str, str] | Non
 COMMAND_TIMEOUT = REDIS_STOP_GRACE_SECONDS + 30
 
 
-def run_block(commands: list[tuple[int, str]], env: dict, where: str, substitute, only_host_cli: bool = False) -> list:
-    """Run each command of a block in order, each with the block's earlier `export` lines before it.
-    Returns (line, command, output) of every command run."""
-    exports: list[str] = []
+EXPORT = re.compile(r"export (\w+)=(.*)")
+
+
+def run_block(
+    commands: list[tuple[int, str]], env: dict, where: str, substitute, only_host_cli: bool = False, cwd: Path = ROOT
+) -> list:
+    """Run each command of a block in order, each in its own bash. An `export NAME=VALUE` line is evaluated once,
+    where it stands, as in the reader's shell (a failing command substitution in it fails the line), and NAME is set
+    for the commands after it. Returns (line, command, output) of every command run."""
+    env = dict(env)
     ran = []
     for line, command in commands:
         command = substitute(command)
-        if command.startswith("export "):
-            exports.append(command)
+        export = EXPORT.fullmatch(command)
+        if export:
+            name, value = export.groups()
+            script = f'{name}={value}\nprintf %s "${name}"'
+        elif only_host_cli and not command.startswith("redis-cli "):
             continue
-        if only_host_cli and not command.startswith("redis-cli "):
-            continue
-        script = "\n".join(["set -e -o pipefail", *exports, command])
+        else:
+            script = command
         result = subprocess.run(
-            ["bash", "-c", script],
+            ["bash", "-c", "set -e -o pipefail\n" + script],
             env=env,
             capture_output=True,
             text=True,
             timeout=COMMAND_TIMEOUT,
-            cwd=ROOT,
+            cwd=cwd,
             check=False,
         )
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{where}:{line}: `{command}` exited {result.returncode}:\n{output}"
+        if export:
+            env[name] = result.stdout
+            continue
         if "redis-cli" in command:
             error = ERROR_REPLY.search(output)
             assert not error, f"{where}:{line}: `{command}` answered an error ({error.group(0)!r}):\n{output}"
@@ -157,13 +168,15 @@ def docker_substitution(deployment):
 def test_the_runbook_has_dev_prod_and_drill_blocks():
     assert len(tagged(OPERATIONS, "dev")) >= 10
     assert len(tagged(OPERATIONS, "prod")) >= 10
-    assert tagged(OPERATIONS, "dev-drill") and tagged(DEV, "dev-lifecycle")
+    assert tagged(OPERATIONS, "dev-drill") and tagged(OPERATIONS, "prod-drill") and tagged(DEV, "dev-lifecycle")
     every_cli = [c for b in tagged(OPERATIONS, "dev") for _, c in b.commands() if "redis-cli" in c]
     assert all("-a " not in c for c in every_cli), "passwords go through REDISCLI_AUTH, never -a"
-    every_line = [c for tag in ("dev", "dev-drill", "prod") for b in tagged(OPERATIONS, tag) for _, c in b.commands()]
+    every_line = [c for tag in ("dev", "dev-drill") for b in tagged(OPERATIONS, tag) for _, c in b.commands()]
+    every_line += [c for _, c in prod_lines()]
     for command in every_line:
         # every redis-cli of a line (a pipeline's too) logs in as admin, and no password comes from the outputs
-        assert command.count("redis-cli ") == command.count("redis-cli --user admin "), f"not as admin: {command}"
+        logins = len(re.findall(r"redis-cli (--tls --cacert \S+ )?--user admin ", command))
+        assert command.count("redis-cli ") == logins, f"not as admin: {command}"
         assert "redisPassword" not in command and "sentinelPassword" not in command, f"an app password: {command}"
     for seed_command in (
         "SENTINEL master",
@@ -254,7 +267,24 @@ def test_every_host_redis_cli_command_runs_on_loopback_processes(loopback, tmp_p
     assert len(ran) >= 40
 
 
-# --- prod: the names the kubectl commands use ------------------------------------------------------------------
+# --- prod: what does not run on the pod runner -----------------------------------------------------------------
+PROD_PAGES = (OPERATIONS, ROOT / "docs" / "prod.md")
+# The prod lines tests/docs/test_runbook_prod.py does not run: listing and describing objects (the stand-in kubectl
+# does not model them; their names are checked here), the previous container's log (the runner keeps none apart),
+# and the health check, which tests/docs/test_checks_prod.py runs.
+NOT_RUN = re.compile(
+    r"^kubectl (get (pods|svc|pdb|events)|describe) |--previous|^venv/bin/python -m components\.checks "
+)
+
+
+def prod_lines(tags=("prod", "prod-drill")):
+    """(where, command) of every line of the prod blocks of the pages that have them."""
+    for path in PROD_PAGES:
+        for block in blocks(path):
+            if block.tag in tags:
+                yield from ((f"{path.name}:{line}", command) for line, command in block.commands())
+
+
 @pytest.fixture(scope="module")
 def prod_cluster():
     from tests.program.test_prod import Cluster
@@ -262,93 +292,43 @@ def prod_cluster():
     return Cluster()
 
 
-def kubectl_lines():
-    for block in tagged(OPERATIONS, "prod"):
-        for line, command in block.commands():
-            if command.startswith("kubectl "):
-                yield f"operations.md:{line}", command
-            elif command.startswith("export "):  # export X="$(kubectl ... | base64 -d)"
-                for inner in re.findall(r"\$\((kubectl [^|)]*)", command):
-                    yield f"operations.md:{line}", inner.strip()
+def test_every_prod_redis_cli_line_uses_tls(prod_cluster):
+    """The prod stack is TLS-only by default (`tls: auto`): a plaintext redis-cli gets its connection reset."""
+    assert prod_cluster.settings.tls_enabled
+    for where, command in prod_lines():
+        assert command.count("redis-cli ") == command.count("redis-cli --tls --cacert "), f"{where}: no TLS"
 
 
-@pytest.mark.parametrize("where, command", list(kubectl_lines()))
-def test_every_kubectl_command_names_declared_objects(prod_cluster, where, command):
+@pytest.mark.parametrize(
+    "where, command", [(w, c) for w, c in prod_lines() if NOT_RUN.search(c) and c.startswith("kubectl ")]
+)
+def test_every_kubectl_line_that_does_not_run_names_declared_objects(prod_cluster, where, command):
     cluster = prod_cluster
-    settings = cluster.settings
-    words = shlex.split(command.rstrip("&").strip())
+    words = shlex.split(command)
     pods = dict(cluster.statefulset_pods())
     options, positional = {}, []
     i = 1
     while i < len(words):
         word = words[i]
-        if word == "--":
-            positional.append(words[i + 1 :])
-            break
         if word in ("-n", "--namespace", "-c", "--container", "-l", "--selector", "-L", "--tail", "--sort-by", "-o"):
             options.setdefault(word.lstrip("-")[0] if word != "--sort-by" else "sort", []).append(words[i + 1])
             i += 2
             continue
         positional.append(word)
         i += 1
-    inner = positional.pop() if positional and isinstance(positional[-1], list) else []
-    assert options.get("n") == [settings.namespace], f"{where}: namespace"
-    verb = positional[0]
-    targets = [w for w in positional[1:] if isinstance(w, str) and not w.startswith("-")]
-    pod = None
-    if verb == "get" and targets[:1] == ["secret"]:
-        secrets = {o["metadata"]["name"]: o for o in cluster.of_kind("Secret")}
-        assert targets[1] in secrets, f"{where}: no Secret {targets[1]} (declared: {sorted(secrets)})"
-        keys = set(secrets[targets[1]].get("stringData", {})) | set(secrets[targets[1]].get("data", {}))
-        for key in re.findall(r"\{\.data\.([\w.-]+)\}", " ".join(options.get("o", []))):
-            assert key in keys, f"{where}: Secret {targets[1]} has no key {key}"
-    if verb in ("exec", "logs", "describe", "delete") and targets:
+    assert options.get("n") == [cluster.settings.namespace], f"{where}: namespace"
+    verb, targets = positional[0], [w for w in positional[1:] if not w.startswith("-")]
+    if verb in ("logs", "describe") and targets:
         name = targets[-1].removeprefix("pod/")
-        if verb in ("describe", "delete"):
+        if verb == "describe":
             assert targets[0] == "pod", f"{where}: {verb} {targets}"
         assert name in pods, f"{where}: no pod {name} (declared: {sorted(pods)})"
-        pod = pods[name]
-    if verb == "port-forward":
-        kind, name = targets[0].split("/", 1)
-        if kind == "svc":
-            assert name in {o["metadata"]["name"] for o in cluster.of_kind("Service")}, f"{where}: no Service {name}"
-        else:
-            assert name in pods, f"{where}: no pod {name}"
+        if verb == "logs":
+            (container,) = options.get("c", [None])
+            containers = {c["name"] for c in pods[name]["spec"]["containers"]}
+            assert container in containers, f"{where}: pod {name} has no container {container}"
     for selector in options.get("l", []):
         key, value = selector.split("=", 1)
         assert any(t["metadata"]["labels"].get(key) == value for t in pods.values()), f"{where}: no pod has {selector}"
     for column in options.get("L", []):
         assert any(column in t["metadata"]["labels"] for t in pods.values()), f"{where}: no pod label {column}"
-    if pod is not None:
-        containers = {c["name"]: c for c in pod["spec"]["containers"]}
-        if verb in ("exec", "logs"):
-            (container_name,) = options.get("c", [None])
-            assert container_name in containers, f"{where}: pod has no container {container_name}"
-            container = containers[container_name]
-            mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
-            for path in re.findall(r"(/(?:etc|data)/[\w./-]+)", " ".join(inner)):
-                assert any(path.startswith(m.rstrip("/") + "/") for m in mounts), f"{where}: {path} is not mounted"
-                if path.startswith("/etc/festival-secrets/"):
-                    secret = next(o for o in cluster.of_kind("Secret") if o["metadata"]["name"] == NODES_SECRET_NAME)
-                    keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
-                    assert path.rsplit("/", 1)[1] in keys, f"{where}: {NODES_SECRET_NAME} has no key for {path}"
-            script = " ".join(inner)
-            if "redis-cli" in script:
-                check_redis_cli(where, script, container_name, settings)
-
-
-def check_redis_cli(where: str, script: str, container: str, settings) -> None:
-    """The node a redis-cli inside a pod talks to exists, on its port, as admin with the password file of its kind."""
-    from components.kubernetes.names import topology
-
-    host = re.search(r"-h (\S+)", script)
-    port = int((re.search(r"-p (\d+)", script) or re.match(r"()", "")).group(1) or 6379)
-    if host:
-        addresses = {str(node.address) for node in topology(settings).nodes}
-        assert f"{host.group(1)}:{port}" in addresses, f"{where}: {host.group(1)}:{port} is no node's address"
-    else:
-        expected = {"sentinel": 26379, "redis": 6379}[container]
-        assert port == expected, f"{where}: the {container} container listens on {expected}, not {port}"
-    secret = ADMIN_SECRETS[26379 if port == 26379 else 6379]
-    assert f"/etc/festival-secrets/{secret}" in script, f"{where}: port {port} needs {secret}"
-    assert "redis-cli --user admin " in script, f"{where}: redis-cli must log in as admin"
