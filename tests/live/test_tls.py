@@ -187,13 +187,15 @@ def test_renewal_data_nodes_reload_at_run_time_sentinels_on_restart(tls_deployme
     deployment.wait_healthy()
 
 
-def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients_of_the_bundle(make_deployment):
+def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients_of_the_bundle(
+    make_deployment, tmp_path
+):
     """The middle of a CA rotation's reissue roll (docs/security.md, "Rotating the CA"): step 1 (tlsCaGenerations
     1+2) made every node trust the bundle of CA 1 and CA 2, step 2 (2+1) has reissued some nodes' certificates with
     CA 2 and not yet the others'. Nodes of both CAs replicate with each other, the Sentinels of both see every node
     and peer and fail over among them (a hand-over, then a crash, which needs the vote of a Sentinel of each CA), a
-    writer with the bundle loses no acknowledged write, and a client trusting CA 1 alone is refused by a node of CA 2.
-    STABLE timings: no failover but the two the test causes (conftest.STABLE)."""
+    writer with the bundle loses no acknowledged write, the checks pass with the bundle, and a client trusting CA 1
+    alone is refused by a node of CA 2. STABLE timings: no failover but the two the test causes (conftest.STABLE)."""
     deployment = make_deployment(tls="true", **STABLE)
     old = deployment.authority
     new = Authority(tls.ca_common_name(deployment.settings.name_prefix, 2))
@@ -202,7 +204,8 @@ def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients
     def reissue(name: str) -> None:
         deployment.install_tls(name, tls.node_cert(deployment.nodes[name].node.address.host), issuer=new)
 
-    # The replicas are rolled first, the master last; the Sentinels one by one.
+    # RedisRollout replaces the Sentinels first, then the replicas, the master last; with a pod restarted out of turn
+    # (it takes the new certificate), both roles hold certificates of both CAs: here a Sentinel and a replica.
     for name in ("redis-replica-1", "sentinel-1"):
         reissue(name)
     deployment.start_all()  # healthy: every replica linked, every Sentinel agreeing and seeing every node and peer
@@ -249,3 +252,7 @@ def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients
     assert deployment.role(newer) == "master" and deployment.role(promoted) == "slave"
     for name in deployment.nodes:  # a client with the bundle reaches every node, of either CA
         assert deployment.client(name).ping()
+    # So do the checks' command line and its certificate check, given the bundle (tlsCaCert).
+    (tmp_path / "bundle.crt").write_text(deployment.tls_ca_cert)
+    checked = run_cli(*cli_args(deployment), "--tls-ca-cert", str(tmp_path / "bundle.crt"), env=passwords(deployment))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
