@@ -45,8 +45,8 @@ class Deployment:
         }
 
     def _tls_outputs(self) -> dict[str, pulumi.Input]:
-        """The CA certificate clients verify the nodes with, and when each certificate expires (docs/security.md,
-        "Renewal"; the scheduled certificates workflow reads it)."""
+        """The CA certificates clients verify the nodes with (two while the CA is rotated), and when each certificate
+        expires (docs/security.md, "Renewal"; the scheduled certificates workflow reads it)."""
         return {"tlsCaCert": self.certificates.ca_cert, "tlsCertificateExpiry": self.certificates.expiry}
 
 
@@ -57,9 +57,10 @@ def deploy(settings: Settings) -> Deployment:
     files = render.deployment_files(settings, topology)
     prefix = settings.name_prefix
     credentials = generate_credentials(prefix, settings.password_generation_numbers, child, settings.protects_data)
-    certificates = (
-        generate_certificates(prefix, certificate_specs(settings, topology), child) if settings.tls_enabled else None
-    )
+    certificates = None
+    if settings.tls_enabled:
+        specs = certificate_specs(settings, topology)
+        certificates = generate_certificates(prefix, specs, settings.tls_ca_generation_numbers, child)
     platform = platform_for(settings)(
         f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child, certificates=certificates
     )

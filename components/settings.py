@@ -106,6 +106,9 @@ class Settings:
     redis_image: str = "redis:8.2.9-bookworm"
     # TLS-only nodes and Sentinels with the deployment's own CA (components/tls.py); auto: on for kubernetes
     tls: str = "auto"
+    # Which CAs the nodes and clients trust, with tls on: 'N' or, while the CA is rotated, 'SIGNING+OTHER': the first
+    # signs the nodes' certificates, every one listed is trusted (docs/security.md, "Rotating the CA")
+    tls_ca_generations: str = "1"
     # The post-deploy check and the checks CLI fail when a node serves a certificate expiring sooner than this
     certificate_min_days_left: int = 14
     # How long a Redis node with data waits at boot for a Sentinel to name the master
@@ -150,6 +153,7 @@ class Settings:
         _server(self)
         _storage(self)
         _tls(self)
+        _tls_ca_generations(self)
         _ports(self)
         _password_generations(self)
         _dns_egress(self)
@@ -237,6 +241,11 @@ class Settings:
         highest is the current one. Keys not listed are at generation 1."""
         pairs = (pair.split("=", 1) for pair in self.password_generations.split(",") if pair.strip())
         return {key.strip(): tuple(sorted(int(n) for n in value.split("+"))) for key, value in pairs}
+
+    @property
+    def tls_ca_generation_numbers(self) -> tuple[int, ...]:
+        """tlsCaGenerations as the CAs' generations, as listed: the first signs the nodes' certificates."""
+        return tuple(int(n) for n in self.tls_ca_generations.split("+"))
 
     @property
     def dns_wait_seconds(self) -> int:
@@ -521,6 +530,19 @@ def _password_generations(s: Settings) -> None:
         if len(numbers) == 2 and int(numbers[0]) == int(numbers[1]):
             _fail(s, "password_generations", f"{key!r}: the two generations of a rotation must differ")
         seen.add(key)
+
+
+def _tls_ca_generations(s: Settings) -> None:
+    numbers = [n.strip() for n in s.tls_ca_generations.split("+")]
+    if not all(re.fullmatch(r"[1-9][0-9]{0,5}", n) for n in numbers) or len(numbers) > 2:
+        _fail(
+            s,
+            "tls_ca_generations",
+            "must be 'N' or 'SIGNING+OTHER' (positive whole numbers): the first signs the nodes' certificates, "
+            "every one listed is trusted",
+        )
+    if len(numbers) == 2 and int(numbers[0]) == int(numbers[1]):
+        _fail(s, "tls_ca_generations", "the two generations of a rotation must differ")
 
 
 def _port_key(user: str) -> str:

@@ -10,12 +10,14 @@ the same certificates for the tests). Clients do check names, so each node's cer
 reached by.
 
 The files sit in the nodes' secrets directory beside the passwords (a Kubernetes Secret key cannot hold `/`):
-the CA's certificate, and each node's certificate and key named after the host name it announces.
+the CA certificates (one, or two while the CA is rotated: tlsCaGenerations), and each node's certificate and key
+named after the host name it announces.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 KEY_ALGORITHM = "RSA"
@@ -41,6 +43,21 @@ CA_FILE = "tls-ca.crt"
 # scripts' TLS checks pass there too.
 LOCAL_NAMES = ("localhost",)
 LOCAL_IPS = ("127.0.0.1",)
+
+
+def ca_common_name(prefix: str, generation: int) -> str:
+    """The subject of the deployment's CA of `generation` (tlsCaGenerations). Generation 1 keeps the name it had
+    before there were generations (a new subject would replace the CA). Each later one has a name of its own: OpenSSL
+    looks a certificate's issuer up in the trusted CAs by subject name, and of two CAs of one name it can take the
+    wrong one and refuse the certificate ("certificate signature failure" from `openssl verify`, with certificates
+    that carry no key identifiers, as harness/certs.py makes them)."""
+    return f"{CA_COMMON_NAME} {prefix}" if generation == 1 else f"{CA_COMMON_NAME} {prefix} gen{generation}"
+
+
+def ca_bundle(pems: Iterable[str]) -> str:
+    """The CA file the nodes and clients trust: the CA certificates (PEM) one after the other, each ending in a
+    newline (OpenSSL, Go and Python read every certificate of such a file)."""
+    return "".join(pem if pem.endswith("\n") else f"{pem}\n" for pem in pems)
 
 
 def cert_file(name: str) -> str:

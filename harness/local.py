@@ -195,6 +195,9 @@ class LocalDeployment:
     nodes: dict[str, LocalNode] = field(init=False)
     # With TLS on (settings.tls_enabled): the deployment's CA, as components/certificates.py makes it.
     authority: Authority | None = field(init=False, default=None)
+    # What the nodes and clients trust (tls.CA_FILE, tlsCaCert): the authority's certificate, or while the CA is
+    # rotated the bundle trust() made
+    ca_bundle: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         ports = free_ports(self.settings.replica_count + 1 + self.settings.sentinel_count)
@@ -203,6 +206,7 @@ class LocalDeployment:
         self.nodes = {node.name: LocalNode(node, self.root / node.name) for node in self.topology.nodes}
         files = deployment_files(self.settings, self.topology)
         self.authority = Authority() if self.settings.tls_enabled else None
+        self.ca_bundle = self.authority.cert_pem if self.authority else ""
         for local in self.nodes.values():
             self._install(local, files.for_role(local.node.role))
             if self.authority:
@@ -244,18 +248,27 @@ class LocalDeployment:
         if done.returncode:
             raise RuntimeError(f"{passwords.SCRIPT} {step} on {name}: {done.returncode} {done.stderr}")
 
-    def install_tls(self, name: str, spec: tls.CertSpec) -> None:
-        """Give a node a new certificate for `spec`, and the CA's, in its secrets directory."""
+    def install_tls(self, name: str, spec: tls.CertSpec, issuer: Authority | None = None) -> None:
+        """Give a node a new certificate for `spec`, issued by `issuer` (by default the deployment's CA), and the CA
+        file (tls_ca_cert) in its secrets directory."""
         secrets = self.nodes[name].root / "secrets"
-        (secrets / tls.CA_FILE).write_text(self.authority.cert_pem)
-        for file, text in self.authority.files(spec).items():
+        (secrets / tls.CA_FILE).write_text(self.tls_ca_cert)
+        for file, text in (issuer or self.authority).files(spec).items():
             (secrets / file).write_text(text)
             (secrets / file).chmod(0o600)
 
+    def trust(self, *authorities: Authority) -> None:
+        """Every node's CA file, and the clients' CA (tls_ca_cert), become the bundle of these CAs' certificates, as
+        tlsCaGenerations with two generations makes it (components/certificates.py); a node reads its file when it
+        starts."""
+        self.ca_bundle = tls.ca_bundle(authority.cert_pem for authority in authorities)
+        for local in self.nodes.values():
+            (local.root / "secrets" / tls.CA_FILE).write_text(self.ca_bundle)
+
     @property
     def tls_ca_cert(self) -> str:
-        """The deployment's CA certificate (PEM); "" without TLS."""
-        return self.authority.cert_pem if self.authority else ""
+        """The CA certificates the nodes and clients trust (PEM); "" without TLS."""
+        return self.ca_bundle
 
     @property
     def tls_options(self) -> dict | None:

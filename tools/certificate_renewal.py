@@ -6,9 +6,9 @@ its weekly `pulumi preview` of prod, with the stack's outputs the preview step e
 
 TLS_CERTIFICATE_EXPIRY is the tlsCertificateExpiry output (JSON; empty when the stack has none), TLS_ON whether the
 stack has the tlsCaCert output. Exit 0: nothing due; 1: a node certificate is within EARLY_RENEWAL_DAYS +
-RENEWAL_NOTICE_DAYS of its end (`pulumi up` renews it from EARLY_RENEWAL_DAYS before: the run says from when), the
-CA within CA_NOTICE_DAYS (it is not renewed by `pulumi up`: docs/security.md, "Rotating the CA"), or the output is
-missing or malformed.
+RENEWAL_NOTICE_DAYS of its end (`pulumi up` renews it from EARLY_RENEWAL_DAYS before: the run says from when), a
+CA (the signing one, `ca`, or during a rotation the other one trusted, `ca-gen<N>`) within CA_NOTICE_DAYS (it is not
+renewed by `pulumi up`: docs/security.md, "Rotating the CA"), or the output is missing or malformed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import sys
 
 from components import tls
-from components.certificates import CA_LABEL
+from components.certificates import CA_LABEL, is_ca_label
 
 NODE_DUE_DAYS = tls.EARLY_RENEWAL_DAYS + tls.RENEWAL_NOTICE_DAYS
 # A CA rotation is three deploys and a move of every application (docs/security.md): start it a quarter ahead.
@@ -51,7 +51,12 @@ def problems(expiry_json: str, tls_on: bool, now: datetime.datetime) -> tuple[li
                 f"the CA expires in {days:.1f} days ({not_after:%Y-%m-%d}): `pulumi up` does not renew it; rotate "
                 "it now (docs/security.md, 'Rotating the CA')"
             )
-        elif label != CA_LABEL and days <= NODE_DUE_DAYS:
+        elif is_ca_label(label) and days <= CA_NOTICE_DAYS:
+            due.append(
+                f"{label}, a CA trusted beside the signing one, expires in {days:.1f} days ({not_after:%Y-%m-%d}): "
+                "finish the CA rotation under way, whose last step drops it (docs/security.md, 'Rotating the CA')"
+            )
+        elif not is_ca_label(label) and days <= NODE_DUE_DAYS:
             when = "now" if renewal_opens <= now else f"from {renewal_opens:%Y-%m-%d %H:%M} UTC"
             due.append(
                 f"{label} expires in {days:.1f} days ({not_after:%Y-%m-%d}): run the apply workflow by hand "

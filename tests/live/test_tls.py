@@ -1,6 +1,7 @@
 """TLS-only deployments on real processes, with certificates made as the program makes them (harness/certs.py from
 components/tls.py's parameters): replication, Sentinel agreement and failovers over TLS, plaintext and foreign
-certificates refused, a client that checks host names, and certificate renewal."""
+certificates refused, a client that checks host names, certificate renewal, and the middle of a CA rotation (nodes
+of two CAs)."""
 
 from __future__ import annotations
 
@@ -184,3 +185,74 @@ def test_renewal_data_nodes_reload_at_run_time_sentinels_on_restart(tls_deployme
     wait_until(lambda: deployment.client(sentinel).ping(), timeout=20, what="the restarted Sentinel")
     assert served_certificate(deployment.nodes[sentinel].port) == "CN=renewed"
     deployment.wait_healthy()
+
+
+def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients_of_the_bundle(
+    make_deployment, tmp_path
+):
+    """The middle of a CA rotation's reissue roll (docs/security.md, "Rotating the CA"): step 1 (tlsCaGenerations
+    1+2) made every node trust the bundle of CA 1 and CA 2, step 2 (2+1) has reissued some nodes' certificates with
+    CA 2 and not yet the others'. Nodes of both CAs replicate with each other, the Sentinels of both see every node
+    and peer and fail over among them (a hand-over, then a crash, which needs the vote of a Sentinel of each CA), a
+    writer with the bundle loses no acknowledged write, the checks pass with the bundle, and a client trusting CA 1
+    alone is refused by a node of CA 2. STABLE timings: no failover but the two the test causes (conftest.STABLE)."""
+    deployment = make_deployment(tls="true", **STABLE)
+    old = deployment.authority
+    new = Authority(tls.ca_common_name(deployment.settings.name_prefix, 2))
+    deployment.trust(old, new)
+
+    def reissue(name: str) -> None:
+        deployment.install_tls(name, tls.node_cert(deployment.nodes[name].node.address.host), issuer=new)
+
+    # RedisRollout replaces the Sentinels first, then the replicas, the master last; with a pod restarted out of turn
+    # (it takes the new certificate), both roles hold certificates of both CAs: here a Sentinel and a replica.
+    for name in ("redis-replica-1", "sentinel-1"):
+        reissue(name)
+    deployment.start_all()  # healthy: every replica linked, every Sentinel agreeing and seeing every node and peer
+
+    def issued_by_new(name: str) -> bool:
+        """Whether the node serves a certificate of CA 2: a client trusting CA 1 alone refuses it."""
+        try:
+            deployment.client(name, ssl_ca_data=old.cert_pem).ping()
+            return False
+        except redis.ConnectionError as error:
+            assert "CERTIFICATE_VERIFY_FAILED" in str(error), error
+            return True
+
+    assert {name for name in deployment.nodes if issued_by_new(name)} == {"redis-replica-1", "sentinel-1"}
+    writer = deployment.writer(wait_replicas=1).start()
+    writer.wait_for_writes(20)
+
+    reissue("redis-replica-2")  # the roll goes on
+    deployment.restart("redis-replica-2")
+    deployment.wait_healthy()
+    old_master = deployment.address("redis-master")
+    deployment.terminate("redis-master")  # its turn: it hands over to a replica of CA 2
+    promoted = wait_for_new_master(deployment, old_master)
+    assert issued_by_new(promoted)
+    writer.wait_for_writes(20)
+    # Back with its certificate of CA 1 (a pod restarted before its turn keeps its certificate): it replicates from
+    # the master of CA 2.
+    deployment.start("redis-master")
+    deployment.wait_healthy()
+    writer.stop()
+    counts = writer.counts()
+    print(f"\nmid CA rotation, a hand-over: {counts}")
+    assert counts["lost"] == 0 and counts["wait_lost"] == 0, counts
+    assert deployment.role("redis-master") == "slave" and not issued_by_new("redis-master")
+
+    # A crash, with a Sentinel of CA 1 stopped: the two left, one of each CA, must both find the master down (quorum
+    # 2) and elect one of them (a majority of the three) to fail over.
+    deployment.stop("sentinel-3")
+    deployment.kill(promoted)
+    newer = wait_for_new_master(deployment, deployment.address(promoted))
+    deployment.start(promoted)
+    deployment.start("sentinel-3")
+    deployment.wait_healthy()
+    assert deployment.role(newer) == "master" and deployment.role(promoted) == "slave"
+    for name in deployment.nodes:  # a client with the bundle reaches every node, of either CA
+        assert deployment.client(name).ping()
+    # So do the checks' command line and its certificate check, given the bundle (tlsCaCert).
+    (tmp_path / "bundle.crt").write_text(deployment.tls_ca_cert)
+    checked = run_cli(*cli_args(deployment), "--tls-ca-cert", str(tmp_path / "bundle.crt"), env=passwords(deployment))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -147,14 +147,15 @@ def tls_outputs(type_token: str, name: str, inputs: dict) -> dict:
 
 @contextlib.contextmanager
 def renewed(*names: str):
-    """Within: pulumi-tls' resources `names` are made anew, as certificates due for renewal are; after: as before."""
+    """Within: pulumi-tls' resources `names` are made anew, as certificates due for renewal are; after: those as
+    before, and what the run made for new inputs kept (a later run from the state it leads to finds the same: a CA
+    created by one step of a rotation is the one the next step signs with)."""
     kept = dict(_MADE)
     for state in [state for state in _MADE if state[1] in names]:
         del _MADE[state]
     try:
         yield
     finally:
-        _MADE.clear()
         _MADE.update(kept)
 
 

@@ -3,13 +3,14 @@ both stacks: the preview stand-in (harness/preview.py) runs the program as deplo
 and decides each resource's step as the Pulumi engine and the providers decide it.
 
 The operations: rotating each password (docs/security.md, two `pulumi up` per rotation), renewing the certificates
-(docs/security.md "Renewal": the clock moved into the early-renewal window), scaling replicaCount and sentinelCount
-up and down (docs/operations.md), a configuration change and the Redis image upgrade (docs/prod.md "What you can
-rely on", docs/dev.md), switching `tls` (docs/dev.md, docs/security.md), devExporters and debugUi on and off
-(docs/dev.md), destroy (docs/dev.md, docs/prod.md), upgrading a deployed stack to this version, changing who may
-connect (clientNamespaces, dnsEgress, prometheusPodSelector: docs/prod.md), and the changes the docs say are
-refused. Every test asserts the whole plan: no step fails (unless the docs say it is refused), and nothing that holds
-data or identity is replaced or deleted unless the docs say so and give the procedure.
+(docs/security.md "Renewal": the clock moved into the early-renewal window), rotating the CA (three `pulumi up`),
+scaling replicaCount and sentinelCount up and down (docs/operations.md), a configuration change and the Redis image
+upgrade (docs/prod.md "What you can rely on", docs/dev.md), switching `tls` (docs/dev.md, docs/security.md),
+devExporters and debugUi on and off (docs/dev.md), destroy (docs/dev.md, docs/prod.md), upgrading a deployed stack
+to this version, changing who may connect (clientNamespaces, dnsEgress, prometheusPodSelector: docs/prod.md), and
+the changes the docs say are refused. Every test asserts the whole plan: no step fails (unless the docs say it is
+refused), and nothing that holds data or identity is replaced or deleted unless the docs say so and give the
+procedure.
 """
 
 from __future__ import annotations
@@ -42,7 +43,12 @@ IDENTITY_TYPES = {
     "random:index/randomPassword:RandomPassword",
     "tls:index/selfSignedCert:SelfSignedCert",
 }
-IDENTITY_NAMES = {"festival-kubernetes-secret", "festival-kubernetes-users-secret", "festival-tls-ca-key"}
+IDENTITY_NAMES = {
+    "festival-kubernetes-secret",
+    "festival-kubernetes-users-secret",
+    "festival-tls-ca-key",
+    "festival-tls-ca-gen2-key",
+}
 
 CONTAINERS = {
     "master": ["festival-redis-master-festival-redis-master"],
@@ -185,6 +191,50 @@ def test_renewing_the_certificates_replaces_them_and_updates_what_holds_them(sta
         # The certificates' digest is in the pod templates: the pods are rolled as for a configuration change.
         expected = {**renewed, "festival-kubernetes-users-secret": "update", **each(STATEFULSETS, "update")}
         assert_plan(renewal, stack, {**expected, JOB: "replace (create first)"})
+
+
+# --- rotating the CA (docs/security.md "Rotating the CA") -----------------------------------------------------------
+
+APP_SECRETS = ["festival-kubernetes-secret", "festival-kubernetes-exporter-secret"]  # the CA bundle for apps, exporters
+
+
+def ca_resources(generation: int) -> list[str]:
+    name = "festival-tls-ca" if generation == 1 else f"festival-tls-ca-gen{generation}"
+    return [f"{name}-key", name]
+
+
+def ca_rotation_plan(stack: str, step: int) -> dict[str, str]:
+    """One step of rotating the CA from generation 1 to 2 (tlsCaGenerations 1+2, 2+1, 2): step 1 makes CA 2 and
+    trusts both, step 2 signs every node's certificate with CA 2 (the bundle is the same: the Secrets applications
+    read do not change), step 3 deletes CA 1. On prod every step rolls the pods (the certificates' digest, which
+    covers the bundle, is in the pod templates); on dev the secrets holder is replaced, and the containers read the
+    files at their next start (docs/security.md: restart them)."""
+    made = {
+        1: each(ca_resources(2), "create"),
+        2: each(NODE_CERTS[stack], "replace (create first)"),  # their keys and requests stay
+        3: each(ca_resources(1), "delete"),
+    }[step]
+    if stack == "dev":
+        return {**made, "festival-docker-secrets-holder": "replace (delete first)"}
+    bundle_readers = each(APP_SECRETS, "update") if step != 2 else {}
+    return {
+        **made,
+        **bundle_readers,
+        "festival-kubernetes-users-secret": "update",
+        **each(STATEFULSETS, "update"),
+        JOB: "replace (create first)",  # its name carries the secrets' digest: the check runs again
+    }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_rotating_the_ca_is_three_updates_that_keep_the_data_and_delete_only_the_old_ca(stack):
+    state = deployed(stack, **TLS_ON[stack])
+    for step, generations in enumerate(("1+2", "2+1", "2"), 1):
+        result, state = preview(state, stack, {**TLS_ON[stack], "tlsCaGenerations": generations})
+        retired = each(ca_resources(1), "delete") if step == 3 else {}
+        assert_plan(result, stack, ca_rotation_plan(stack, step), touching=retired)
+    cas = [r.name for r in state.values() if r.type.startswith("tls:") and r.name.startswith("festival-tls-ca")]
+    assert cas == ca_resources(2)
 
 
 # --- scaling (docs/operations.md "Scaling: replicaCount and sentinelCount") -----------------------------------------

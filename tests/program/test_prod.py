@@ -720,6 +720,39 @@ def test_every_certificates_expiry_is_exported_as_the_certificate_in_the_secret_
     assert "tlsCertificateExpiry" not in prod.program.secret_outputs
 
 
+@pytest.mark.parametrize(("generations", "signing"), [("1+2", 0), ("2+1", 1)])
+def test_while_the_ca_is_rotated_everything_trusts_both_cas_and_the_first_listed_signs(generations, signing):
+    """tlsCaGenerations with two generations (docs/security.md, "Rotating the CA"): the CA file of the pods, of the
+    exporters and of applications (redis-secret, tlsCaCert) is the bundle of both CAs, oldest first in both steps;
+    every node's certificate is issued by the first listed; tlsCertificateExpiry calls that one `ca`, the other
+    `ca-gen<N>`."""
+    rotating = Cluster({"tlsCaGenerations": generations})
+    bundle = rotating.program.outputs["tlsCaCert"]
+    cas = x509.load_pem_x509_certificates(bundle.encode())
+    assert [ca.subject.rfc4514_string() for ca in cas] == [
+        f"CN={tls.CA_COMMON_NAME} festival",
+        f"CN={tls.CA_COMMON_NAME} festival gen2",
+    ]
+    assert bundle.count("-----END CERTIFICATE-----\n") == 2 and bundle.endswith("\n")
+    nodes_secret = reveal(rotating.program.named("festival-kubernetes-users-secret").inputs["stringData"])
+    for secret in (
+        nodes_secret,
+        rotating.named("Secret", names.SECRET_NAME)["stringData"],
+        rotating.named("Secret", names.EXPORTER_SECRET_NAME)["stringData"],
+    ):
+        assert secret[tls.CA_FILE] == bundle
+    nodes = kubernetes_topology(rotating.settings).nodes
+    for node in nodes:
+        cert = x509.load_pem_x509_certificate(nodes_secret[tls.cert_file(node.address.host)].encode())
+        cert.verify_directly_issued_by(cas[signing])
+        assert cert.issuer == cas[signing].subject
+    expiry = rotating.program.outputs["tlsCertificateExpiry"]
+    other = f"ca-gen{2 - signing}"
+    assert set(expiry) == {"ca", other, *(node.name for node in nodes)}
+    assert tls.parse_time(expiry["ca"]) == cas[signing].not_valid_after_utc
+    assert tls.parse_time(expiry[other]) == cas[1 - signing].not_valid_after_utc
+
+
 def test_a_renewed_certificate_rolls_the_pods_and_nothing_else_does(prod):
     """pulumi-tls replaces a certificate EARLY_RENEWAL_HOURS before it expires; its digest is in the pod templates
     and RedisRollout's revision, so the pods (which read certificates at boot) are replaced one at a time."""

@@ -45,6 +45,15 @@ def test_the_ca_is_due_a_quarter_ahead_because_pulumi_up_does_not_renew_it():
     assert line.startswith("the CA expires in 89.0 days") and "Rotating the CA" in line
 
 
+def test_during_a_ca_rotation_the_other_trusted_ca_is_due_as_a_ca_not_as_a_node():
+    """tlsCaGenerations 2+1: `ca` is generation 2 (it signs), `ca-gen1` the old one, still trusted."""
+    text = json.dumps({"ca": at(3650), "ca-gen1": at(CA_NOTICE_DAYS - 1), "redis-master-0": at(300)})
+    [line] = problems(text, True, NOW)[1]  # 89 days: not due for a node (37), due for a CA
+    assert line.startswith("ca-gen1, a CA trusted beside the signing one, expires in 89.0 days")
+    assert "finish the CA rotation" in line and "Rotating the CA" in line
+    assert problems(json.dumps({"ca": at(3650), "ca-gen1": at(CA_NOTICE_DAYS + 1)}), True, NOW)[1] == []
+
+
 def test_a_tls_stack_without_the_output_or_with_a_bad_one_fails_and_a_plain_one_passes():
     assert problems("", False, NOW) == (["tls is off on this stack: no certificates"], [])
     [line] = problems("", True, NOW)[1]

@@ -105,6 +105,12 @@ K8S = {"platform": "kubernetes", "kubeContext": "ctx"}
         ({"passwordGenerations": "redis-pasword=2"}, "passwordGenerations", "not a password key"),
         ({"passwordGenerations": "redis-password=2,redis-password=3"}, "passwordGenerations", "listed twice"),
         ({"passwordGenerations": "redis-password=2+2"}, "passwordGenerations", "must differ"),
+        ({"tlsCaGenerations": "0"}, "tlsCaGenerations", "'N' or 'SIGNING+OTHER' (positive whole numbers)"),
+        ({"tlsCaGenerations": "one"}, "tlsCaGenerations", "the first signs the nodes' certificates"),
+        ({"tlsCaGenerations": "2,1"}, "tlsCaGenerations", "'N' or 'SIGNING+OTHER'"),
+        ({"tlsCaGenerations": "1+2+3"}, "tlsCaGenerations", "'N' or 'SIGNING+OTHER'"),
+        ({"tlsCaGenerations": ""}, "tlsCaGenerations", "'N' or 'SIGNING+OTHER'"),
+        ({"tlsCaGenerations": "2+2"}, "tlsCaGenerations", "must differ"),
         ({"certificateMinDaysLeft": 0}, "certificateMinDaysLeft", "between 1 and 29 days"),
         ({"certificateMinDaysLeft": 30}, "certificateMinDaysLeft", "from which `pulumi up` renews a certificate"),
         ({"certificateMinDaysLeft": "two weeks"}, "certificateMinDaysLeft", "whole number"),
@@ -169,6 +175,13 @@ def test_password_generations_by_key_lowest_first():
     settings = Settings(password_generations="redis-password=2+1, sentinel-peer-password=3")
     assert settings.password_generation_numbers == {"redis-password": (1, 2), "sentinel-peer-password": (3,)}
     assert Settings().password_generation_numbers == {}
+
+
+def test_tls_ca_generations_as_listed_the_signing_one_first():
+    assert Settings().tls_ca_generation_numbers == (1,)
+    assert Settings.from_config({"tlsCaGenerations": "2+1"}).tls_ca_generation_numbers == (2, 1)
+    assert Settings.from_config({"tlsCaGenerations": " 1 + 2 "}).tls_ca_generation_numbers == (1, 2)
+    assert Settings.from_config({"tlsCaGenerations": 3}).tls_ca_generation_numbers == (3,)
 
 
 def test_certificate_threshold_and_blackbox_exporter_defaults():
