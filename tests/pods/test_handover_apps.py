@@ -11,7 +11,7 @@ import pytest
 from components import connection
 from components.checks import HEALTHY
 from harness import apps
-from tests.pods.conftest import FIGURES, HANDOVER_BOUND
+from tests.pods.conftest import FIGURES, HANDED_OVER, HANDOVER_BOUND
 from tests.workflow.app_stack import declared_container, run_app
 
 pytestmark = pytest.mark.pods
@@ -31,6 +31,7 @@ def test_apps_wired_as_documented_write_and_read_through_a_master_pod_deletion(h
     assert (env["REDIS_TLS"], set(files)) == ("true", {env[name] for name in connection.FILES})
     writers = apps.app_writers(apps.on_host(env, files, tmp_path), cluster.nat_map, tmp_path)
     old = cluster.master()
+    pod = cluster.pods[old]
 
     def delete_the_master_pod():
         cluster.delete_pod(old)  # preStop hands the master role over
@@ -38,6 +39,8 @@ def test_apps_wired_as_documented_write_and_read_through_a_master_pod_deletion(h
 
     seen = apps.through_a_failover(writers, delete_the_master_pod, bound=STEP_BOUND)
     FIGURES["apps through a master pod deletion"] = seen
+    code, output, _ = pod.prestop["redis"]
+    assert code == 0 and HANDED_OVER in output, output  # a hand-over, not a failover after down-after
     assert cluster.master() != old
     for name, saw in seen.items():
         assert saw["lost"] == [] and saw["acknowledged"] >= 100 and saw["reads after the failover"] >= 20, name
