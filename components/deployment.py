@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import render, users
+from components import connection, render, users
 from components.certificates import Certificates, generate_certificates
 from components.contract import contract_version
 from components.credentials import Credentials, generate_credentials
@@ -39,6 +39,11 @@ class Deployment:
             "redisPassword": self.credentials.redis_password,
             "sentinelUsername": users.SENTINEL_CLIENT.name,
             "sentinelPassword": self.credentials.sentinel_password,
+            "clientEnv": connection.client_env(
+                [str(node.address) for node in self.topology.sentinels],
+                self.settings.master_name,
+                self.settings.tls_enabled,
+            ),
             **self.platform.stack_outputs(),
             **(self._tls_outputs() if self.certificates else {}),
             "replicationCheck": self.replication_check,

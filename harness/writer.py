@@ -89,6 +89,8 @@ def sentinel_client(
     timeout: float = SOCKET_TIMEOUT,
     nat_map: dict[str, dict] | None = None,
     tls: dict | None = None,
+    username: str = users.APP.name,
+    sentinel_username: str = users.SENTINEL_CLIENT.name,
 ) -> Sentinel:
     """A redis-py Sentinel configured as docs/clients.md recommends, logging in as the application users (the
     passwords are theirs); with `nat_map`, one that translates the announced addresses; with `tls` (redis-py's
@@ -97,14 +99,14 @@ def sentinel_client(
     return (NatSentinel if nat_map is not None else Sentinel)(
         sentinels,
         sentinel_kwargs={
-            "username": users.SENTINEL_CLIENT.name,
+            "username": sentinel_username,
             "password": sentinel_password,
             "socket_timeout": SENTINEL_TIMEOUT,
             "socket_connect_timeout": SENTINEL_TIMEOUT,
             "retry": Retry(NoBackoff(), 0),  # a dead Sentinel: ask the next one at once
             **tls,
         },
-        username=users.APP.name,
+        username=username,
         password=redis_password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
@@ -260,15 +262,21 @@ class Writer:
         threads: int = THREADS,
         nat_map: dict[str, dict] | None = None,
         tls: dict | None = None,
+        username: str = users.APP.name,
+        sentinel_username: str = users.SENTINEL_CLIENT.name,
+        prefix: str = "",  # of every key it writes, to run beside another writer
     ):
-        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map, tls)
         self.sentinels, self.timeout, self.nat_map, self.tls = sentinels, timeout, nat_map, tls
+        self.users = {"username": username, "sentinel_username": sentinel_username}
+        self.sentinel = sentinel_client(
+            sentinels, redis_password, sentinel_password, timeout, nat_map, tls, **self.users
+        )
         self.readers: list[Reader] = []
         self.retired: list[redis.Redis] = []  # clients replaced by use_passwords
         self.master_name = master_name
         self.wait_replicas = wait_replicas
-        self.plain = _Stream(self.client(), "w:", threads, 0)
-        self.waiting = _Stream(self.client(), "r:", threads, wait_replicas) if wait_replicas else None
+        self.plain = _Stream(self.client(), f"{prefix}w:", threads, 0)
+        self.waiting = _Stream(self.client(), f"{prefix}r:", threads, wait_replicas) if wait_replicas else None
 
     def client(self) -> redis.Redis:
         return master_client(self.sentinel, self.master_name, decode_responses=True)
@@ -305,7 +313,7 @@ class Writer:
         """Log in with these from now on, as an application redeployed with new passwords does: every stream and
         reader moves to new clients (the old ones finish the request they are sending)."""
         self.sentinel = sentinel_client(
-            self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map, self.tls
+            self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map, self.tls, **self.users
         )
         for holder in (*self.streams, *self.readers):
             # Kept: a client closes its connections when collected, under a request still being sent through it.

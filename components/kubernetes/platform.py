@@ -269,6 +269,7 @@ class KubernetesPlatform(Platform):
             "redisPasswordKey": render.REDIS_PASSWORD_KEY,
             "sentinelPasswordKey": render.SENTINEL_PASSWORD_KEY,
             "appEnv": manifests.app_env(settings),
+            "clientNamespaces": list(settings.client_namespace_names),
         }
 
 

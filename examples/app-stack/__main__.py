@@ -1,11 +1,15 @@
 """festival-app: an application wired to festival-redis through its stack outputs (contract/outputs.yaml).
 
-The Sentinels, the master set name and the users to log in as (the default user is off: a password alone is
-refused) come from the outputs. The passwords, secret outputs, reach the application as files it reads at start,
-never as environment variables. In prod its pods carry the label that festival-redis'
-NetworkPolicy admits. Needs the same backend and passphrase as festival-redis (docs/workflow.md).
+The container gets the connection variables (docs/clients.md, "Connection variables"), the same on both stacks, from
+the clientEnv output: the Sentinels, the master set name, the users to log in as (the default user is off: a
+password alone is refused), whether to use TLS, and the paths of the files holding the passwords and the CA
+certificate. The passwords, secret outputs, reach the application only as those files, never as environment
+variables; app/festival_redis.py is how the application reads them. In prod its pods carry the label that
+festival-redis' NetworkPolicy admits, from a namespace its clientNamespaces setting must list (checked here). Needs the
+same backend and passphrase as festival-redis (docs/workflow.md).
 """
 
+import posixpath
 import re
 
 import pulumi
@@ -13,9 +17,14 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 CONTRACT_MAJOR = 4  # the major of contract/outputs.yaml this program was written for
+CONTRACT_MINOR = 5  # the first minor with clientEnv and clientNamespaces
 CLIENT_LABEL = {"festival-redis-client": "true"}  # contract/outputs.yaml: clientPodLabel
-SECRETS_DIR = "/run/secrets/festival-redis"
-PASSWORD_FILES = {"redis-password": "redisPassword", "sentinel-password": "sentinelPassword"}  # file -> output
+# variable -> the output its file holds (docs/clients.md, "Connection variables"); the CA only with REDIS_TLS=true
+FILE_OUTPUTS = {
+    "REDIS_PASSWORD_FILE": "redisPassword",
+    "REDIS_SENTINEL_PASSWORD_FILE": "sentinelPassword",
+    "REDIS_CA_FILE": "tlsCaCert",
+}
 APP = "festival-app"
 
 
@@ -39,12 +48,19 @@ redis = pulumi.StackReference("festival-redis", stack_name=redis_stack)
 
 
 def written_for(version: str) -> str:
-    """The contract's version, if its major is the one this program was written for: another one stops it."""
-    if version.split(".")[0] != str(CONTRACT_MAJOR):
+    """The contract's version, if its major is the one this program was written for: another one stops it, and so
+    does an older minor, which lacks outputs it reads."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    if major != CONTRACT_MAJOR:
         raise ValueError(
             f"{redis_stack}: contractVersion = {version!r}: festival-app was written for contract {CONTRACT_MAJOR}.x; "
             "read what the new major changed (contract/outputs.yaml, docs/workflow.md), adapt the program and its "
             "CONTRACT_MAJOR"
+        )
+    if minor < CONTRACT_MINOR:
+        raise ValueError(
+            f"{redis_stack}: contractVersion = {version!r}: festival-app needs contract "
+            f"{CONTRACT_MAJOR}.{CONTRACT_MINOR} or later (clientEnv): update festival-redis first"
         )
     return version
 
@@ -52,44 +68,67 @@ def written_for(version: str) -> str:
 contract_version = redis.require_output("contractVersion").apply(written_for)
 
 
-def redis_output(name: str) -> pulumi.Output:
-    """An output of festival-redis, once its contract's major has been checked (a secret one stays secret)."""
-    return pulumi.Output.all(contract_version, redis.require_output(name)).apply(lambda values: values[1])
+def redis_output(name: str, required: bool = True) -> pulumi.Output:
+    """An output of festival-redis, once its contract's version has been checked (a secret one stays secret); an
+    optional one is None where the stack does not export it."""
+    output = redis.require_output(name) if required else redis.get_output(name)
+    return pulumi.Output.all(contract_version, output).apply(lambda values: values[1])
 
 
-env = {
-    "REDIS_SENTINELS": redis_output("sentinelEndpoints").apply(",".join),
-    "REDIS_MASTER_NAME": redis_output("masterName"),
-    "REDIS_USERNAME": redis_output("redisUsername"),
-    "REDIS_SENTINEL_USERNAME": redis_output("sentinelUsername"),
-    "REDIS_PASSWORD_FILE": f"{SECRETS_DIR}/redis-password",
-    "REDIS_SENTINEL_PASSWORD_FILE": f"{SECRETS_DIR}/sentinel-password",
-}
+def client_files(env: dict, contents: dict) -> dict[str, str]:
+    """path -> content of every file the variables name (the CA only with TLS)."""
+    wanted = [name for name in FILE_OUTPUTS if name != "REDIS_CA_FILE" or env["REDIS_TLS"] == "true"]
+    missing = [FILE_OUTPUTS[name] for name in wanted if contents[name] is None]
+    if missing:
+        raise ValueError(f"{redis_stack}: REDIS_TLS = {env['REDIS_TLS']!r}, but it has no output {', '.join(missing)}")
+    return {env[name]: contents[name] for name in wanted}
+
+
+env = redis_output("clientEnv")
+contents = {name: redis_output(output, required=output != "tlsCaCert") for name, output in FILE_OUTPUTS.items()}
+files = pulumi.Output.all(env, pulumi.Output.all(**contents)).apply(lambda values: client_files(*values))
 
 if platform == "docker":
     app = docker.Container(
         APP,
         name=APP,
         image=image,
-        envs=pulumi.Output.all(**env).apply(lambda values: [f"{key}={value}" for key, value in values.items()]),
+        envs=env.apply(lambda values: [f"{key}={value}" for key, value in values.items()]),
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=redis_output("networkName"))],
-        uploads=[
-            docker.ContainerUploadArgs(file=f"{SECRETS_DIR}/{file}", content=redis_output(output), permissions="0400")
-            for file, output in PASSWORD_FILES.items()
-        ],
+        uploads=files.apply(
+            lambda paths: [{"file": path, "content": content, "permissions": "0400"} for path, content in paths.items()]
+        ),
         memory=256,
         restart="unless-stopped",
     )
 else:
-    namespace = config.get("namespace") or APP
+    wanted = config.get("namespace") or APP
+
+    def admitted(names: list[str]) -> str:
+        if wanted not in names:
+            fail(
+                "namespace",
+                wanted,
+                f"festival-redis admits clients only from its clientNamespaces {names}: add it there "
+                f"(pulumi config set clientNamespaces {','.join([*names, wanted])} -s <stack>, on festival-redis)",
+            )
+        return wanted
+
+    namespace = redis_output("clientNamespaces").apply(admitted)
     ns = k8s.core.v1.Namespace(
         APP, metadata={"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}
     )
-    # A pod mounts Secrets of its own namespace only: the passwords are copied, and stay secret.
+
+    def secrets_dir(values: dict[str, str]) -> str:
+        [directory] = {posixpath.dirname(values[name]) for name in FILE_OUTPUTS}  # one (contract/outputs.yaml)
+        return directory
+
+    # A pod mounts Secrets of its own namespace only: the files are copied (the passwords stay secret), each under
+    # its file name, and the Secret is mounted where the variables say they are.
     secret = k8s.core.v1.Secret(
         f"{APP}-redis",
         metadata={"name": "festival-redis-client", "namespace": namespace},
-        string_data={file: redis_output(output) for file, output in PASSWORD_FILES.items()},
+        string_data=files.apply(lambda paths: {posixpath.basename(path): content for path, content in paths.items()}),
         opts=pulumi.ResourceOptions(depends_on=[ns]),
     )
     labels = {"app": APP}
@@ -108,8 +147,8 @@ else:
                         {
                             "name": "app",
                             "image": image,
-                            "env": [{"name": key, "value": value} for key, value in env.items()],
-                            "volumeMounts": [{"name": "redis", "mountPath": SECRETS_DIR, "readOnly": True}],
+                            "env": env.apply(lambda values: [{"name": k, "value": v} for k, v in values.items()]),
+                            "volumeMounts": [{"name": "redis", "mountPath": env.apply(secrets_dir), "readOnly": True}],
                             "resources": {
                                 "limits": {"memory": "256Mi"},
                                 "requests": {"cpu": "100m", "memory": "256Mi"},
@@ -138,4 +177,4 @@ else:
 
 pulumi.export("redisStack", redis_stack)
 pulumi.export("redisContractVersion", contract_version)
-pulumi.export("sentinels", env["REDIS_SENTINELS"])
+pulumi.export("sentinels", env.apply(lambda values: values["REDIS_SENTINELS"]))

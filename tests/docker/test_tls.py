@@ -1,6 +1,7 @@
 """The dev stack with `tls: true` on the Docker engine: the certificates the program makes (pulumi-tls' outputs
 computed for real under the mocks), TLS-only nodes and Sentinels, the declared check over TLS, exporters over rediss,
-and a Sentinel-aware client on the host that checks host names, through a hand-over."""
+and a Sentinel-aware client on the host that checks host names, through a hand-over; then the applications wired as
+the docs say (the example app stack's container, its Python code and the NestJS provider), through another."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ import urllib.request
 import pytest
 import redis
 
+from components import connection
+from components.render import PRESTOP_MAX_SECONDS
+from harness import apps
 from harness.docker_runner import free_port_run
 from harness.engine import EXPORTER_IMAGE, ensure_images
 from harness.local import wait_until
+from tests.workflow.app_stack import declared_container, run_app
 
 pytestmark = pytest.mark.docker
+
+# A write or a read waits at most this long: a hand-over ends within prestop.sh's limit, and the 60 s beyond it
+# cover the new master's election and the clients' reconnection with a wide margin.
+HANDOVER_BOUND = PRESTOP_MAX_SECONDS + 60
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +79,26 @@ def test_a_host_name_checking_client_writes_through_a_hand_over(tls_stack, recor
     record_property("counts", counts)
     assert counts["lost"] == 0 and counts["wait_lost"] == 0, counts
     assert new != old and tls_stack.role(old) == "slave"
+
+
+def test_apps_wired_as_documented_write_and_read_through_a_hand_over(tls_stack, tmp_path):
+    """examples/app-stack's container, as declared against this stack (TLS on), connects with the example's Python
+    code and with the NestJS provider's options (run in Node.js): both write and read through a hand-over and lose
+    no acknowledged write. Last in the module: it moves the master."""
+    program = tls_stack.program
+    env, files = declared_container(run_app("dev", program.outputs, program.secret_outputs))
+    assert (env["REDIS_TLS"], set(files)) == ("true", {env[name] for name in connection.FILES})
+    writers = apps.app_writers(apps.on_host(env, files, tmp_path), tls_stack.outputs["natMap"], tmp_path)
+    old = tls_stack.master()
+
+    def hand_over():
+        tls_stack.stop(old, timeout=60)  # prestop.sh hands the master role over
+        tls_stack.wait_for_new_master(old)
+
+    seen = apps.through_a_failover(writers, hand_over, bound=HANDOVER_BOUND)
+    print(f"\napps through a hand-over over TLS on Docker: {seen}")
+    tls_stack.container(old).start()
+    tls_stack.wait_healthy()
+    assert tls_stack.master() != old and tls_stack.role(old) == "slave"
+    for name, saw in seen.items():
+        assert saw["lost"] == [] and saw["acknowledged"] >= 100 and saw["reads after the failover"] >= 20, name

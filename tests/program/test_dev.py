@@ -349,6 +349,16 @@ def test_stack_outputs(dev):
         "sentinelEndpoints": ["festival-sentinel-1:26379", "festival-sentinel-2:26379", "festival-sentinel-3:26379"],
         "sentinelHostEndpoints": ["127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"],
         "natMap": {address: {"host": "127.0.0.1", "port": port} for address, port in nat.items()},
+        "clientEnv": {  # the connection variables (components/connection.py), the same names as on prod
+            "REDIS_SENTINELS": "festival-sentinel-1:26379,festival-sentinel-2:26379,festival-sentinel-3:26379",
+            "REDIS_MASTER_NAME": "festival-master",
+            "REDIS_USERNAME": "app",
+            "REDIS_PASSWORD_FILE": "/run/secrets/festival-redis/redis-password",
+            "REDIS_SENTINEL_USERNAME": "client",
+            "REDIS_SENTINEL_PASSWORD_FILE": "/run/secrets/festival-redis/sentinel-password",
+            "REDIS_TLS": "false",
+            "REDIS_CA_FILE": "/run/secrets/festival-redis/tls-ca.crt",
+        },
         "connectionEnv": {
             "REDIS_SENTINEL_HOST": "festival-sentinel-1",
             "REDIS_SENTINEL_PORT": "26379",

@@ -839,6 +839,22 @@ def test_outputs_for_application_stacks(prod):
         {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "redis-secret", "key": "redis-password"}}},
     ]
     assert outputs["appEnv"][6]["valueFrom"]["secretKeyRef"]["key"] == "sentinel-password"
+    # The connection variables (components/connection.py), the same names as on dev; TLS on by default.
+    sentinels = [f"redis-sentinel-{i}.redis-sentinel-headless.festival.svc.cluster.local:26379" for i in range(3)]
+    assert outputs["clientEnv"] == {
+        "REDIS_SENTINELS": ",".join(sentinels),
+        "REDIS_MASTER_NAME": "festival-master",
+        "REDIS_USERNAME": "app",
+        "REDIS_PASSWORD_FILE": "/run/secrets/festival-redis/redis-password",
+        "REDIS_SENTINEL_USERNAME": "client",
+        "REDIS_SENTINEL_PASSWORD_FILE": "/run/secrets/festival-redis/sentinel-password",
+        "REDIS_TLS": "true",
+        "REDIS_CA_FILE": "/run/secrets/festival-redis/tls-ca.crt",
+    }
+    # The files those variables name are the keys of the Secret applications mount there.
+    keys = set(reveal(prod.program.named("festival-kubernetes-secret").inputs["stringData"]))
+    assert {path.rsplit("/", 1)[1] for name, path in outputs["clientEnv"].items() if name.endswith("_FILE")} == keys
+    assert outputs["clientNamespaces"] == ["festival"]
     assert prod.program.secret_outputs == {"redisPassword", "sentinelPassword"}
     for key, value in outputs.items():
         if key not in prod.program.secret_outputs:

@@ -12,11 +12,16 @@ from unittest import mock
 import pulumi
 import yaml
 
-from tests.workflow.mocked import unwrap
+from tests.workflow.mocked import reveal, unwrap
 
 APP_DIR = Path(__file__).resolve().parents[2] / "examples" / "app-stack"
 APP_PROJECT = "festival-app"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+CONTAINER, DEPLOYMENT, SECRET = (
+    "docker:index/container:Container",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:core/v1:Secret",
+)
 
 
 @dataclass
@@ -91,3 +96,24 @@ def run_app(
 
     run()
     return app
+
+
+def declared_container(app: AppRun) -> tuple[dict[str, str], dict[str, str]]:
+    """What the application's container is declared to get: its environment and its files (path -> content), the
+    uploads of the Docker container or the Secret mounted into the Deployment's pods."""
+    [container] = app.of_type(CONTAINER) or [None]
+    if container is not None:
+        inputs = reveal(container.inputs)
+        env = dict(item.split("=", 1) for item in inputs["envs"])
+        return env, {upload["file"]: upload["content"] for upload in inputs["uploads"]}
+    [deployment] = app.of_type(DEPLOYMENT)
+    [secret] = app.of_type(SECRET)
+    spec = reveal(deployment.inputs)["spec"]["template"]["spec"]
+    [pod_container] = spec["containers"]
+    [mount] = pod_container["volumeMounts"]
+    [volume] = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    if volume["secret"]["secretName"] != secret.inputs["metadata"]["name"]:
+        raise LookupError(f"volume {volume} is not the Secret {secret.inputs['metadata']['name']}")
+    env = {item["name"]: item["value"] for item in pod_container["env"]}
+    files = {f"{mount['mountPath']}/{key}": value for key, value in reveal(secret.inputs["stringData"]).items()}
+    return env, files

@@ -6,8 +6,10 @@ import ast
 
 import pytest
 
+from components import connection, tls
+from harness.apps import example_app, on_host
 from policy import festival_policies as fp
-from tests.workflow.app_stack import APP_DIR, AppRun, run_app
+from tests.workflow.app_stack import APP_DIR, AppRun, declared_container, run_app
 from tests.workflow.contract import load_contract
 from tests.workflow.mocked import Secret, reveal, run, strings
 
@@ -21,13 +23,17 @@ APP_NAMESPACE = "festival-app"  # examples/app-stack/Pulumi.prod.yaml
 @pytest.fixture(scope="module")
 def redis():
     # The team lists the application's namespace among festival-redis' client namespaces.
-    return {"dev": run("dev"), "prod": run("prod", {"clientNamespaces": APP_NAMESPACE})}
+    return {
+        "dev": run("dev"),
+        "dev-tls": run("dev", {"tls": True}),
+        "prod": run("prod", {"clientNamespaces": f"festival,{APP_NAMESPACE}"}),
+    }
 
 
 def app_for(redis, stack: str, secret_outputs: set[str] | None = None, **overrides) -> AppRun:
     program = redis[stack].program
     secret = program.secret_outputs if secret_outputs is None else secret_outputs
-    return run_app(stack, program.outputs, secret, overrides)
+    return run_app(stack.split("-")[0], program.outputs, secret, overrides)
 
 
 def passwords(redis, stack: str) -> set[str]:
@@ -54,27 +60,25 @@ def test_the_app_asks_for_the_festival_redis_stack_of_its_own_name(redis):
     assert other.references == ["organization/festival-redis/staging"]
 
 
-def test_dev_container_is_wired_from_the_outputs(redis):
-    outputs = redis["dev"].program.outputs
-    app = app_for(redis, "dev")
+@pytest.mark.parametrize("stack", ["dev", "dev-tls"])
+def test_dev_container_is_wired_from_the_outputs(redis, stack):
+    outputs = redis[stack].program.outputs
+    app = app_for(redis, stack)
     [container] = app.of_type(CONTAINER)
     inputs = reveal(container.inputs)
     assert inputs["networksAdvanced"] == [{"name": outputs["networkName"]}]
-    assert sorted(inputs["envs"]) == sorted(
-        [
-            f"REDIS_SENTINELS={','.join(outputs['sentinelEndpoints'])}",
-            f"REDIS_MASTER_NAME={outputs['masterName']}",
-            f"REDIS_USERNAME={outputs['redisUsername']}",
-            f"REDIS_SENTINEL_USERNAME={outputs['sentinelUsername']}",
-            "REDIS_PASSWORD_FILE=/run/secrets/festival-redis/redis-password",
-            "REDIS_SENTINEL_PASSWORD_FILE=/run/secrets/festival-redis/sentinel-password",
-        ]
-    )
-    files = {upload["file"]: upload["content"] for upload in inputs["uploads"]}
-    assert files == {
-        "/run/secrets/festival-redis/redis-password": outputs["redisPassword"],
-        "/run/secrets/festival-redis/sentinel-password": outputs["sentinelPassword"],
+    # The connection variables, as festival-redis exports them; the files they name, uploaded there.
+    assert sorted(inputs["envs"]) == sorted(f"{name}={value}" for name, value in outputs["clientEnv"].items())
+    env = outputs["clientEnv"]
+    expected = {
+        env["REDIS_PASSWORD_FILE"]: outputs["redisPassword"],
+        env["REDIS_SENTINEL_PASSWORD_FILE"]: outputs["sentinelPassword"],
     }
+    if stack == "dev-tls":
+        assert env["REDIS_TLS"] == "true"
+        expected[env["REDIS_CA_FILE"]] = outputs["tlsCaCert"]
+    assert {upload["file"]: upload["content"] for upload in inputs["uploads"]} == expected
+    assert {upload["permissions"] for upload in inputs["uploads"]} == {"0400"}
 
 
 def test_prod_deployment_is_wired_from_the_outputs_and_admitted_by_the_network_policy(redis):
@@ -83,21 +87,19 @@ def test_prod_deployment_is_wired_from_the_outputs_and_admitted_by_the_network_p
     [deployment] = app.of_type(DEPLOYMENT)
     template = reveal(deployment.inputs)["spec"]["template"]
     [container] = template["spec"]["containers"]
-    env = {item["name"]: item["value"] for item in container["env"]}
-    assert env["REDIS_SENTINELS"] == ",".join(outputs["sentinelEndpoints"])
-    assert env["REDIS_MASTER_NAME"] == outputs["masterName"]
-    assert (env["REDIS_USERNAME"], env["REDIS_SENTINEL_USERNAME"]) == (
-        outputs["redisUsername"],
-        outputs["sentinelUsername"],
-    )
-    mount = container["volumeMounts"][0]["mountPath"]
-    assert env["REDIS_PASSWORD_FILE"] == f"{mount}/redis-password"
-    assert env["REDIS_SENTINEL_PASSWORD_FILE"] == f"{mount}/sentinel-password"
+    env = outputs["clientEnv"]
+    assert {item["name"]: item["value"] for item in container["env"]} == env
+    assert env["REDIS_TLS"] == "true"  # the default prod
+    # The Secret, a copy of festival-redis' files, mounted where the variables say they are.
+    [mount] = container["volumeMounts"]
+    assert mount == {"name": "redis", "mountPath": connection.SECRETS_DIR, "readOnly": True}
     [secret] = app.of_type(SECRET)
     assert template["spec"]["volumes"][0]["secret"]["secretName"] == secret.inputs["metadata"]["name"]
-    assert reveal(secret.inputs["stringData"]) == {
-        "redis-password": outputs["redisPassword"],
-        "sentinel-password": outputs["sentinelPassword"],
+    files = {f"{mount['mountPath']}/{key}": value for key, value in reveal(secret.inputs["stringData"]).items()}
+    assert files == {
+        env["REDIS_PASSWORD_FILE"]: outputs["redisPassword"],
+        env["REDIS_SENTINEL_PASSWORD_FILE"]: outputs["sentinelPassword"],
+        env["REDIS_CA_FILE"]: outputs["tlsCaCert"],
     }
     # The pods carry the contract's label, and festival-redis' NetworkPolicy admits them from their namespace.
     labels = template["metadata"]["labels"]
@@ -156,13 +158,13 @@ def test_the_app_reads_only_outputs_of_the_contract():
         and isinstance(node.args[0], ast.Constant)
     }
     used |= {value.value for node in ast.walk(tree) if isinstance(node, ast.Dict) for value in node.values
-             if isinstance(value, ast.Constant) and str(value.value).endswith("Password")}  # fmt: skip
+             if isinstance(value, ast.Constant) and str(value.value).endswith(("Password", "CaCert"))}  # fmt: skip
     contract = load_contract()["stacks"]
-    assert {"contractVersion", "sentinelEndpoints", "masterName", "networkName", "redisPassword"} <= used
+    assert {"contractVersion", "clientEnv", "clientNamespaces", "networkName", "redisPassword", "tlsCaCert"} <= used
     for name in used:
         assert name in contract["dev"] or name in contract["prod"], name
-    assert used - {"networkName"} <= set(contract["prod"])  # all but the Docker network, in both stacks
-    assert used <= set(contract["dev"])
+    assert used - {"networkName"} <= set(contract["prod"])  # the Docker network is dev's only
+    assert used - {"clientNamespaces"} <= set(contract["dev"])  # the NetworkPolicy's namespaces, prod's only
 
 
 def test_the_app_runs_on_the_contract_major_it_was_written_for(redis):
@@ -172,6 +174,63 @@ def test_the_app_runs_on_the_contract_major_it_was_written_for(redis):
     [major, minor, patch] = version.split(".")
     newer = dict(redis["dev"].program.outputs, contractVersion=f"{major}.{int(minor) + 1}.{patch}")
     assert run_app("dev", newer, redis["dev"].program.secret_outputs).outputs["redisContractVersion"].startswith(major)
+
+
+def test_a_contract_older_than_client_env_stops_the_app(redis):
+    outputs = dict(redis["dev"].program.outputs, contractVersion="4.4.0")
+    with pytest.raises(ValueError) as error:
+        run_app("dev", outputs, redis["dev"].program.secret_outputs)
+    assert (
+        "organization/festival-redis/dev: contractVersion = '4.4.0': festival-app needs contract 4.5 or later "
+        "(clientEnv): update festival-redis first"
+    ) in str(error.value)
+
+
+def test_a_namespace_festival_redis_does_not_admit_stops_the_app_naming_the_setting(redis):
+    outputs = dict(redis["prod"].program.outputs, clientNamespaces=["festival"])  # the default: its own namespace
+    with pytest.raises(ValueError) as error:
+        run_app("prod", outputs, redis["prod"].program.secret_outputs)
+    assert (
+        "festival-app:namespace = 'festival-app': festival-redis admits clients only from its clientNamespaces "
+        "['festival']: add it there (pulumi config set clientNamespaces festival,festival-app -s <stack>, on "
+        "festival-redis)"
+    ) in str(error.value)
+
+
+def test_tls_without_a_ca_certificate_stops_the_app(redis):
+    outputs = {key: value for key, value in redis["prod"].program.outputs.items() if key != "tlsCaCert"}
+    with pytest.raises(ValueError) as error:
+        run_app("prod", outputs, redis["prod"].program.secret_outputs)
+    assert "organization/festival-redis/prod: REDIS_TLS = 'true', but it has no output tlsCaCert" in str(error.value)
+
+
+@pytest.mark.parametrize("stack", ["dev", "dev-tls", "prod"])
+def test_the_apps_connection_code_reads_what_its_container_is_given(redis, stack, tmp_path):
+    """examples/app-stack/app/festival_redis.py, run on the declared container's variables and files (written to a
+    directory of the test's, the variables naming them pointed there)."""
+    outputs = redis[stack].program.outputs
+    env, files = declared_container(app_for(redis, stack))
+    got = example_app().from_env(on_host(env, files, tmp_path))
+    assert got.sentinels == [(e.rsplit(":", 1)[0], int(e.rsplit(":", 1)[1])) for e in outputs["sentinelEndpoints"]]
+    assert (got.master_name, got.username, got.sentinel_username) == ("festival-master", "app", "client")
+    assert (got.password, got.sentinel_password) == (outputs["redisPassword"], outputs["sentinelPassword"])
+    assert got.tls == (tls.client_options(outputs["tlsCaCert"]) if "tlsCaCert" in outputs else {})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"REDIS_MASTER_NAME": ""}, "REDIS_MASTER_NAME is not set: give the container festival-redis' clientEnv"),
+        ({"REDIS_TLS": "yes"}, "REDIS_TLS = 'yes': must be true or false"),
+        ({"REDIS_SENTINELS": "festival-sentinel-1"}, "REDIS_SENTINELS: 'festival-sentinel-1' is not host:port"),
+        ({"REDIS_PASSWORD_FILE": "/nonexistent/redis-password"}, "REDIS_PASSWORD_FILE = '/nonexistent/redis-pass"),
+    ],
+)
+def test_the_apps_connection_code_names_a_missing_or_bad_variable(redis, change, message, tmp_path):
+    env, files = declared_container(app_for(redis, "prod"))
+    with pytest.raises(ValueError) as error:
+        example_app().from_env({**on_host(env, files, tmp_path), **change})
+    assert str(error.value).startswith(message)
 
 
 @pytest.mark.parametrize("version", ["5.0.0", "3.2.0"])
