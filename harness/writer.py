@@ -89,22 +89,24 @@ def sentinel_client(
     timeout: float = SOCKET_TIMEOUT,
     nat_map: dict[str, dict] | None = None,
     tls: dict | None = None,
+    usernames: tuple[str | None, str | None] = (users.APP.name, users.SENTINEL_CLIENT.name),
 ) -> Sentinel:
     """A redis-py Sentinel configured as docs/clients.md recommends, logging in as the application users (the
     passwords are theirs); with `nat_map`, one that translates the announced addresses; with `tls` (redis-py's
-    ssl options, components/tls.py client_options), over TLS to the Sentinels and the nodes."""
+    ssl options, components/tls.py client_options), over TLS to the Sentinels and the nodes. `usernames` (node,
+    Sentinel): None for a server without ACL users, as in the hand-written setup (a password alone, or none)."""
     tls = tls or {}
     return (NatSentinel if nat_map is not None else Sentinel)(
         sentinels,
         sentinel_kwargs={
-            "username": users.SENTINEL_CLIENT.name,
+            "username": usernames[1],
             "password": sentinel_password,
             "socket_timeout": SENTINEL_TIMEOUT,
             "socket_connect_timeout": SENTINEL_TIMEOUT,
             "retry": Retry(NoBackoff(), 0),  # a dead Sentinel: ask the next one at once
             **tls,
         },
-        username=users.APP.name,
+        username=usernames[0],
         password=redis_password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
@@ -260,9 +262,11 @@ class Writer:
         threads: int = THREADS,
         nat_map: dict[str, dict] | None = None,
         tls: dict | None = None,
+        usernames: tuple[str | None, str | None] = (users.APP.name, users.SENTINEL_CLIENT.name),
     ):
-        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map, tls)
+        self.sentinel = sentinel_client(sentinels, redis_password, sentinel_password, timeout, nat_map, tls, usernames)
         self.sentinels, self.timeout, self.nat_map, self.tls = sentinels, timeout, nat_map, tls
+        self.usernames = usernames
         self.readers: list[Reader] = []
         self.retired: list[redis.Redis] = []  # clients replaced by use_passwords
         self.master_name = master_name
@@ -305,8 +309,38 @@ class Writer:
         """Log in with these from now on, as an application redeployed with new passwords does: every stream and
         reader moves to new clients (the old ones finish the request they are sending)."""
         self.sentinel = sentinel_client(
-            self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map, self.tls
+            self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map, self.tls, self.usernames
         )
+        self._move_clients()
+
+    def switch_to(
+        self,
+        sentinels: list[tuple[str, int]],
+        master_name: str,
+        redis_password: str,
+        sentinel_password: str,
+        nat_map: dict[str, dict] | None = None,
+        tls: dict | None = None,
+        usernames: tuple[str | None, str | None] = (users.APP.name, users.SENTINEL_CLIENT.name),
+    ) -> None:
+        """Write to another deployment from now on, as an application redeployed with its settings does (a move
+        from the hand-written setup, docs/migration.md); the keys keep their numbers, so lost() counts every write
+        acknowledged before and after."""
+        self.sentinels, self.master_name, self.nat_map, self.tls, self.usernames = (
+            sentinels,
+            master_name,
+            nat_map,
+            tls,
+            usernames,
+        )
+        self.sentinel = sentinel_client(
+            sentinels, redis_password, sentinel_password, self.timeout, nat_map, tls, usernames
+        )
+        self._move_clients()
+
+    def _move_clients(self) -> None:
+        """Every stream and reader moves to new clients of self.sentinel (the old ones finish the request they are
+        sending)."""
         for holder in (*self.streams, *self.readers):
             # Kept: a client closes its connections when collected, under a request still being sent through it.
             self.retired.append(holder.client)
