@@ -38,6 +38,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from components import tls
 from components.checks import HEALTHY, Target, check_deployment
 from components.checks import cli as checks_cli
 from components.checks.observe import node_client
@@ -65,7 +66,12 @@ class Source:
     replicate_from: str  # host:port, as the new master reaches it
     password: str
     username: str | None = None  # the old setup has no ACL users: the password alone (requirepass)
+    tls_ca_cert: str = ""  # the old master speaks TLS, with this CA (the hand-written setup does not)
     timeout: float = 2.0
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_ca_cert)
 
     def client(self) -> redis.Redis:
         host, port = parse_address(self.address, "--from")
@@ -78,6 +84,7 @@ class Source:
             socket_connect_timeout=self.timeout,
             decode_responses=True,
             retry=Retry(NoBackoff(), 0),
+            **(tls.client_options(self.tls_ca_cert) if self.tls else {}),
         )
 
 
@@ -152,7 +159,8 @@ def plan(source: Source, new_master: str, sentinels: tuple[str, ...], on_switch:
     steps = [
         f"on the new Sentinels {', '.join(sentinels)}: SENTINEL SET <master> down-after-milliseconds "
         f"{HOLD_DOWN_AFTER_MS} (restored at the end)",
-        f"on the new master {new_master}: CONFIG SET replica-priority 0, masteruser/masterauth for the old master; "
+        f"on the new master {new_master}: CONFIG SET replica-priority 0, masteruser/masterauth (and tls-replication) "
+        "for the old master; "
         f"REPLICAOF {source.replicate_from.replace(':', ' ')}; wait until in sync and its replicas are linked",
         f"switch: on the old master {source.address}: CONFIG SET min-replicas-to-write {FREEZE_MIN_REPLICAS} (writes "
         "refused from now on: NOREPLICAS)",
@@ -271,7 +279,9 @@ class Move:
         replicas are in sync. MoveError (everything undone) if not within `timeout` seconds."""
         started = time.monotonic()
         new = self.node(self.new_master)
-        saved = new.config_get("masteruser") | new.config_get("masterauth") | new.config_get("replica-priority")
+        saved = {}
+        for key in ("masteruser", "masterauth", "replica-priority", "tls-replication"):
+            saved |= new.config_get(key)  # tls-replication: none in a Redis built without TLS
         self._saved["new"] = saved
         try:
             for address in self.target.sentinels:
@@ -282,6 +292,8 @@ class Move:
             new.config_set("replica-priority", 0)  # the old setup's Sentinels must never promote it
             new.config_set("masteruser", self.source.username or "")
             new.config_set("masterauth", self.source.password)
+            if "tls-replication" in saved:  # a TLS-only stack replicates over TLS; the old master may not speak it
+                new.config_set("tls-replication", "yes" if self.source.tls else "no")
             host, port = parse_address(self.source.replicate_from, "--replicate-from")
             new.replicaof(host, port)
             self.log(f"{self.new_master} replicates from {self.source.replicate_from}")
@@ -442,6 +454,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     old.add_argument("--replicate-from", metavar="HOST:PORT", help="as the new master reaches it (default: --from)")
     old.add_argument("--from-user", help="its ACL user (default: none, the password alone)")
     old.add_argument("--from-password-file", help="default: $OLD_REDIS_PASSWORD")
+    old.add_argument("--from-tls-ca-cert", metavar="FILE", help="the old master speaks TLS, with this CA")
     new = parser.add_argument_group("the new stack (as python -m components.checks takes it)")
     new.add_argument("--stack", help="a deployed stack: endpoints from its outputs, admin passwords from its state")
     new.add_argument("--master-name", default=Settings().master_name)
@@ -477,7 +490,8 @@ def source_from_args(args: argparse.Namespace) -> Source:
         password = os.environ["OLD_REDIS_PASSWORD"]
     else:
         raise checks_cli.UsageError("no password for the old master: set $OLD_REDIS_PASSWORD or --from-password-file")
-    return Source(args.source, replicate_from, password, args.from_user)
+    ca = Path(args.from_tls_ca_cert).read_text() if args.from_tls_ca_cert else ""
+    return Source(args.source, replicate_from, password, args.from_user, ca)
 
 
 def run(move: Move, args: argparse.Namespace) -> int:

@@ -1,22 +1,29 @@
 """The move from the hand-written Compose setup to the dev stack, with its data, as docs/migration.md tells it: the old
 setup (harness/seed_setup.py) holds login sessions and cache and takes an application's writes (harness/writer.py,
 configured as the old setup's applications were: one password, no user names); the dev stack is deployed beside it
-with its own names and ports; tools/move.py copies the data by replication and switches; the writer then moves to
-the new stack, as a redeployed application does. No write the old or the new master acknowledged may be missing
-afterwards, the old data must be there with its expiries, and the old master must refuse writes.
+with its own names and ports; the operator's command, `python -m tools.move --stack dev ...` (the stack read through
+the stand-in `pulumi`, tests/docs/pulumi_cli.py), checks, copies the data by replication and switches, and its
+--on-switch command tells the writer to move to the new stack, as a redeployed application does. No write the old
+or the new master acknowledged may be missing afterwards, the old data must be there with its expiries, the old
+master must refuse writes, and the new Sentinels must be back to their settings.
 
 How long writes stop is a figure of bench/move.py, not asserted here.
 """
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
 
 from components.settings import Settings
+from harness.local import wait_until
 from harness.seed_setup import MASTER, SeedSetup, dataset, write_dataset
 from harness.writer import Writer
-from tools.move import Move, Source, preflight_problems
+from tests.docs import pulumi_cli
+from tests.docs.pulumi_state import stack_record
+from tools import move
 
 pytestmark = pytest.mark.docker
 
@@ -38,40 +45,63 @@ def old_setup(docker_engine):
         assert setup.leftovers() == []
 
 
-def test_the_old_setup_moves_to_the_dev_stack_with_its_data_and_no_acknowledged_write_lost(old_setup, deployments):
+def test_the_old_setup_moves_to_the_dev_stack_with_its_data_and_no_acknowledged_write_lost(
+    old_setup, deployments, monkeypatch, tmp_path, capsys
+):
     old_master = old_setup.client(MASTER)
     write_dataset(old_master, sessions=2000, cache=1000)
     before = dataset(old_master)
+    new = deployments.new()  # beside the old setup: its own namePrefix, network, volumes and ports
+    for variable, value in pulumi_cli.install(tmp_path / "bin", {"dev": stack_record(new.program)}).items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("OLD_REDIS_PASSWORD", old_setup.password)
+    switched_flag = tmp_path / "switched"
+    command = [
+        "--stack", "dev",
+        "--from", f"127.0.0.1:{old_setup.host_ports[MASTER]}",
+        "--replicate-from", "redis-master:6379",
+        "--sync-timeout", str(SYNC_TIMEOUT),
+        "--switch-timeout", str(SWITCH_TIMEOUT),
+        "--on-switch", f"touch {switched_flag}",
+    ]  # fmt: skip
+    new_master = new.master()
+    old_setup.connect(new_master)  # the path from the new master to redis-master:6379
+
+    assert move.main([*command, "--dry-run"]) == move.EXIT_MOVED
+    dry_run = capsys.readouterr()
+    assert "refused" not in dry_run.err and "plan: switch" in dry_run.out
+    assert old_master.info("replication")["connected_slaves"] == 2  # the dry run changed nothing
+
     writer = Writer(**old_setup.client_settings()).start()
+    exits = []
     try:
         writer.wait_for_writes(50)
-        new = deployments.new()  # beside the old setup: its own namePrefix, network, volumes and ports
-        new_master = new.master()
-        old_setup.connect(new_master)  # where the new master reaches redis-master:6379
-        move = Move(
-            Source(f"127.0.0.1:{old_setup.host_ports[MASTER]}", "redis-master:6379", old_setup.password),
-            new.target(),
+        moving = threading.Thread(target=lambda: exits.append(move.main(command)), daemon=True)
+        moving.start()
+        wait_until(
+            lambda: switched_flag.exists() or not moving.is_alive(),
+            SYNC_TIMEOUT + 2 * SWITCH_TIMEOUT,
+            what="the switch",
         )
-        assert preflight_problems(move.facts()) == []
-
-        move.sync(SYNC_TIMEOUT)
+        if not switched_flag.exists():
+            moving.join()
+            pytest.fail(f"the move stopped before the switch (exit {exits}): {capsys.readouterr().err}")
         on_old = len(writer.acknowledged)
-        writer.wait_for_writes(50)  # the applications keep writing to the old master while the data is copied
-        move.switch(SWITCH_TIMEOUT)
+        writer.switch_to(**new.client_settings())  # the applications move when --on-switch runs
+        writer.wait_for_writes(50)
+        moving.join(timeout=3 * SWITCH_TIMEOUT)
         with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
             old_master.set("after-the-switch", 1)
-        writer.switch_to(**new.client_settings())
-        switched = len(writer.acknowledged)
-        writer.wait_for_writes(50)
-        move.finish(SWITCH_TIMEOUT)
         old_setup.disconnect(new_master)
     finally:
         writer.stop()
+    output = capsys.readouterr()
+    assert exits == [move.EXIT_MOVED], output.err
     old_setup.down()  # removed: nothing is read from it any more
 
     assert writer.lost() == [], f"acknowledged writes missing on the new master: {writer.counts()}"
-    assert 0 < on_old < switched < len(writer.acknowledged)
-    moved = {key: value for key, value in dataset(new.client(new.master()), before).items()}
+    assert 0 < on_old < len(writer.acknowledged)
+    moved = dataset(new.client(new.master()), before)
     assert moved == before, f"keys missing or different: {sorted(set(before) ^ set(moved))[:10]}"
     assert new.master() == new_master
     for sentinel in new.sentinel_names():  # the hold on the new Sentinels is lifted
