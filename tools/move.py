@@ -356,17 +356,21 @@ class Move:
         except BaseException:
             self.undo()
             raise
-        self._restore_new_master(new)
-        # Promoted, the new master makes its replicas reconnect (a new replication ID): min-replicas-to-write refuses
-        # writes until they have.
-        needed = int(new.config_get("min-replicas-to-write")["min-replicas-to-write"])
-        max_lag = int(new.config_get("min-replicas-max-lag")["min-replicas-max-lag"])
-        self._wait(
-            lambda: online_replicas(new.info("replication"), max_lag) >= needed,
-            timeout,
-            lambda: f"{needed} replicas (min-replicas-to-write) to link to the promoted {self.new_master}",
-            interval=POLL,
-        )
+        try:
+            self._restore_new_master(new)
+            # Promoted, the new master makes its replicas reconnect (a new replication ID): min-replicas-to-write
+            # refuses writes until they have.
+            needed = int(new.config_get("min-replicas-to-write")["min-replicas-to-write"])
+            max_lag = int(new.config_get("min-replicas-max-lag")["min-replicas-max-lag"])
+            self._wait(
+                lambda: online_replicas(new.info("replication"), max_lag) >= needed,
+                timeout,
+                lambda: f"{needed} replicas (min-replicas-to-write) to link to the promoted {self.new_master}",
+                interval=POLL,
+            )
+        except BaseException:  # switched all the same: the old master keeps refusing; the Sentinels are let go
+            self._release_sentinels(timeout)
+            raise
         self.timings["switch_s"] = time.monotonic() - started
         self.log(
             f"switched in {self.timings['switch_s']:.2f} s: {self.new_master} is master; the old one refuses writes"

@@ -19,7 +19,7 @@ import redis
 
 from components.settings import Settings
 from harness.local import wait_until
-from harness.seed_setup import MASTER, SeedSetup, dataset, write_dataset
+from harness.seed_setup import MASTER, MASTER_NAME, SeedSetup, dataset, write_dataset
 from harness.writer import Writer
 from tests.docs import pulumi_cli
 from tests.docs.pulumi_state import stack_record
@@ -32,6 +32,7 @@ pytestmark = pytest.mark.docker
 # does not count for min-replicas-to-write) three times over.
 SYNC_TIMEOUT = 2 * 60
 SWITCH_TIMEOUT = 3 * Settings().min_replicas_max_lag
+NO_PATH_TIMEOUT = 5  # a copy that cannot start: any wait shows the undo
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def test_the_old_setup_moves_to_the_dev_stack_with_its_data_and_no_acknowledged_
     write_dataset(old_master, sessions=2000, cache=1000)
     before = dataset(old_master)
     new = deployments.new()  # beside the old setup: its own namePrefix, network, volumes and ports
+    sentinels = new.sentinel_names()
     for variable, value in pulumi_cli.install(tmp_path / "bin", {"dev": stack_record(new.program)}).items():
         monkeypatch.setenv(variable, value)
     monkeypatch.setenv("OLD_REDIS_PASSWORD", old_setup.password)
@@ -65,8 +67,19 @@ def test_the_old_setup_moves_to_the_dev_stack_with_its_data_and_no_acknowledged_
         "--on-switch", f"touch {switched_flag}",
     ]  # fmt: skip
     new_master = new.master()
-    old_setup.connect(new_master)  # the path from the new master to redis-master:6379
+    down_after = new.overrides["downAfterMilliseconds"]
+    masterauth = new.client(new_master).config_get("masterauth")
 
+    # Without a path from the new master to the old one the copy never starts: the move gives up and undoes itself.
+    assert move.main([*command, "--sync-timeout", str(NO_PATH_TIMEOUT)]) == move.EXIT_REFUSED
+    error = capsys.readouterr().err
+    assert "can it resolve and reach redis-master:6379?" in error, error
+    assert new.client(new_master).info("replication")["role"] == "master"
+    assert new.client(new_master).config_get("masterauth") == masterauth
+    assert {new.client(s).sentinel_master(MASTER_NAME)["down-after-milliseconds"] for s in sentinels} == {down_after}
+    old_master.set("before-the-move", 1)  # the old master takes writes
+
+    old_setup.connect(new_master)  # the path from the new master to redis-master:6379
     assert move.main([*command, "--dry-run"]) == move.EXIT_MOVED
     dry_run = capsys.readouterr()
     assert "refused" not in dry_run.err and "plan: switch" in dry_run.out
@@ -104,6 +117,5 @@ def test_the_old_setup_moves_to_the_dev_stack_with_its_data_and_no_acknowledged_
     moved = dataset(new.client(new.master()), before)
     assert moved == before, f"keys missing or different: {sorted(set(before) ^ set(moved))[:10]}"
     assert new.master() == new_master
-    for sentinel in new.sentinel_names():  # the hold on the new Sentinels is lifted
-        state = new.client(sentinel).sentinel_master(new.outputs["masterName"])
-        assert state["down-after-milliseconds"] == new.overrides["downAfterMilliseconds"]
+    assert new.client(new_master).config_get("masterauth") == masterauth
+    assert {new.client(s).sentinel_master(MASTER_NAME)["down-after-milliseconds"] for s in sentinels} == {down_after}
