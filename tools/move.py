@@ -262,7 +262,7 @@ class Move:
             old_master_of=f"{old_info.get('master_host')}:{old_info.get('master_port')}",
             old_version=str(old_info["redis_version"]),
             old_used_memory=int(old_info["used_memory"]),
-            old_keys=sum(int(v["keys"]) for k, v in old_info.items() if k.startswith("db") and isinstance(v, dict)),
+            old_keys=sum(int(db["keys"]) for db in old.info("keyspace").values()),
             new_master=self.new_master,
             new_version=str(new_info["redis_version"]),
             new_maxmemory=int(new_info.get("maxmemory", 0)),
