@@ -38,7 +38,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components import tls
+from components import tls, users
 from components.checks import HEALTHY, Target, check_deployment
 from components.checks import cli as checks_cli
 from components.checks.observe import node_client
@@ -284,6 +284,7 @@ class Move:
             saved |= new.config_get(key)  # tls-replication: none in a Redis built without TLS
         self._saved["new"] = saved
         try:
+            self._close_hello_channel()
             for address in self.target.sentinels:
                 down_after = int(self.sentinel_master(address)["down-after-milliseconds"])
                 self._saved[f"down-after {address}"] = down_after
@@ -419,6 +420,28 @@ class Move:
     def _restore_new_master(self, new: redis.Redis) -> None:
         for key, value in self._saved["new"].items():
             new.config_set(key, value)
+        self._open_hello_channel()
+
+    def _close_hello_channel(self) -> None:
+        """While a new node replicates the old master's stream, it also passes on the old Sentinels' hello messages
+        (PUBLISH is replicated) to the new Sentinels subscribed to it, which would take the old Sentinels for peers
+        and, from a hello with a newer config epoch, follow the old master (Sentinel's sentinelProcessHelloMessage).
+        So the new Sentinels' user may not subscribe to the hello channel meanwhile: changing its channels ends their
+        subscriptions (Redis 7: ACL SETUSER disconnects subscribers that lost a channel)."""
+        for address in self.target.redis_nodes:
+            node = self.node(address)
+            reply = node.execute_command("ACL", "GETUSER", users.SENTINEL.name)
+            fields = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2], strict=True))
+            self._saved[f"channels {address}"] = fields["channels"]
+            node.execute_command("ACL", "SETUSER", users.SENTINEL.name, "resetchannels")
+
+    def _open_hello_channel(self) -> None:
+        for address in self.target.redis_nodes:
+            channels = self._saved.pop(f"channels {address}", None)
+            if channels is not None:
+                self.node(address).execute_command(
+                    "ACL", "SETUSER", users.SENTINEL.name, "resetchannels", *channels.split()
+                )
 
     def _release_sentinels(self, timeout: float) -> None:
         for address in list(self._held):

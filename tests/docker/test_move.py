@@ -118,4 +118,7 @@ def test_the_old_setup_moves_to_the_dev_stack_with_its_data_and_no_acknowledged_
     assert moved == before, f"keys missing or different: {sorted(set(before) ^ set(moved))[:10]}"
     assert new.master() == new_master
     assert new.client(new_master).config_get("masterauth") == masterauth
-    assert {new.client(s).sentinel_master(MASTER_NAME)["down-after-milliseconds"] for s in sentinels} == {down_after}
+    states = [new.client(s).sentinel_master(MASTER_NAME) for s in sentinels]
+    assert {state["down-after-milliseconds"] for state in states} == {down_after}
+    # the old Sentinels' hellos, replicated with the old master's stream, never reached the new Sentinels
+    assert {state["num-other-sentinels"] for state in states} == {len(sentinels) - 1}

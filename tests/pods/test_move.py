@@ -91,5 +91,7 @@ def test_the_old_cluster_moves_to_the_prod_stack_in_another_namespace_with_its_d
             assert moved == before, f"keys missing or different: {sorted(set(before) ^ set(moved))[:10]}"
             assert new.master() == new_master
             assert new.client(new_master).config_get("tls-replication")["tls-replication"] == "yes"
+            for sentinel in new.sentinel_pods():  # the old Sentinels' hellos never reached the new Sentinels
+                assert new.client(sentinel).sentinel_master(MASTER_NAME)["num-other-sentinels"] == 2
     finally:
         writer.stop()
