@@ -159,6 +159,8 @@ def plan(source: Source, new_master: str, sentinels: tuple[str, ...], on_switch:
     steps = [
         f"on the new Sentinels {', '.join(sentinels)}: SENTINEL SET <master> down-after-milliseconds "
         f"{HOLD_DOWN_AFTER_MS} (restored at the end)",
+        f"on every new node: ACL SETUSER {users.SENTINEL.name} resetchannels: the new Sentinels may not subscribe to "
+        "the hello channel, which the copy fills with the old Sentinels' hellos (reopened at the switch)",
         f"on the new master {new_master}: CONFIG SET replica-priority 0, masteruser/masterauth (and tls-replication) "
         "for the old master; "
         f"REPLICAOF {source.replicate_from.replace(':', ' ')}; wait until in sync and its replicas are linked",
