@@ -590,19 +590,22 @@ class DockerDeployment:
             tls=self.tls_options,
         )
 
-    def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
-        """A Sentinel-aware writer (not started) on the host, from the stack outputs."""
+    def client_settings(self) -> dict[str, Any]:
+        """What an application on the host connects with, from the stack outputs (Writer's and switch_to's
+        arguments)."""
         outputs = self.outputs
-        return Writer(
-            self._sentinels(),
-            outputs["masterName"],
-            outputs["redisPassword"],
-            outputs["sentinelPassword"],
-            wait_replicas=wait_replicas,
-            threads=threads,
+        return dict(
+            sentinels=self._sentinels(),
+            master_name=outputs["masterName"],
+            redis_password=outputs["redisPassword"],
+            sentinel_password=outputs["sentinelPassword"],
             nat_map=outputs["natMap"],
             tls=self.tls_options,
         )
+
+    def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
+        """A Sentinel-aware writer (not started) on the host, from the stack outputs."""
+        return Writer(**self.client_settings(), wait_replicas=wait_replicas, threads=threads)
 
     def exec(self, name: str, command: str, **kwargs) -> tuple[int, str]:
         result = self.container(name).exec_run(["sh", "-c", command], **kwargs)

@@ -1038,18 +1038,20 @@ class PodCluster:
             self._sentinels(), self.redis_password, self.sentinel_password, nat_map=self.nat_map, tls=self.tls_options
         )
 
-    def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
-        """harness.writer.Writer (not started), on a NatSentinel from the host (as harness/docker_runner.py does)."""
-        return Writer(
-            self._sentinels(),
-            self.outputs["masterName"],
-            self.redis_password,
-            self.sentinel_password,
-            wait_replicas=wait_replicas,
-            threads=threads,
+    def client_settings(self) -> dict[str, Any]:
+        """What an application connects with from the host (Writer's and switch_to's arguments)."""
+        return dict(
+            sentinels=self._sentinels(),
+            master_name=self.outputs["masterName"],
+            redis_password=self.redis_password,
+            sentinel_password=self.sentinel_password,
             nat_map=self.nat_map,
             tls=self.tls_options,
         )
+
+    def writer(self, wait_replicas: int = 0, threads: int = 2) -> Writer:
+        """harness.writer.Writer (not started), on a NatSentinel from the host (as harness/docker_runner.py does)."""
+        return Writer(**self.client_settings(), wait_replicas=wait_replicas, threads=threads)
 
     def exec(self, pod: str, container: str, command: str, timeout: float = 20) -> tuple[int | None, str]:
         return self.pods[pod].exec(container, ["sh", "-c", command], timeout)

@@ -89,12 +89,14 @@ def sentinel_client(
     timeout: float = SOCKET_TIMEOUT,
     nat_map: dict[str, dict] | None = None,
     tls: dict | None = None,
-    username: str = users.APP.name,
-    sentinel_username: str = users.SENTINEL_CLIENT.name,
+    username: str | None = users.APP.name,
+    sentinel_username: str | None = users.SENTINEL_CLIENT.name,
 ) -> Sentinel:
     """A redis-py Sentinel configured as docs/clients.md recommends, logging in as the application users (the
     passwords are theirs); with `nat_map`, one that translates the announced addresses; with `tls` (redis-py's
-    ssl options, components/tls.py client_options), over TLS to the Sentinels and the nodes."""
+    ssl options, components/tls.py client_options), over TLS to the Sentinels and the nodes. `username`,
+    `sentinel_username`: None for a server without ACL users, as in the hand-written setup (a password alone or
+    none)."""
     tls = tls or {}
     return (NatSentinel if nat_map is not None else Sentinel)(
         sentinels,
@@ -262,8 +264,8 @@ class Writer:
         threads: int = THREADS,
         nat_map: dict[str, dict] | None = None,
         tls: dict | None = None,
-        username: str = users.APP.name,
-        sentinel_username: str = users.SENTINEL_CLIENT.name,
+        username: str | None = users.APP.name,  # None: no user (the old setup's `requirepass`)
+        sentinel_username: str | None = users.SENTINEL_CLIENT.name,
         prefix: str = "",  # of every key it writes, to run beside another writer
     ):
         self.sentinels, self.timeout, self.nat_map, self.tls = sentinels, timeout, nat_map, tls
@@ -315,6 +317,32 @@ class Writer:
         self.sentinel = sentinel_client(
             self.sentinels, redis_password, sentinel_password, self.timeout, self.nat_map, self.tls, **self.users
         )
+        self._move_clients()
+
+    def switch_to(
+        self,
+        sentinels: list[tuple[str, int]],
+        master_name: str,
+        redis_password: str,
+        sentinel_password: str,
+        nat_map: dict[str, dict] | None = None,
+        tls: dict | None = None,
+        username: str | None = users.APP.name,
+        sentinel_username: str | None = users.SENTINEL_CLIENT.name,
+    ) -> None:
+        """Write to another deployment from now on, as an application redeployed with its settings does (a move
+        from the hand-written setup, docs/migration.md); the keys keep their numbers, so lost() counts every write
+        acknowledged before and after."""
+        self.sentinels, self.master_name, self.nat_map, self.tls = sentinels, master_name, nat_map, tls
+        self.users = {"username": username, "sentinel_username": sentinel_username}
+        self.sentinel = sentinel_client(
+            sentinels, redis_password, sentinel_password, self.timeout, nat_map, tls, **self.users
+        )
+        self._move_clients()
+
+    def _move_clients(self) -> None:
+        """Every stream and reader moves to new clients of self.sentinel (the old ones finish the request they are
+        sending)."""
         for holder in (*self.streams, *self.readers):
             # Kept: a client closes its connections when collected, under a request still being sent through it.
             self.retired.append(holder.client)

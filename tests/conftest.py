@@ -23,6 +23,7 @@ LONGEST_FIRST = (
     "tests/pods/test_renewal.py",
     "tests/pods/test_upgrade.py",
     "tests/docs/test_runbook_prod.py",
+    "tests/pods/test_move.py",  # two clusters side by side: 1-3.5 min alone on 2 cores
     "tests/docker/test_scaling.py",
 )
 ROOT = Path(__file__).resolve().parents[1]

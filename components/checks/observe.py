@@ -120,7 +120,7 @@ def check_deployment(target: Target, settle_seconds: float = 0) -> Report:
         time.sleep(1)
 
 
-def _client(target: Target, address: str, sentinel: bool = False) -> redis.Redis:
+def node_client(target: Target, address: str, sentinel: bool = False) -> redis.Redis:
     host, port = target.reachable(address)
     return redis.Redis(
         host=host,
@@ -165,7 +165,7 @@ def observe_certificate(target: Target, address: str, now: datetime.datetime | N
 def observe_redis(target: Target, address: str) -> RedisView:
     view = RedisView(address)
     try:
-        info = _client(target, address).info("replication")
+        info = node_client(target, address).info("replication")
     except redis.RedisError as error:
         view.error = _describe(error)
         return view
@@ -185,7 +185,7 @@ def observe_redis(target: Target, address: str) -> RedisView:
 
 def observe_sentinel(target: Target, address: str) -> SentinelView:
     view = SentinelView(address)
-    client = _client(target, address, sentinel=True)
+    client = node_client(target, address, sentinel=True)
     try:
         addr = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", target.master_name)
         view.master = f"{addr[0]}:{addr[1]}" if addr else None
@@ -223,13 +223,13 @@ def write_canary(target: Target, master: str, replicas: list[str]) -> dict[str, 
     """SET an expiring key on the master; see it on every replica within canary_timeout."""
     key, value = f"festival:canary:{uuid.uuid4().hex}", str(time.time())
     try:
-        _client(target, master).set(key, value, ex=60)
+        node_client(target, master).set(key, value, ex=60)
     except redis.RedisError as error:
         return {master: f"write refused: {_describe(error)}"}
     results = {}
     deadline = time.monotonic() + target.canary_timeout
     for replica in replicas:
-        client = _client(target, replica)
+        client = node_client(target, replica)
         seen = None
         while seen != value and time.monotonic() < deadline:
             try:
