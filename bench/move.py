@@ -118,31 +118,10 @@ def main() -> None:
     runs = [one_move(run, args.sessions) for run in range(1, args.runs + 1)]
     size = f"{runs[0]['keys']} keys, {runs[0]['used_memory_mib']} MiB"
     if not args.no_record:
-        results.record(
-            "docker.move-gap",
-            WHAT["docker.move-gap"],
-            [r["gap_s"] for r in runs],
-            span,
-            "python -m bench.move",
-            note=size,
-        )
-        results.record(
-            "docker.move-lost",
-            WHAT["docker.move-lost"],
-            [r["lost"] for r in runs],
-            span,
-            "python -m bench.move",
-            unit="writes",
-            note=size,
-        )
-        results.record(
-            "docker.move-copy",
-            WHAT["docker.move-copy"],
-            [r["copy_s"] for r in runs],
-            span,
-            "python -m bench.move",
-            note=size,
-        )
+        for figure, key, unit in (("gap", "gap_s", "s"), ("lost", "lost", "writes"), ("copy", "copy_s", "s")):
+            figure_id = f"docker.move-{figure}"
+            values = [r[key] for r in runs]
+            results.record(figure_id, WHAT[figure_id], values, span, "python -m bench.move", unit=unit, note=size)
 
 
 if __name__ == "__main__":
