@@ -34,7 +34,7 @@ from redis.retry import Retry
 from components import tls, users
 from components.checks import HEALTHY, Report, Target, check_deployment
 from components.render import SECRETS_DIR
-from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
+from harness.engine import LABEL, REDIS_IMAGE, keep_logs, leftovers, remove_labelled
 from harness.local import wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 from tests.program.pulumi_program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
@@ -156,6 +156,7 @@ class DockerDeployment:
         self.program = run_program("dev", self.overrides)
         self.plan = self._translate(self.program)
         self.check_result: dict | None = None
+        self.removed_logs: list[tuple[str, str]] = []  # (name, log) of each container replaced or deleted
         self.healthy_seconds: float | None = None
 
     @property
@@ -195,13 +196,33 @@ class DockerDeployment:
             if not isinstance(provider, ResourceProvider):
                 raise UntranslatedInput(f"{resource.name}: {PROVIDER_KEY} is not a dynamic provider")
             olds = (self.check_result or {}).get(resource.name)
-            if olds is None:
-                results[resource.name] = provider.create(props).outs
-            elif provider.diff(resource.name, olds, props).changes:
-                results[resource.name] = provider.update(resource.name, olds, props).outs
-            else:
-                results[resource.name] = olds
+            try:
+                if olds is None:
+                    results[resource.name] = provider.create(props).outs
+                elif provider.diff(resource.name, olds, props).changes:
+                    results[resource.name] = provider.update(resource.name, olds, props).outs
+                else:
+                    results[resource.name] = olds
+            except RuntimeError as error:
+                raise RuntimeError(f"{error}\nwhat the nodes logged:\n{self.role_events()}") from error
         return results
+
+    def role_events(self) -> str:
+        """The lines of every container's log (removed ones included) that say how roles were decided: the
+        scripts' own lines and Sentinel's master events. A failed check quotes them (a CI log has nothing else)."""
+        ours = {"label": f"{LABEL}={self.prefix}"}
+        logs = self.removed_logs + [
+            (container.name, container.logs(timestamps=True).decode(errors="replace"))
+            for container in self.engine.containers.list(all=True, filters=ours)
+        ]
+        wanted = ("festival ", "switch-master", "failover", "odown", "convert-to-slave", "config-update-from")
+        lines = [
+            f"{line[11:23]} {name}: {line[31:]}"
+            for name, text in logs
+            for line in text.splitlines()
+            if any(word in line for word in wanted)
+        ]
+        return "\n".join(sorted(lines)[-150:])
 
     @property
     def check_summary(self) -> str:
@@ -357,6 +378,8 @@ class DockerDeployment:
         container = self.container(name)
         if grace:
             container.stop(timeout=int(grace))
+        keep_logs(container)
+        self.removed_logs.append((f"{name} (removed)", container.logs(timestamps=True).decode(errors="replace")))
         container.remove(force=True, v=True)
 
     def remove_with_volume(self, name: str) -> None:

@@ -17,6 +17,19 @@ REDIS_IMAGE = "festival-local/redis:8.0-trixie"
 OLD_REDIS_IMAGE = "festival-local/redis:7.0.15-bookworm"
 EXPORTER_IMAGE = "festival-local/redis-exporter:trixie"  # Debian trixie's redis_exporter 1.69 (images/build exporter)
 IMAGES_BUILD = Path(__file__).resolve().parents[1] / "images" / "build"
+# With FESTIVAL_CONTAINER_LOGS=DIR, every container the tests remove leaves its output in DIR/<name>.<n>.log first
+# (a replaced node's log is otherwise gone when a later check fails): docs/development.md.
+KEEP_LOGS = os.environ.get("FESTIVAL_CONTAINER_LOGS")
+
+
+def keep_logs(container) -> None:
+    """Save `container`'s output under FESTIVAL_CONTAINER_LOGS, when set, before it is removed."""
+    if not KEEP_LOGS:
+        return
+    folder = Path(KEEP_LOGS)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(list(folder.glob(f"{container.name}.*.log")))
+    (folder / f"{container.name}.{n}.log").write_bytes(container.logs(timestamps=True))
 
 
 def engine_or_skip(what: str) -> docker.DockerClient:
@@ -54,6 +67,7 @@ def remove_labelled(engine: docker.DockerClient, value: str) -> None:
         if kind == "container":
             if obj.status == "paused":
                 obj.unpause()
+            keep_logs(obj)
             obj.remove(force=True, v=True)
         elif kind == "volume":
             obj.remove(force=True)

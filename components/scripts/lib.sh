@@ -60,10 +60,8 @@ instances() {
 redis_info_field() { cli redis "$1" INFO replication >/dev/null && info_field "$2"; }
 
 # The master named by most of the Sentinels that answer, as host:port; empty when none answers.
-# SKIP_SENTINEL leaves one out (a Sentinel asking its peers).
 sentinel_master() {
   for _s in $SENTINELS; do
-    [ "$_s" = "${SKIP_SENTINEL:-}" ] && continue
     _answer=$(cli sentinel "$_s" SENTINEL get-master-addr-by-name "$MASTER_NAME") || continue
     # shellcheck disable=SC2086
     set -- $_answer

@@ -1,12 +1,27 @@
 # Writes Sentinel's config to its writable data directory (Sentinel rewrites it and refuses a read-only
-# file), monitoring the master its peers name, else the one it last knew, else the bootstrap master.
+# file). It monitors, of the masters its peers follow and the one it last knew (its runtime config), the one with the
+# highest config epoch, as Sentinel itself settles a disagreement (among equals, the one named most often); else the
+# bootstrap master. The epoch is written with it: a Sentinel that forgot it announces epoch 0, and a peer that took a
+# stale master at epoch 0 (a new Sentinel whose peers did not answer at its boot) never takes a newer one from hellos
+# that are no newer than its own: the two would stay split for good.
 RUNTIME_CONF="$DATA_DIR/sentinel.conf"
-master=$(SKIP_SENTINEL=$ME sentinel_master)
-if [ -z "$master" ] && [ -f "$RUNTIME_CONF" ]; then
-  master=$(awk -v n="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == n { print $4 ":" $5 }' "$RUNTIME_CONF")
-fi
-master=${master:-$BOOTSTRAP_MASTER}
-log "monitoring $MASTER_NAME at $master ($ME)"
+choice=$(
+  {
+    for _s in $SENTINELS; do
+      [ "$_s" = "$ME" ] && continue
+      cli sentinel "$_s" SENTINEL MASTER "$MASTER_NAME" >/dev/null || continue
+      _host=$(pair_field ip) _port=$(pair_field port) _epoch=$(pair_field config-epoch)
+      [ -n "$_host" ] && [ -n "$_port" ] && echo "${_epoch:-0} $_host:$_port"
+    done
+    if [ -f "$RUNTIME_CONF" ]; then
+      awk -v n="$MASTER_NAME" '$1 == "sentinel" && $3 == n && $2 == "monitor" { m = $4 ":" $5 }
+        $1 == "sentinel" && $3 == n && $2 == "config-epoch" { e = $4 } END { if (m != "") print e + 0, m }' "$RUNTIME_CONF"
+    fi
+  } | sort | uniq -c | sort -k2,2nr -k1,1nr | awk 'NR == 1 { print $2, $3 }'
+)
+epoch=0 master=$BOOTSTRAP_MASTER
+[ -z "$choice" ] || { epoch=${choice%% *} master=${choice#* }; }
+log "monitoring $MASTER_NAME at $master, config epoch $epoch ($ME)"
 
 # With resolve-hostnames, Sentinel exits when the master's name does not resolve yet (a pod not created).
 tries=0
@@ -19,6 +34,7 @@ mkdir -p "$DATA_DIR"
 umask 077
 {
   sed -e "s|@MASTER_HOST@|${master%:*}|" -e "s|@MASTER_PORT@|${master##*:}|" "$CONF_DIR/sentinel.conf"
+  echo "sentinel config-epoch $MASTER_NAME $epoch"
   listen_lines
   echo "bind $BIND_ADDRESS"
   echo "dir $DATA_DIR"

@@ -153,3 +153,38 @@ def test_a_node_that_boots_as_master_follows_the_master_the_sentinels_name(make_
     wait_until(lambda: log.read_text().count("keeping this node's last role") == 2, 30, what="redis-master to reboot")
     info = wait_until(lambda: node.info("replication"), 10, what="redis-master to serve")
     assert info["role"] == "slave" and f"{info['master_host']}:{info['master_port']}" == new, info
+
+
+def test_a_sentinel_that_boots_on_a_stale_master_takes_the_newer_one_from_its_peers(make_deployment):
+    """A Sentinel settles on the master whose config has the highest epoch, and learns it only from hellos that carry
+    a newer epoch than its own. A new Sentinel whose peers do not answer at its boot takes the bootstrap master at
+    epoch 0; after a hand-over that node is a replica. Its peers, restarted since (every scale change restarts them),
+    must still announce the epoch of the hand-over, or it stays on the old master for good (CI saw this once, with a
+    new Sentinel added while the others were being replaced). And those peers, restarted while it is the only one that
+    answers, keep the newer master they knew instead of taking its stale one."""
+    deployment = make_deployment()
+    deployment.start_all()
+    name = deployment.settings.master_name
+    sentinels = [node.name for node in deployment.topology.sentinels]
+    old = deployment.address("redis-master")
+    assert deployment.client(sentinels[0]).execute_command("SENTINEL", "FAILOVER", name)
+    new = deployment.address(wait_for_new_master(deployment, old))
+    epoch = int(deployment.client(sentinels[0]).sentinel_master(name)["config-epoch"])
+    assert epoch > 0
+    for sentinel in sentinels:  # each restarted from its peers' answer (and its own runtime config)
+        deployment.restart(sentinel)
+    wait_until(lambda: set(deployment.sentinel_masters().values()) == {new}, 30, what="the Sentinels to name " + new)
+    assert {int(deployment.client(s).sentinel_master(name)["config-epoch"]) for s in sentinels} == {epoch}
+
+    newcomer, *peers = sentinels
+    for sentinel in sentinels:
+        deployment.stop(sentinel)
+    deployment.wipe(newcomer)
+    deployment.start(newcomer)  # alone and new: the bootstrap master, the old one, at epoch 0
+    assert wait_until(lambda: deployment.sentinel_masters()[newcomer], 10, what=newcomer + " to answer") == old
+    for sentinel in peers:  # it names `old` at epoch 0; each keeps the newer master of its own runtime config
+        deployment.start(sentinel)
+    # Hellos go out every 2 s (Sentinel's SENTINEL_PUBLISH_PERIOD) through every node; a wide margin for connecting.
+    wait_until(lambda: set(deployment.sentinel_masters().values()) == {new}, 20, what="every Sentinel to name " + new)
+    assert "+config-update-from" in deployment.nodes[newcomer].log_path.read_text()
+    deployment.wait_healthy()
