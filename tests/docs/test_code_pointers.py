@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.docs.markdown import ROOT, anchors, github_anchor
+from tests.docs.markdown import ROOT, anchors, doc_files, github_anchor
 
 TOP = "docs|tests|components|harness|bench|tools|contract|rbac|policy|monitoring|images|examples|\\.github|\\.ci"
 PATH = re.compile(rf"(?<![\w./-])((?:{TOP})/[\w./-]*\w|README\.md|Pulumi(?:\.\w+)?\.yaml)(?:#([\w-]+))?")
@@ -78,3 +78,35 @@ def test_the_check_finds_a_moved_section_and_a_missing_file(tmp_path):
     assert [m.group(1) for m in PATH.finditer(stale)] == ["tests/test_program_dev.py", "docs/prod.md"]
     assert not (ROOT / "tests/test_program_dev.py").exists()
     assert "nowhere" not in anchors(ROOT / "docs/prod.md")
+
+
+# Made at run time, not files of the repository: the policy pack's virtualenv (Pulumi creates it).
+NOT_IN_GIT = {"policy/venv"}
+TEST_NAME = re.compile(r"(?<![\w.])test_\w+")
+
+
+def known_tests() -> set[str]:
+    """Every test module's name (without .py) and every test function's name."""
+    names = {path.stem for path in code_files() if path.suffix == ".py"}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        names |= {path.stem, *re.findall(r"^\s*def (test_\w+)", path.read_text(), re.M)}
+    return names
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_file_and_test_a_page_names_exists(path):
+    """The pages name files and tests in prose and inline code too (`tests/docs/test_dev_stack.py`,
+    `test_the_migration_guide_prefers_the_names_the_replicas_announce`), where test_links.py does not look."""
+    text = path.read_text()
+    known = known_tests()
+    broken = []
+    for match in PATH.finditer(text):
+        cited = match.group(1)
+        if cited in NOT_IN_GIT or NOT_FILES.match(cited) or (ROOT / f"{cited}.py").exists():
+            continue
+        if not (ROOT / cited).exists():
+            broken.append(f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}: {cited}: no such file")
+    for match in TEST_NAME.finditer(text):
+        if match.group(0) not in known:
+            broken.append(f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}: {match.group(0)}: no such test")
+    assert broken == []
