@@ -88,3 +88,11 @@ def test_a_bench_run_records_median_range_n_date_and_load(tmp_path, monkeypatch)
     assert (entry["median"], entry["min"], entry["max"], entry["n"]) == (1.5, 1.0, 2.25, 3)
     assert re.fullmatch(r"\d+(-\d+)?", entry["load"]) and entry["note"] == "n lost"
     assert results.spread(entry) == "1.50 s (1.00-2.25, n=3)"
+
+
+def test_every_suite_duration_the_readme_quotes_names_its_date():
+    """The suite's durations are not bench figures, but each still names the run it comes from."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    quoted = [(number, line) for number, line in enumerate(lines, 1) if re.search(r"\d min\b", line)]
+    assert quoted, "the README quotes how long the tests take"
+    assert [n for n, line in quoted if not re.search(r"\d{4}-\d\d-\d\d", line)] == []
