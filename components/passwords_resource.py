@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Sequence
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, Resource
 
 from components import passwords, render
+from components.dynamic import ActionProvider, secret_props
 
 EXIT_MARK = "festival-exit="
 
@@ -77,8 +78,8 @@ class KubernetesScripts:
         return exit_code_of(output)
 
 
-class RedisPasswordsProvider(ResourceProvider):
-    """Pickled into the state by reference (see components/checks/resource.py)."""
+class RedisPasswordsProvider(ActionProvider):
+    """Applies the passwords at an update that changes their fingerprint, never on create."""
 
     def run(self, props: dict) -> dict:
         if props["platform"] == "kubernetes":
@@ -93,13 +94,9 @@ class RedisPasswordsProvider(ResourceProvider):
         # with this resource: deploy this version before changing passwordGenerations).
         return CreateResult(id_=uuid.uuid4().hex, outs={**props, "applied": []})
 
-    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
+    def changed(self, olds: dict, news: dict) -> bool:
         # Only a change of the passwords is applied; the nodes read any other change at their next start.
-        changed = olds.get("fingerprint") != news.get("fingerprint")
-        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
-
-    def update(self, _id: str, _olds: dict, news: dict) -> UpdateResult:
-        return UpdateResult(outs=self.run(news))
+        return olds.get("fingerprint") != news.get("fingerprint")
 
 
 class RedisPasswords(Resource):
@@ -121,12 +118,11 @@ class RedisPasswords(Resource):
         props = {
             "platform": platform,
             "nodes": list(nodes),
-            "fingerprint": pulumi.Output.secret(fingerprint),
+            "fingerprint": fingerprint,
             "context": context,
             "namespace": namespace,
             "containers": dict(containers or {}),
             "timeout_seconds": passwords.TIMEOUT_SECONDS,
             "applied": None,
         }
-        secrets = pulumi.ResourceOptions(additional_secret_outputs=["fingerprint"])
-        super().__init__(RedisPasswordsProvider(), name, props, pulumi.ResourceOptions.merge(opts, secrets))
+        super().__init__(RedisPasswordsProvider(), name, *secret_props(props, ["fingerprint"], opts))

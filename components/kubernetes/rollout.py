@@ -28,15 +28,15 @@ bounded in time and retried on 429 and 5xx; harness/pod_runner.py has one for th
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import Resource
 
 from components import render, tls, users
+from components.dynamic import ActionProvider
 from components.kubernetes import access
 from components.settings import IN_CLUSTER
 from components.topology import REDIS_PORT
@@ -363,21 +363,13 @@ def _status_message(body: str | None) -> str:
     return "; ".join(filter(None, [status.get("message", ""), *causes]))
 
 
-class RedisRolloutProvider(ResourceProvider):
-    """Pickled into the state by reference (see components/checks/resource.py)."""
+class RedisRolloutProvider(ActionProvider):
+    """Rolls on create and on every update (ActionProvider's default `changed`): it looks for outdated pods every
+    time, since an earlier rollout may have stopped."""
 
     def run(self, props: dict) -> dict:
         replaced = roll_deployment(props, lambda sets: KubernetesPods(props["context"], props["namespace"], sets))
         return {**props, "replaced": replaced}
-
-    def create(self, props: dict) -> CreateResult:
-        return CreateResult(id_=uuid.uuid4().hex, outs=self.run(props))
-
-    def diff(self, _id: str, _olds: dict, _news: dict) -> DiffResult:
-        return DiffResult(changes=True)  # look for outdated pods on every update (an earlier one may have stopped)
-
-    def update(self, _id: str, _olds: dict, news: dict) -> UpdateResult:
-        return UpdateResult(outs=self.run(news))
 
 
 class RedisRollout(Resource):
