@@ -1,4 +1,5 @@
-"""One deployment in one pass: settings -> topology -> rendered files -> platform -> components -> outputs.
+"""One deployment in one pass: settings -> topology -> rendered files -> platform -> node groups -> passwords ->
+rollout -> check -> outputs (`deploy`: in what order a change reaches the nodes).
 
 The festival-redis program (__main__.py) deploys one at the top of its stack.
 """
@@ -56,7 +57,29 @@ class Deployment:
 
 
 def deploy(settings: Settings) -> Deployment:
-    """Declare every resource of one deployment."""
+    """Declare every resource of one deployment: what the nodes share (the platform), then four steps, each waiting
+    for the one before it (depends_on). The platform (Docker on dev, Kubernetes on prod) supplies how each is done.
+
+    The order in which a change reaches the nodes:
+
+    1. The node groups, in the platform's GROUP_ORDER, each after the group before it. What the nodes share (the
+       Docker secrets volume, the Kubernetes Secrets) is updated before any group.
+       - Docker: the replicas, then the master, then the Sentinels, one container at a time. A changed container is
+         deleted (a master hands its role over to a linked replica as it stops) and created anew: this step is the
+         rollout. So a change that replaces every Redis node stops the master's container last, after the replicas'
+         are back: one hand-over (two when a failover had made a replica's container the master: docs/dev.md).
+       - Kubernetes: the master's, the replicas', then the Sentinels' StatefulSet. They update `OnDelete`: this step
+         changes the pod templates but replaces no pod.
+    2. Apply passwords (RedisPasswords): a changed password reaches the running nodes, every node in turn (master,
+       replicas, Sentinels) accepting it, then every node using it. No node restarts.
+    3. Roll out.
+       - Docker: nothing, step 1 replaced the containers.
+       - Kubernetes: RedisRollout replaces the outdated pods one at a time: the Sentinels first, then the Redis pods,
+         the replicas first and whichever pod is the master now last (one hand-over). An unready outdated pod goes
+         ahead of that order (components/kubernetes/rollout.py).
+    4. Verify: the replication check (Docker: from this machine; Kubernetes: a Job in the cluster) fails the update
+       when an invariant fails.
+    """
     child = pulumi.ResourceOptions()
     topology = topology_for(settings)
     files = render.deployment_files(settings, topology)
@@ -70,19 +93,24 @@ def deploy(settings: Settings) -> Deployment:
         f"{prefix}-{settings.platform}", settings, topology, files, credentials, opts=child, certificates=certificates
     )
 
-    # Each group starts, and rolls out a change, after the group before it in the platform's rollout order.
+    groups = _node_groups(prefix, topology, platform, child)
+    passwords = platform.apply_passwords(f"{prefix}-redis-passwords", after=groups)
+    rollout = platform.roll_out(f"{prefix}-redis-rollout", after=[*groups, passwords])
+    check = platform.verify(f"{prefix}-replication-check", after=[*groups, passwords, *rollout])
+    return Deployment(settings, topology, credentials, platform, check, certificates)
+
+
+def _node_groups(
+    prefix: str, topology: Topology, platform: Platform, opts: pulumi.ResourceOptions
+) -> list[pulumi.ComponentResource]:
+    """RedisMaster, RedisReplicaSet and SentinelQuorum, in the platform's GROUP_ORDER, each after the one before."""
     groups = {
         "master": (RedisMaster, f"{prefix}-redis-master", (topology.master,)),
         "replica": (RedisReplicaSet, f"{prefix}-redis-replicas", topology.replicas),
         "sentinel": (SentinelQuorum, f"{prefix}-sentinels", topology.sentinels),
     }
-    made: dict[str, pulumi.ComponentResource] = {}
-    for role in platform.ROLLOUT_ORDER:
+    made: list[pulumi.ComponentResource] = []
+    for role in platform.GROUP_ORDER:
         component, name, nodes = groups[role]
-        made[role] = component(name, NodeGroupArgs(platform, nodes, after=list(made.values())[-1:]), child)
-    master, replicas, sentinels = made["master"], made["replica"], made["sentinel"]
-
-    # A password change is applied to the running nodes (none restarts), then verified like any other change.
-    passwords = platform.passwords(f"{prefix}-redis-passwords", [master, replicas, sentinels])
-    check = platform.verify(f"{prefix}-replication-check", [master, replicas, sentinels, passwords])
-    return Deployment(settings, topology, credentials, platform, check, certificates)
+        made.append(component(name, NodeGroupArgs(platform, nodes, after=made[-1:]), opts))
+    return made

@@ -23,7 +23,8 @@ from components.topology import Node, Topology
 
 @dataclass(frozen=True)
 class NodeGroup:
-    """Nodes of one role. `after`: the components to roll out before these (Platform.ROLLOUT_ORDER)."""
+    """Nodes of one role. `after`: the groups declared before this one (Platform.GROUP_ORDER), which its resources
+    wait for."""
 
     role: str  # "master", "replica" or "sentinel"
     nodes: tuple[Node, ...]
@@ -31,10 +32,13 @@ class NodeGroup:
 
 
 class Platform(pulumi.ComponentResource):
+    """Supplies each step of a deployment (components/deployment.py `deploy`): `run` a node group, `apply_passwords`,
+    `roll_out`, `verify`."""
+
     TYPE = ""
-    # The roles of the node groups in the order they start and roll out a change, each group after the one before
-    # it (components/deployment.py composes them so).
-    ROLLOUT_ORDER: tuple[str, ...] = ()
+    # The roles of the node groups in the order they are declared, each group's resources waiting for the group before
+    # it (depends_on): the order they start in on a new stack. Each platform says what else it orders.
+    GROUP_ORDER: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -57,13 +61,15 @@ class Platform(pulumi.ComponentResource):
         raise NotImplementedError
 
     def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
-        """Declare the resources that run `group` with its role's rendered files, parented to `owner` and named
-        after `name`. Returns the resources whose existence means the nodes run (containers, a StatefulSet)."""
+        """Step 1, once per group: declare the resources that run `group` with its role's rendered files, parented to
+        `owner` and named after `name`. Returns the resources whose existence means the nodes run (containers, a
+        StatefulSet)."""
         raise NotImplementedError
 
-    def passwords(self, name: str, groups: Sequence[pulumi.ComponentResource]) -> pulumi.Resource:
-        """Declare RedisPasswords: after every resource of `groups` exists, a change of the passwords is applied to
-        the running nodes (components/passwords.py), which it never restarts."""
+    def apply_passwords(self, name: str, after: Sequence[pulumi.Resource]) -> pulumi.Resource:
+        """Step 2: declare RedisPasswords, which, once every resource of `after` exists, applies a change of the
+        passwords to the running nodes (components/passwords.py), which it never restarts. The platform supplies how
+        it reaches a node (`_script_target`)."""
         files = self.credentials.secret_files()
         fingerprint = pulumi.Output.all(*files.values()).apply(
             lambda values: passwords.fingerprint(dict(zip(files, values)))
@@ -72,7 +78,7 @@ class Platform(pulumi.ComponentResource):
             name,
             nodes=[node.name for node in self.topology.nodes],
             fingerprint=fingerprint,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
             **self._script_target(),
         )
 
@@ -80,8 +86,13 @@ class Platform(pulumi.ComponentResource):
         """How RedisPasswords reaches a node (its `platform`, and what that platform needs)."""
         raise NotImplementedError
 
-    def verify(self, name: str, groups: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
-        """Declare the post-deploy replication check, run after every resource of `groups` exists.
+    def roll_out(self, name: str, after: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+        """Step 3: declare what replaces the nodes that step 1 left outdated, once every resource of `after` exists.
+        Returns what the check waits for (none when step 1 replaced them already)."""
+        raise NotImplementedError
+
+    def verify(self, name: str, after: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
+        """Step 4: declare the post-deploy replication check, run once every resource of `after` exists.
 
         It fails the update when an invariant fails; returns its result summary for the stack outputs.
         """

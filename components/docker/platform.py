@@ -59,7 +59,7 @@ class DockerPlatform(Platform):
     # a change that replaces every Redis node stops the master last, when a replaced replica has resynced and can take
     # its role over (prestop.sh): one hand-over; and the Sentinels, which resolve the master's name at boot, start
     # after it exists. A replica created first waits for its master's name to resolve (Redis retries every second).
-    ROLLOUT_ORDER = ("replica", "master", "sentinel")
+    GROUP_ORDER = ("replica", "master", "sentinel")
 
     def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
         settings = self.settings
@@ -82,7 +82,7 @@ class DockerPlatform(Platform):
 
     def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
         containers: list[docker.Container] = []
-        for node in group.nodes:  # each after the group's components `after` and the node before it (ROLLOUT_ORDER)
+        for node in group.nodes:  # each after the groups `after` and the node before it (GROUP_ORDER)
             containers.append(self._container(owner, name, node, group.role, [*group.after, *containers[-1:]]))
         if self.settings.dev_exporters:
             containers += [
@@ -93,7 +93,11 @@ class DockerPlatform(Platform):
     def _script_target(self) -> dict[str, pulumi.Input]:
         return {"platform": "docker"}  # docker exec into the container named like the node
 
-    def verify(self, name: str, groups: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
+    def roll_out(self, name: str, after: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+        """Nothing: pulumi-docker replaces a changed container in step 1, in dependency order (GROUP_ORDER)."""
+        return []
+
+    def verify(self, name: str, after: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
         target = Target.for_deployment(
             self.settings,
             self.topology,
@@ -102,7 +106,7 @@ class DockerPlatform(Platform):
             nat_map={str(node.address): _host_endpoint(node) for node in self.topology.nodes},
             tls_ca_cert=self.certificates.ca_cert if self.certificates else "",
         )
-        check = ReplicationCheck(name, target, opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)))
+        check = ReplicationCheck(name, target, opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
         return check.summary
 
     def stack_outputs(self) -> dict[str, pulumi.Input]:

@@ -27,8 +27,10 @@ from components.topology import REDIS_PORT, SENTINEL_PORT
 class KubernetesPlatform(Platform):
     TYPE = "festival:kubernetes:Platform"
     # The master's StatefulSet first (its pod is the bootstrap master the others find), then the replicas', then the
-    # Sentinels' (they resolve the nodes' names at boot); RedisRollout replaces the Redis pods replicas first.
-    ROLLOUT_ORDER = ("master", "replica", "sentinel")
+    # Sentinels' (they resolve the nodes' names at boot). On a new stack each waits for the pods of the one before to
+    # be ready. A change updates them in this order too, but they update `OnDelete`: no pod is replaced until
+    # RedisRollout (roll_out) replaces them, in its own order.
+    GROUP_ORDER = ("master", "replica", "sentinel")
 
     def __init__(self, name: str, settings: Settings, *args, opts: pulumi.ResourceOptions | None = None, **kwargs):
         """As every Platform (`args`: topology, files, credentials; `kwargs`: certificates), with the cluster's
@@ -48,23 +50,34 @@ class KubernetesPlatform(Platform):
         super().__init__(name, settings, *args, opts, **kwargs)
 
     def _declare_shared(self, name: str) -> dict[str, pulumi.Input]:
-        settings, credentials = self.settings, self.credentials
-        child = pulumi.ResourceOptions(parent=self)
         # What holds data or identity: pulumi destroy, or a change that would replace it, stops with Pulumi's
         # "marked for protection" message instead of deleting (docs/prod.md#destroy).
-        self._keep = pulumi.ResourceOptions(protect=settings.protects_data)
-        StorageGuard(f"{name}-storage-guard", settings, opts=child)
+        self._keep = pulumi.ResourceOptions(protect=self.settings.protects_data)
+        StorageGuard(f"{name}-storage-guard", self.settings, opts=pulumi.ResourceOptions(parent=self))
+        self._namespace(name)
+        self._secrets(name)
+        self._services(name)
+        self._policies(name)
+        if self.settings.prometheus_operator:
+            self._monitoring(name)
+        return {}
 
-        if settings.create_namespace:
-            ns = manifests.namespace(settings)
+    def _namespace(self, name: str) -> None:
+        """The namespace, unless adopted; every namespaced object waits for it (`_opts`)."""
+        if self.settings.create_namespace:
+            ns = manifests.namespace(self.settings)
             self.namespace = k8s.core.v1.Namespace(
-                f"{name}-namespace", metadata=ns["metadata"], opts=pulumi.ResourceOptions.merge(child, self._keep)
+                f"{name}-namespace",
+                metadata=ns["metadata"],
+                opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), self._keep),
             )
-            # Every namespaced object waits for the namespace it names.
             self._after_namespace = [self.namespace]
         else:
             self._after_namespace = []  # adopted: it exists already
 
+    def _secrets(self, name: str) -> None:
+        """The three Secrets, and the digests of the passwords and of the certificates."""
+        settings, credentials = self.settings, self.credentials
         # Applications read `redis-secret` (their users' passwords only); the pods mount `redis-users` (every user's).
         app_passwords = {
             render.REDIS_PASSWORD_KEY: credentials.redis_password,
@@ -106,7 +119,6 @@ class KubernetesPlatform(Platform):
                 lambda values: manifests.checksum(dict(zip(secret_files, values)))
             )
         )
-
         # The certificates' digest (not the keys'): a renewed certificate rolls the pods (RedisRollout), which read
         # their certificates at boot.
         certificates = {file: pem for file, pem in tls_files.items() if file.endswith(".crt")}
@@ -114,39 +126,47 @@ class KubernetesPlatform(Platform):
             lambda pems: manifests.checksum(dict(zip(certificates, pems))) if pems else ""
         )
 
-        services = {"sentinel-service": manifests.sentinel_service(settings)}
-        if settings.replica_count:
-            services["replica-service"] = manifests.replica_service(settings)
+    def _services(self, name: str) -> None:
+        """The Services applications reach the Sentinels and the replicas by."""
+        services = {"sentinel-service": manifests.sentinel_service(self.settings)}
+        if self.settings.replica_count:
+            services["replica-service"] = manifests.replica_service(self.settings)
         for key, service in services.items():
             k8s.core.v1.Service(f"{name}-{key}", metadata=service["metadata"], spec=service["spec"], opts=self._opts())
-        for budget in manifests.disruption_budgets(settings):
+
+    def _policies(self, name: str) -> None:
+        """The PodDisruptionBudgets and the NetworkPolicy."""
+        for budget in manifests.disruption_budgets(self.settings):
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{budget['metadata']['name']}-pdb",
                 metadata=budget["metadata"],
                 spec=budget["spec"],
                 opts=self._opts(),
             )
-        policy = manifests.network_policy(settings)
+        policy = manifests.network_policy(self.settings)
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy", metadata=policy["metadata"], spec=policy["spec"], opts=self._opts()
         )
-        if settings.prometheus_operator:
-            resources = [
-                ("service-monitor", monitoring.service_monitor(settings)),
-                ("prometheus-rule", monitoring.prometheus_rule(settings)),
-            ]
-            if settings.tls_enabled:
-                resources.append(("tls-probe", monitoring.tls_probe(settings)))
-            for key, resource in resources:
-                k8s.apiextensions.CustomResource(
-                    f"{name}-{key}",
-                    api_version=resource["apiVersion"],
-                    kind=resource["kind"],
-                    metadata=resource["metadata"],
-                    spec=resource["spec"],
-                    opts=self._opts(),
-                )
-        return {}
+
+    def _monitoring(self, name: str) -> None:
+        """The Prometheus Operator's resources (prometheusOperator): the ServiceMonitor, the rules and, with TLS, the
+        certificate probe."""
+        settings = self.settings
+        resources = [
+            ("service-monitor", monitoring.service_monitor(settings)),
+            ("prometheus-rule", monitoring.prometheus_rule(settings)),
+        ]
+        if settings.tls_enabled:
+            resources.append(("tls-probe", monitoring.tls_probe(settings)))
+        for key, resource in resources:
+            k8s.apiextensions.CustomResource(
+                f"{name}-{key}",
+                api_version=resource["apiVersion"],
+                kind=resource["kind"],
+                metadata=resource["metadata"],
+                spec=resource["spec"],
+                opts=self._opts(),
+            )
 
     def _opts(self, parent: pulumi.Resource | None = None, depends_on: Sequence = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(
@@ -158,7 +178,8 @@ class KubernetesPlatform(Platform):
     def run(self, owner: pulumi.Resource, name: str, group: NodeGroup) -> list[pulumi.Resource]:
         """A ConfigMap, a headless Service and a StatefulSet for the group (none for an empty group).
 
-        The StatefulSet waits for the components of `group.after`: a change rolls one group at a time.
+        The StatefulSet waits for the groups of `group.after` (GROUP_ORDER). It updates `OnDelete`: a change of its
+        pod template replaces no pod; roll_out does.
         """
         if not group.nodes:
             return []
@@ -206,30 +227,15 @@ class KubernetesPlatform(Platform):
             "containers": containers,
         }
 
-    def verify(self, name: str, groups: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
-        """The check Job, after every group's StatefulSet is ready; Pulumi awaits its completion.
-
-        Its name changes with everything the StatefulSets roll out and with the passwords, so the check runs
-        again after every change.
-        """
-        settings, topology, files = self.settings, self.topology, self.files
-        cm = manifests.config_map(settings, "check", files.check)
-        config_map = k8s.core.v1.ConfigMap(
-            f"{name}-config", metadata=cm["metadata"], data=cm["data"], immutable=True, opts=self._opts()
-        )
-        rollouts = {
-            role: manifests.rollout_checksum(settings, role, len(topology.of_role(role)), files.for_role(role))
-            for role in ("master", "replica", "sentinel")
-            if topology.of_role(role)
-        }
-        check_sum = manifests.checksum(files.check)
-        job_name = pulumi.Output.all(self.secret_checksum, self.tls_checksum).apply(
-            lambda sums: names.check_job_name(manifests.checksum(*rollouts.values(), check_sum, *filter(None, sums)))
-        )
-        redis_roles = [role for role in rollouts if role != "sentinel"]
-        # The Sentinels first: the Redis pods' hand-over goes through the new Sentinels.
+    def roll_out(self, name: str, after: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+        """RedisRollout (components/kubernetes/rollout.py): replaces the pods whose StatefulSet's template changed,
+        the Sentinels first (the Redis pods' hand-over goes through the new Sentinels), then the Redis pods, the
+        replicas first and the master last."""
+        settings, topology = self.settings, self.topology
+        templates = self._template_checksums()
+        redis_roles = [role for role in templates if role != "sentinel"]
         rollout = RedisRollout(
-            f"{settings.name_prefix}-redis-rollout",
+            name,
             context=settings.kube_context,
             namespace=settings.namespace,
             statefulsets=[names.workload_name(role) for role in redis_roles],
@@ -240,20 +246,47 @@ class KubernetesPlatform(Platform):
             min_replicas_to_write=settings.min_replicas_to_write,
             pod_timeout_seconds=60 * manifests.rollout_timeout_minutes(settings, 1),
             revision=self.tls_checksum.apply(
-                lambda tls_sum: manifests.checksum(*rollouts.values(), *filter(None, [tls_sum]))
+                lambda tls_sum: manifests.checksum(*templates.values(), *filter(None, [tls_sum]))
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(groups)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+        )
+        return [rollout]
+
+    def verify(self, name: str, after: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
+        """The check Job, with its ConfigMap; Pulumi awaits its completion.
+
+        Its name changes with everything the pods roll out and with the passwords, so the check runs again after
+        every change.
+        """
+        settings, files = self.settings, self.files
+        cm = manifests.config_map(settings, "check", files.check)
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config", metadata=cm["metadata"], data=cm["data"], immutable=True, opts=self._opts()
+        )
+        templates = self._template_checksums()
+        check_sum = manifests.checksum(files.check)
+        job_name = pulumi.Output.all(self.secret_checksum, self.tls_checksum).apply(
+            lambda sums: names.check_job_name(manifests.checksum(*templates.values(), check_sum, *filter(None, sums)))
         )
         job = manifests.check_job(settings, job_name, cm["metadata"]["name"])
         created = k8s.batch.v1.Job(
             f"{name}-job",
             metadata=job["metadata"],
             spec=job["spec"],
-            opts=self._opts(depends_on=[config_map, self.nodes_secret, rollout, *groups]),
+            opts=self._opts(depends_on=[config_map, self.nodes_secret, *after]),
         )
         return pulumi.Output.all(created.metadata.namespace, created.metadata.name, created.status).apply(
             lambda args: _job_summary(*args)
         )
+
+    def _template_checksums(self) -> dict[str, str]:
+        """By role with nodes: the digest of what its pods run, which a change rolls out (without the certificates')."""
+        settings, topology, files = self.settings, self.topology, self.files
+        return {
+            role: manifests.rollout_checksum(settings, role, len(topology.of_role(role)), files.for_role(role))
+            for role in ("master", "replica", "sentinel")
+            if topology.of_role(role)
+        }
 
     def stack_outputs(self) -> dict[str, pulumi.Input]:
         settings = self.settings
