@@ -55,17 +55,6 @@ class Credentials:
         return passwords.secret_files(self.of_users(), self.previous)
 
 
-def password_name(name: str, key: str, generation: int) -> str:
-    """The RandomPassword of one generation of a key's password: generation 1 keeps the name it had before there
-    were generations (`<name>-<key>`: deployed stacks keep their passwords), a later one is `<name>-<key>-gen<N>`."""
-    return f"{name}-{key}" if generation == 1 else f"{name}-{key}-gen{generation}"
-
-
-def current_password_name(name: str, key: str, generations: Mapping[str, tuple[int, ...]]) -> str:
-    """The RandomPassword of a key's current password: the highest generation listed, 1 when not listed."""
-    return password_name(name, key, max(generations.get(key, (1,))))
-
-
 def generate_credentials(
     name: str,
     generations: Mapping[str, tuple[int, ...]] | None = None,
@@ -84,7 +73,7 @@ def generate_credentials(
 
     def password(key: str, generation: int, protected: bool) -> pulumi.Output[str]:
         generated = pulumi_random.RandomPassword(
-            password_name(name, key, generation),
+            users.password_name(name, key, generation),
             length=PASSWORD_LENGTH,
             special=False,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protected)),

@@ -14,10 +14,10 @@ from components import connection, render, users
 from components.certificates import Certificates, generate_certificates
 from components.contract import contract_version
 from components.credentials import Credentials, generate_credentials
-from components.platform import Platform, certificate_specs, platform_for, topology_for
+from components.platform import Platform, platform_for
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
 from components.settings import Settings
-from components.topology import Topology
+from components.topology import Topology, certificate_specs, topology_for
 
 
 @dataclass(frozen=True)

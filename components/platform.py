@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import passwords, tls
+from components import passwords
 from components.certificates import Certificates
 from components.credentials import Credentials
 from components.passwords_resource import RedisPasswords
@@ -103,29 +103,9 @@ class Platform(pulumi.ComponentResource):
         raise NotImplementedError
 
 
-def _names(settings: Settings):
-    if settings.platform == "kubernetes":
-        from components.kubernetes import names
-    else:
-        from components.docker import names
-    return names
-
-
-def topology_for(settings: Settings) -> Topology:
-    """The topology of the platform that `settings` selects."""
-    return _names(settings).topology(settings)
-
-
-def certificate_specs(settings: Settings, topology: Topology) -> dict[str, tls.CertSpec]:
-    """The certificates a TLS deployment needs, by resource label: one per node, naming every name it is reached by
-    on its platform."""
-    names = _names(settings)
-    return {node.name: tls.node_cert(node.address.host, names.tls_names(settings, node)) for node in topology.nodes}
-
-
 def platform_for(settings: Settings) -> type[Platform]:
     if settings.platform == "kubernetes":
-        from components.kubernetes import KubernetesPlatform as platform
+        from components.kubernetes.platform import KubernetesPlatform as platform
     else:
-        from components.docker import DockerPlatform as platform
+        from components.docker.platform import DockerPlatform as platform
     return platform

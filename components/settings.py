@@ -31,6 +31,7 @@ APPENDFSYNC_MODES = ("always", "everysec", "no")
 PLATFORMS = ("docker", "kubernetes")
 TLS_MODES = ("auto", "true", "false")
 ANTI_AFFINITIES = ("required", "preferred")
+CONFIG_NAMESPACE = "festival-redis"  # of the stack config keys: festival-redis:replicaCount ...
 IN_CLUSTER = "in-cluster"  # kubeContext: the service account of the pod that runs `pulumi`, no kubeconfig
 LABEL = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
@@ -59,7 +60,7 @@ class SettingsError(ValueError):
 
     def __init__(self, key: str, value: Any, rule: str):
         self.key, self.value, self.rule = key, value, rule
-        super().__init__(f"festival-redis:{key} = {value!r}: {rule}")
+        super().__init__(f"{CONFIG_NAMESPACE}:{key} = {value!r}: {rule}")
 
 
 def parse_memory(text: str) -> int:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components import tls
+from components.settings import Settings
+
 REDIS_PORT = 6379
 SENTINEL_PORT = 26379
 ROLES = ("master", "replica", "sentinel")
@@ -48,3 +51,24 @@ class Topology:
 
     def of_role(self, role: str) -> tuple[Node, ...]:
         return {"master": (self.master,), "replica": self.replicas, "sentinel": self.sentinels}[role]
+
+
+def _names(settings: Settings):
+    """The names module of the platform that `settings` selects (imported here: each imports this module)."""
+    if settings.platform == "kubernetes":
+        from components.kubernetes import names
+    else:
+        from components.docker import names
+    return names
+
+
+def topology_for(settings: Settings) -> Topology:
+    """The topology of the platform that `settings` selects."""
+    return _names(settings).topology(settings)
+
+
+def certificate_specs(settings: Settings, topology: Topology) -> dict[str, tls.CertSpec]:
+    """The certificates a TLS deployment needs, by resource label: one per node, naming every name it is reached by
+    on its platform."""
+    names = _names(settings)
+    return {node.name: tls.node_cert(node.address.host, names.tls_names(settings, node)) for node in topology.nodes}

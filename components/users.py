@@ -8,6 +8,7 @@ secrets directory, a key of a Kubernetes Secret).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -91,3 +92,14 @@ def exporter_password_entries(url: str, password: str) -> dict[str, str]:
     exporterImage logs in."""
     scheme, address = url.split("://", 1)
     return {url: password, f"{scheme}://{EXPORTER.name}@{address}": password}
+
+
+def password_name(name: str, key: str, generation: int) -> str:
+    """The RandomPassword of one generation of a key's password: generation 1 keeps the name it had before there
+    were generations (`<name>-<key>`: deployed stacks keep their passwords), a later one is `<name>-<key>-gen<N>`."""
+    return f"{name}-{key}" if generation == 1 else f"{name}-{key}-gen{generation}"
+
+
+def current_password_name(name: str, key: str, generations: Mapping[str, tuple[int, ...]]) -> str:
+    """The RandomPassword of a key's current password: the highest generation listed, 1 when not listed."""
+    return password_name(name, key, max(generations.get(key, (1,))))

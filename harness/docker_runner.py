@@ -32,7 +32,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components import tls, users
-from components.checks import HEALTHY, Report, Target, check_deployment
+from components.checks import HEALTHY, Report
+from components.checks.observe import Target, check_deployment
 from components.render import SECRETS_DIR
 from harness.engine import LABEL, REDIS_IMAGE, keep_logs, leftovers, remove_labelled
 from harness.local import wait_until

@@ -28,7 +28,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components import passwords, tls, users
-from components.checks import HEALTHY, Report, Target, check_deployment
+from components.checks import HEALTHY, Report
+from components.checks.observe import Target, check_deployment
 from components.render import CLI_TIMEOUT_SECONDS, deployment_files
 from components.settings import Settings
 from components.topology import Endpoint, Node, Topology

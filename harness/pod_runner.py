@@ -49,7 +49,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components import passwords, passwords_resource, tls, users
-from components.checks import Report, Target, check_deployment
+from components.checks import Report
+from components.checks.observe import Target, check_deployment
 from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
 from harness.docker_runner import POD_PORTS, free_port_run

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from components.config import NAMESPACE
 from components.kubernetes import monitoring
-from components.settings import Settings
+from components.settings import CONFIG_NAMESPACE, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "monitoring"
@@ -34,7 +33,7 @@ def stack_settings(stack: str = "prod") -> Settings:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     values = {key: spec["default"] for key, spec in project.get("config", {}).items() if "default" in spec}
     stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
-    prefix = f"{NAMESPACE}:"
+    prefix = f"{CONFIG_NAMESPACE}:"
     values.update({k[len(prefix) :]: v for k, v in stack_file.get("config", {}).items() if k.startswith(prefix)})
     return Settings.from_config(values)
 

@@ -39,9 +39,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from components import tls, users
-from components.checks import HEALTHY, Target, check_deployment
+from components.checks import HEALTHY
 from components.checks import cli as checks_cli
-from components.checks.observe import node_client
+from components.checks.observe import Target, check_deployment, node_client
 from components.settings import Settings, SettingsError
 
 # A min-replicas-to-write no deployment reaches: the old master refuses every write from the switch on.

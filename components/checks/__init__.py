@@ -1,6 +1,9 @@
 """Post-deploy replication checks: the invariants of a healthy deployment (invariants.py, pure), observed over
 the network with redis-py (observe.py). They run at the end of every `pulumi up` of the dev stack (resource.py)
-and from the command line (cli.py: `python -m components.checks`)."""
+and from the command line (cli.py: `python -m components.checks`).
+
+Re-exports the pure invariants only, so that importing them loads no redis-py: Target and check_deployment are in
+components/checks/observe.py."""
 
 from components.checks.invariants import (
     CERTIFICATE_DAYS_LEFT,
@@ -17,7 +20,6 @@ from components.checks.invariants import (
     SentinelView,
     evaluate,
 )
-from components.checks.observe import Target, check_deployment
 
 __all__ = [
     "CERTIFICATE_DAYS_LEFT",
@@ -32,7 +34,5 @@ __all__ = [
     "RedisView",
     "Report",
     "SentinelView",
-    "Target",
-    "check_deployment",
     "evaluate",
 ]

@@ -30,10 +30,8 @@ from pathlib import Path
 from components import users
 from components.checks.invariants import EXIT_CODES, UNREACHABLE, Report
 from components.checks.observe import Target, check_deployment
-from components.config import NAMESPACE as CONFIG_NAMESPACE
-from components.credentials import current_password_name
-from components.platform import topology_for
-from components.settings import IN_CLUSTER, Settings, SettingsError
+from components.settings import CONFIG_NAMESPACE, IN_CLUSTER, Settings, SettingsError
+from components.topology import topology_for
 
 USAGE_ERROR = EXIT_CODES[UNREACHABLE]
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -133,12 +131,12 @@ def stack_settings(stack: str) -> Settings:
 def admin_passwords(state: dict, settings: Settings) -> dict[str, str]:
     """The admin users' current passwords by key (users.ADMIN, users.SENTINEL_ADMIN), from a stack's state as
     `pulumi stack export --show-secrets` prints it: the result of each one's RandomPassword of the generation that
-    passwordGenerations makes current (components/credentials.py)."""
+    passwordGenerations makes current (users.current_password_name)."""
     resources = state.get("deployment", {}).get("resources") or []
     generations = settings.password_generation_numbers
     found = {}
     for user in ADMINS:
-        name = current_password_name(settings.name_prefix, user.key, generations)
+        name = users.current_password_name(settings.name_prefix, user.key, generations)
         matches = [r for r in resources if r.get("type") == RANDOM_PASSWORD and r["urn"].rsplit("::", 1)[-1] == name]
         if len(matches) != 1:
             raise UsageError(

@@ -1,6 +1,8 @@
-"""The prod stack's platform: every node a pod of a StatefulSet in one namespace of a Kubernetes cluster."""
+"""The prod stack's platform: every node a pod of a StatefulSet in one namespace of a Kubernetes cluster.
+
+Re-exports pure names only: KubernetesPlatform (pulumi_kubernetes) is in components/kubernetes/platform.py.
+"""
 
 from components.kubernetes.names import topology
-from components.kubernetes.platform import KubernetesPlatform
 
-__all__ = ["KubernetesPlatform", "topology"]
+__all__ = ["topology"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from components import checks, render, users
+from components import render, users
+from components.checks.observe import check_deployment
 from harness.local import LocalDeployment, wait_until
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ def reported(result: subprocess.CompletedProcess) -> set[tuple[str, str]]:
 
 
 def python_verdict(deployment: LocalDeployment, **overrides) -> set[tuple[str, str]]:
-    return checks.check_deployment(deployment.target(**overrides)).failed()
+    return check_deployment(deployment.target(**overrides)).failed()
 
 
 def secrets_dir(tmp_path: Path, redis_password: str, sentinel_password: str) -> Path:

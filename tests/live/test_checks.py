@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from components import checks
+from components.checks.observe import check_deployment
 from components.checks.resource import ReplicationCheckProvider
 from tests.unit.test_checks_cli import run_cli
 
@@ -70,6 +70,6 @@ def test_checks_reach_nodes_through_the_nat_map(deployment):
         sentinels=tuple(announced[str(n.address)] for n in deployment.topology.sentinels),
         nat_map=nat_map,
     )
-    report = checks.check_deployment(target)
+    report = check_deployment(target)
     # every node answered through the map; only the Sentinels' view (real addresses) differs from the names
     assert all(view.error is None for view in (*report.observation.redis, *report.observation.sentinels))

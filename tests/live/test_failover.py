@@ -13,6 +13,7 @@ import time
 import pytest
 
 from components import checks, render
+from components.checks.observe import check_deployment
 from harness.local import LocalDeployment, wait_for_new_master, wait_until
 from harness.writer import CRASH_WINDOW, Writer
 
@@ -55,7 +56,7 @@ def finish(request, record_property):
 
 
 def test_healthy_topology_passes_the_checks(deployment):
-    report = checks.check_deployment(deployment.target())
+    report = check_deployment(deployment.target())
     assert report.status == checks.HEALTHY, report.summary()
     assert report.exit_code == 0
     assert set(report.observation.canary.values()) == {"ok"}
@@ -159,7 +160,7 @@ def test_master_restarted_empty_before_down_after_loses_nothing(stable_deploymen
 
 def test_one_sentinel_down_still_fails_over(deployment, finish):
     deployment.kill("sentinel-1")
-    report = checks.check_deployment(deployment.target())
+    report = check_deployment(deployment.target())
     assert report.failed() == {("sentinel-reachable", deployment.address("sentinel-1"))}
 
     writer = start_writer(deployment)
@@ -208,7 +209,7 @@ def test_two_sentinels_down_no_failover_and_the_checks_report_lost_quorum(deploy
     time.sleep(deployment.settings.down_after_milliseconds / 1000 * 4)
     assert deployment.sentinel_masters()["sentinel-3"] == old  # no failover without a majority
 
-    report = checks.check_deployment(deployment.target())
+    report = check_deployment(deployment.target())
     assert report.status == checks.UNHEALTHY
     found = report.failed()
     assert ("sentinel-quorum", deployment.address("sentinel-3")) in found
@@ -231,7 +232,7 @@ def test_a_replica_down_is_reported_by_name(deployment, finish):
     # The master drops the link when it reads the closed connection: at once, or a moment later on a loaded host.
     wait_until(lambda: master.info("replication")["connected_slaves"] == 1, 10, what="the master to drop the link")
     started = time.monotonic()
-    report = checks.check_deployment(deployment.target())
+    report = check_deployment(deployment.target())
     assert time.monotonic() - started < 10  # a dead node costs a bounded timeout, never a hang
     assert report.status == checks.UNHEALTHY
     found = report.failed()
@@ -244,7 +245,7 @@ def test_a_replica_down_is_reported_by_name(deployment, finish):
 
 def test_wrong_password_is_a_clear_authentication_error(deployment, finish):
     writer = start_writer(deployment)
-    report = checks.check_deployment(deployment.target(redis_password="not-the-password"))
+    report = check_deployment(deployment.target(redis_password="not-the-password"))
     assert report.status == checks.UNHEALTHY
     assert {f.invariant for f in report.failures} >= {"redis-reachable"}
     assert all(v.error.startswith("auth-failed") for v in report.observation.redis)

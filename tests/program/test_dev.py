@@ -21,9 +21,9 @@ import yaml
 from components import render, users
 from components.contract import contract_version
 from components.credentials import generate_credentials
-from components.docker import DockerPlatform
 from components.docker import platform as docker_platform
 from components.docker import topology as docker_topology
+from components.docker.platform import DockerPlatform
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
 from components.settings import CONFIG_KEYS, Settings, SettingsError, to_config_key
 from tests.program import pulumi_program
