@@ -1,5 +1,6 @@
 """Writes monitoring/ from the prod stack's settings and the same rule definitions the PrometheusRule uses
-(components/kubernetes/monitoring.py), for clusters without the Prometheus Operator and for Grafana:
+(tools/monitoring_files.py builds them from components/kubernetes/monitoring.py), for clusters without the
+Prometheus Operator and for Grafana:
 
     venv/bin/python -m tools.generate_monitoring            # (re)write the files
     venv/bin/python -m tools.generate_monitoring --check    # exit 1 if a file is out of date (the tests run this)
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from components.kubernetes import monitoring
 from components.settings import CONFIG_NAMESPACE, Settings
+from tools.monitoring_files import blackbox_module, dashboard_config_map, grafana_dashboard, rules_file, scrape_config
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "monitoring"
@@ -45,11 +46,11 @@ def files(settings: Settings, stack: str = "prod") -> dict[str, str]:
         return header + yaml.safe_dump(data, sort_keys=False, width=120)
 
     return {
-        "festival-redis.rules.yml": as_yaml(monitoring.rules_file(settings)),
-        "prometheus-scrape.yml": as_yaml(monitoring.scrape_config(settings)),
-        "grafana-dashboard.json": json.dumps(monitoring.grafana_dashboard(settings), indent=2, sort_keys=True) + "\n",
-        "grafana-dashboard-configmap.yaml": as_yaml(monitoring.dashboard_config_map(settings)),
-        "blackbox-exporter.yml": as_yaml(monitoring.blackbox_module()),
+        "festival-redis.rules.yml": as_yaml(rules_file(settings)),
+        "prometheus-scrape.yml": as_yaml(scrape_config(settings)),
+        "grafana-dashboard.json": json.dumps(grafana_dashboard(settings), indent=2, sort_keys=True) + "\n",
+        "grafana-dashboard-configmap.yaml": as_yaml(dashboard_config_map(settings)),
+        "blackbox-exporter.yml": as_yaml(blackbox_module()),
     }
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from components.kubernetes import monitoring
 from tests.docs.markdown import ROOT
-from tools import generate_monitoring
+from tools import generate_monitoring, monitoring_files
 
 OUT = ROOT / "monitoring"
 RULES = OUT / "festival-redis.rules.yml"
@@ -42,7 +42,7 @@ def test_the_files_are_generated_and_up_to_date():
 def test_the_rules_file_holds_the_prometheus_rules_alerts():
     settings = generate_monitoring.stack_settings("prod")
     rules = yaml.safe_load(RULES.read_text())
-    assert rules == monitoring.rules_file(settings)
+    assert rules == monitoring_files.rules_file(settings)
     (group,) = rules["groups"]
     alerts = {rule["alert"]: rule for rule in group["rules"]}
     # The seed's alert table, the replication-lag alert, and the Sentinel view.
@@ -146,7 +146,7 @@ def _annotation(alert: str, key: str) -> str:
 
 def test_the_dashboard_loads_and_draws_the_alert_thresholds():
     dashboard = json.loads(DASHBOARD.read_text())
-    assert dashboard["uid"] == monitoring.DASHBOARD_UID and dashboard["schemaVersion"] >= 36
+    assert dashboard["uid"] == monitoring_files.DASHBOARD_UID and dashboard["schemaVersion"] >= 36
     panels = dashboard["panels"]
     assert len({p["id"] for p in panels}) == len(panels)
     assert [p["title"] for p in panels if p["type"] == "row"] == ["Redis", "Sentinel"]
@@ -171,7 +171,7 @@ def test_the_dashboard_loads_and_draws_the_alert_thresholds():
 def test_the_dashboard_config_map_is_what_grafanas_sidecar_loads():
     config_map = yaml.safe_load(CONFIG_MAP.read_text())
     assert config_map["kind"] == "ConfigMap"
-    assert config_map["metadata"]["labels"][monitoring.GRAFANA_DASHBOARD_LABEL] == "1"
+    assert config_map["metadata"]["labels"][monitoring_files.GRAFANA_DASHBOARD_LABEL] == "1"
     assert config_map["metadata"]["namespace"] == "monitoring"
     (content,) = config_map["data"].values()
     assert json.loads(content) == json.loads(DASHBOARD.read_text())

@@ -28,6 +28,7 @@ PURE = (
     "components.kubernetes.names",
     "components.kubernetes.manifests",
     "components.kubernetes.monitoring",
+    "tools.monitoring_files",
 )
 
 
