@@ -21,6 +21,8 @@ from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
 CONF_DIR = "/etc/festival"
 SECRETS_DIR = "/etc/festival-secrets"
 DATA_DIR = "/data"
+# Who the nodes run as, on both platforms: the official redis image's `redis` user (uid and gid), not root.
+REDIS_UID = 999
 REDIS_PASSWORD_KEY = users.APP.key
 SENTINEL_PASSWORD_KEY = users.SENTINEL_CLIENT.key
 USERS_FILE = "users"  # a node's users, one per line (users.users_file), turned into `user` lines at boot

@@ -13,6 +13,7 @@ from components.settings import Settings
 
 REDIS_PORT = 6379
 SENTINEL_PORT = 26379
+EXPORTER_PORT = 9121  # redis_exporter beside a node: /metrics
 ROLES = ("master", "replica", "sentinel")
 
 

@@ -29,17 +29,18 @@ from components.platform import NodeGroup, Platform
 from components.render import (
     CONF_DIR,
     DATA_DIR,
+    REDIS_UID,
     SECRETS_DIR,
 )
 from components.settings import Settings
-from components.topology import Node
+from components.topology import EXPORTER_PORT, Node
 
 LOOPBACK = "127.0.0.1"
-# Nodes run as the official redis image's `redis` user (uid and gid 999), not as root. They can read their
-# uploads, the 0400 password files included, because the uploads are owned by that user: pulumi-docker v5 writes
-# the upload's owner/group into the archive it copies in, and Docker keeps an archive's ownership when copying into
-# a container. /data stays writable: a new named volume takes the image's /data with its owner, redis.
-REDIS_UID = "999"
+# Nodes run as the official redis image's `redis` user (REDIS_UID), not as root. They can read their uploads, the
+# 0400 password files included, because the uploads are owned by that user: pulumi-docker v5 writes the upload's
+# owner/group into the archive it copies in, and Docker keeps an archive's ownership when copying into a container.
+# /data stays writable: a new named volume takes the image's /data with its owner, redis.
+REDIS_OWNER = str(REDIS_UID)  # an upload's owner and group, as pulumi-docker takes them
 REDIS_USER = f"{REDIS_UID}:{REDIS_UID}"
 SENTINEL_MEMORY_MB = 64
 HEALTHCHECK_INTERVAL = "10s"
@@ -47,7 +48,6 @@ HEALTHCHECK_TIMEOUT = "5s"  # a probe makes up to two redis-cli calls of render.
 HEALTHCHECK_RETRIES = 3
 ENTRYPOINTS = {"master": "redis-entrypoint.sh", "replica": "redis-entrypoint.sh", "sentinel": "sentinel-entrypoint.sh"}
 READY_CHECKS = {"master": "redis-ready", "replica": "redis-ready", "sentinel": "sentinel-ready"}
-EXPORTER_PORT = 9121
 EXPORTER_MEMORY_MB = 64
 EXPORTER_AUTH_KEY = "exporter-auth.json"  # in the secrets volume: redis_exporter's --redis.password-file
 
@@ -262,8 +262,8 @@ class DockerPlatform(Platform):
                 docker.ContainerUploadArgs(
                     file=f"{SECRETS_DIR}/{key}",
                     content=pulumi.Output.secret(password),
-                    owner=REDIS_UID,
-                    group=REDIS_UID,
+                    owner=REDIS_OWNER,
+                    group=REDIS_OWNER,
                     permissions="0400",
                 )
                 for key, password in secrets
@@ -312,8 +312,8 @@ def _conf_upload(file: str, text: str) -> docker.ContainerUploadArgs:
         file=f"{CONF_DIR}/{file}",
         content=text,
         executable=executable,
-        owner=REDIS_UID,
-        group=REDIS_UID,
+        owner=REDIS_OWNER,
+        group=REDIS_OWNER,
         permissions="0555" if executable else "0444",
     )
 

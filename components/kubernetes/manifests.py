@@ -28,8 +28,9 @@ from components.kubernetes.names import (
     sentinel_host,
     workload_name,
 )
+from components.render import REDIS_UID
 from components.settings import DNS_EGRESS_NAMED, Settings
-from components.topology import REDIS_PORT, SENTINEL_PORT
+from components.topology import EXPORTER_PORT, REDIS_PORT, SENTINEL_PORT
 
 CLIENT_LABEL = "festival-redis-client"  # pods labelled festival-redis-client=true may reach Redis and Sentinel
 METRICS_LABEL = "festival-redis-metrics"  # Services the ServiceMonitor scrapes
@@ -38,8 +39,6 @@ APPS = {"master": "redis", "replica": "redis", "sentinel": "redis-sentinel"}
 APPS_SET = ("redis", "redis-sentinel")
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
-REDIS_UID = 999  # the redis user of the official image
-EXPORTER_PORT = 9121
 EXPORTER_AUTH_DIR = "/etc/festival-exporter"
 EXPORTER_AUTH_FILE = {"redis": "redis.json", "sentinel": "sentinel.json"}
 SENTINEL_STORAGE = "1Gi"  # Sentinel rewrites its config there and must remember a failover across restarts

@@ -41,7 +41,7 @@ from components.kubernetes import access
 from components.settings import IN_CLUSTER
 from components.topology import REDIS_PORT
 
-SETTLE_SECONDS = 10  # a step stays the plan this long before it is taken (Sentinel's INFO period)
+STEP_STEADY_SECONDS = 10  # a step stays the plan this long before it is taken (Sentinel's INFO period)
 POLL_SECONDS = 1.0
 CONTAINERS = {"Redis": "redis", "Sentinel": "sentinel"}  # the server container of each kind's pods
 REDIS_CONTAINER = CONTAINERS["Redis"]
@@ -215,7 +215,7 @@ def roll(
     pods: Pods,
     expected: int,
     pod_timeout: float,
-    settle: float = SETTLE_SECONDS,
+    settle: float = STEP_STEADY_SECONDS,
     log: Callable[[str], None] = lambda _: None,
     kind: str = "Redis",
     keep: Keep = Keep(),
@@ -403,7 +403,7 @@ class RedisRollout(Resource):
             "quorum": quorum,
             "min_replicas_to_write": min_replicas_to_write,
             "pod_timeout_seconds": pod_timeout_seconds,
-            "settle_seconds": SETTLE_SECONDS,
+            "settle_seconds": STEP_STEADY_SECONDS,
             "revision": revision,
             "replaced": None,
         }
