@@ -264,17 +264,22 @@ class Settings:
         return self.role_wait_seconds + REDIS_LOAD_SECONDS
 
     def dev_host_ports(self) -> dict[str, int]:
-        """Every host port the dev stack publishes, by what uses it."""
-        ports = {"redis master": self.dev_redis_port}
-        ports.update({f"redis replica {i}": self.dev_redis_port + i for i in range(1, self.replica_count + 1)})
-        ports.update({f"sentinel {i}": self.dev_sentinel_port + i - 1 for i in range(1, self.sentinel_count + 1)})
+        """Every host port the dev stack publishes, by what uses it (components/docker/names.py gives the nodes and
+        their exporters theirs)."""
+        return {user: port for user, _, port in self._dev_host_port_layout()}
+
+    def _dev_host_port_layout(self) -> list[tuple[str, str, int]]:
+        """The one place of the dev stack's host port layout: (what uses it, the setting that places it, port)."""
+        redis = ["redis master", *(f"redis replica {i}" for i in range(1, self.replica_count + 1))]
+        sentinels = [f"sentinel {i}" for i in range(1, self.sentinel_count + 1)]
+        layout = [(user, "dev_redis_port", self.dev_redis_port + i) for i, user in enumerate(redis)]
+        layout += [(user, "dev_sentinel_port", self.dev_sentinel_port + i) for i, user in enumerate(sentinels)]
         if self.debug_ui:
-            ports["debug UI"] = self.debug_ui_port
+            layout.append(("debug UI", "debug_ui_port", self.debug_ui_port))
         if self.dev_exporters:
-            nodes = ["redis master", *(f"redis replica {i}" for i in range(1, self.replica_count + 1))]
-            nodes += [f"sentinel {i}" for i in range(1, self.sentinel_count + 1)]
-            ports.update({f"exporter of {node}": self.dev_exporter_port + i for i, node in enumerate(nodes)})
-        return ports
+            nodes = enumerate(redis + sentinels)
+            layout += [(f"exporter of {node}", "dev_exporter_port", self.dev_exporter_port + i) for i, node in nodes]
+        return layout
 
     @classmethod
     def from_config(cls, values: Mapping[str, Any]) -> Settings:
@@ -505,11 +510,10 @@ def _ports(s: Settings) -> None:
         if not 1024 <= getattr(s, name) <= 65535:
             _fail(s, name, "must be an unprivileged port between 1024 and 65535")
     seen: dict[int, str] = {}
-    for user, port in s.dev_host_ports().items():
+    for user, key, port in s._dev_host_port_layout():
         if port > 65535:
-            _fail(s, _port_key(user), f"{user} would get port {port}, above 65535")
+            _fail(s, key, f"{user} would get port {port}, above 65535")
         if port in seen:
-            key = _port_key(user)
             _fail(s, key, f"{user} would get host port {port}, already used by {seen[port]}")
         seen[port] = user
 
@@ -544,15 +548,6 @@ def _tls_ca_generations(s: Settings) -> None:
         )
     if len(numbers) == 2 and int(numbers[0]) == int(numbers[1]):
         _fail(s, "tls_ca_generations", "the two generations of a rotation must differ")
-
-
-def _port_key(user: str) -> str:
-    """The setting that gives this user of a dev host port its port."""
-    if user.startswith("exporter"):
-        return "dev_exporter_port"
-    if user == "debug UI":
-        return "debug_ui_port"
-    return "dev_sentinel_port" if user.startswith("sentinel") else "dev_redis_port"
 
 
 # Names of the keys, for docs and error messages.

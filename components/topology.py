@@ -32,6 +32,7 @@ class Node:
     role: str  # bootstrap role: "master", "replica" or "sentinel"
     address: Endpoint  # the stable address it announces, as seen inside the network
     host_port: int | None = None  # dev stack: the port published on 127.0.0.1
+    exporter_host_port: int | None = None  # dev stack with devExporters: its exporter's, on 127.0.0.1
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from redis.retry import Retry
 
 from components import tls, users
 from components.checks import HEALTHY, Report
-from components.checks.observe import Target, check_deployment
+from components.checks.observe import Target, check_deployment, nat_addresses
 from components.render import SECRETS_DIR
 from harness.engine import LABEL, REDIS_IMAGE, keep_logs, leftovers, remove_labelled
 from harness.local import wait_until
@@ -517,7 +517,6 @@ class DockerDeployment:
         """What the checks verify, reached from the host through the natMap output."""
         outputs = self.outputs
         [check] = [reveal(r.inputs) for r in self.plan[DYNAMIC] if r.name.endswith(CHECK_SUFFIX)]
-        nat = {announced: f"{a['host']}:{a['port']}" for announced, a in outputs["natMap"].items()}
         values = dict(
             master_name=outputs["masterName"],
             redis_nodes=tuple([outputs["bootstrapMasterEndpoint"], *outputs["replicaEndpoints"]]),
@@ -525,7 +524,7 @@ class DockerDeployment:
             redis_password=self.password(users.ADMIN.key),
             sentinel_password=self.password(users.SENTINEL_ADMIN.key),
             max_lag_seconds=int(check["max_lag_seconds"]),
-            nat_map=nat,
+            nat_map=nat_addresses(outputs["natMap"]),
             tls_ca_cert=outputs.get("tlsCaCert", ""),
         )
         return Target(**{**values, **overrides})

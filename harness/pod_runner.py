@@ -50,7 +50,7 @@ from redis.retry import Retry
 
 from components import passwords, passwords_resource, tls, users
 from components.checks import Report
-from components.checks.observe import Target, check_deployment
+from components.checks.observe import Target, check_deployment, nat_addresses
 from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
 from harness.docker_runner import POD_PORTS, free_port_run
@@ -1015,7 +1015,6 @@ class PodCluster:
         return answers.pop()
 
     def target(self) -> Target:
-        nat = {announced: f"{a['host']}:{a['port']}" for announced, a in self.nat_map.items()}
         return Target(
             master_name=self.outputs["masterName"],
             redis_nodes=tuple(self.outputs["redisEndpoints"]),
@@ -1023,7 +1022,7 @@ class PodCluster:
             redis_password=self.admin_password(sentinel=False),
             sentinel_password=self.admin_password(sentinel=True),
             max_lag_seconds=10,
-            nat_map=nat,
+            nat_map=nat_addresses(self.nat_map),
             tls_ca_cert=self.outputs.get("tlsCaCert", ""),
         )
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from components import users
 from components.checks.invariants import EXIT_CODES, UNREACHABLE, Report
-from components.checks.observe import Target, check_deployment
+from components.checks.observe import Target, check_deployment, nat_addresses
 from components.settings import CONFIG_NAMESPACE, IN_CLUSTER, Settings, SettingsError
 from components.topology import topology_for
 
@@ -209,7 +209,7 @@ def target_from_outputs(
     elif "natMap" not in outputs:
         raise UsageError("the stack has no natMap output (deployed before it existed? run pulumi up)")
     else:
-        nat_map = {announced: f"{to['host']}:{to['port']}" for announced, to in outputs["natMap"].items()}
+        nat_map = nat_addresses(outputs["natMap"])
     tls_ca_cert = outputs.get("tlsCaCert", "")  # with TLS on: connect with TLS, verifying the nodes with the CA
     return Target.for_deployment(
         settings,

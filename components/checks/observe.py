@@ -103,6 +103,12 @@ class Target:
         return host, int(port)
 
 
+def nat_addresses(nat_map: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """A natMap in ioredis' shape (announced host:port -> {host, port}: the dev stack's output, the writers' map) as
+    Target.nat_map (announced host:port -> reachable host:port)."""
+    return {announced: f"{to['host']}:{to['port']}" for announced, to in nat_map.items()}
+
+
 def check_deployment(target: Target, settle_seconds: float = 0) -> Report:
     """Observe and evaluate once; with settle_seconds, again every second until healthy or time is up
     (right after a deploy or a failover, Sentinels take a few seconds to discover replicas and peers)."""

@@ -43,23 +43,24 @@ def tls_names(settings: Settings, node: Node) -> tuple[str, ...]:
 
 
 def topology(settings: Settings) -> Topology:
-    """Every node listens on the standard port inside the network and publishes its own port on the host."""
+    """Every node listens on the standard port inside the network and publishes its own port on the host, and its
+    exporter's with devExporters: the ports of Settings.dev_host_ports, by what uses them."""
     prefix = settings.name_prefix
     ports = settings.dev_host_ports()
 
-    def node(name: str, role: str, port: int, host_port: int) -> Node:
-        return Node(name, role, Endpoint(name, port), host_port)
+    def node(name: str, role: str, port: int, user: str) -> Node:
+        return Node(name, role, Endpoint(name, port), ports[user], ports.get(f"exporter of {user}"))
 
     return Topology(
         master_name=settings.master_name,
         quorum=settings.quorum,
-        master=node(f"{prefix}-redis-master", "master", REDIS_PORT, ports["redis master"]),
+        master=node(f"{prefix}-redis-master", "master", REDIS_PORT, "redis master"),
         replicas=tuple(
-            node(f"{prefix}-redis-replica-{i}", "replica", REDIS_PORT, ports[f"redis replica {i}"])
+            node(f"{prefix}-redis-replica-{i}", "replica", REDIS_PORT, f"redis replica {i}")
             for i in range(1, settings.replica_count + 1)
         ),
         sentinels=tuple(
-            node(f"{prefix}-sentinel-{i}", "sentinel", SENTINEL_PORT, ports[f"sentinel {i}"])
+            node(f"{prefix}-sentinel-{i}", "sentinel", SENTINEL_PORT, f"sentinel {i}")
             for i in range(1, settings.sentinel_count + 1)
         ),
     )

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import render, tls, users
-from components.checks.observe import Target
+from components.checks.observe import Target, nat_addresses
 from components.checks.resource import ReplicationCheck
 from components.docker import debug_ui, names
 from components.platform import NodeGroup, Platform
@@ -33,7 +33,7 @@ from components.render import (
     SECRETS_DIR,
 )
 from components.settings import Settings
-from components.topology import EXPORTER_PORT, Node
+from components.topology import EXPORTER_PORT, Node, Topology
 
 LOOPBACK = "127.0.0.1"
 # Nodes run as the official redis image's `redis` user (REDIS_UID), not as root. They can read their uploads, the
@@ -103,7 +103,7 @@ class DockerPlatform(Platform):
             self.topology,
             self.credentials.redis_admin_password,
             self.credentials.sentinel_admin_password,
-            nat_map={str(node.address): _host_endpoint(node) for node in self.topology.nodes},
+            nat_map=nat_addresses(_nat_map(self.topology)),
             tls_ca_cert=self.certificates.ca_cert if self.certificates else "",
         )
         check = ReplicationCheck(name, target, opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
@@ -120,15 +120,13 @@ class DockerPlatform(Platform):
             "replicaHostEndpoints": [_host_endpoint(node) for node in topology.replicas],
             "sentinelEndpoints": [str(node.address) for node in topology.sentinels],
             "sentinelHostEndpoints": [_host_endpoint(node) for node in topology.sentinels],
-            # ioredis' natMap: a Sentinel-aware client on the host maps announced names to published ports.
-            "natMap": {str(node.address): {"host": LOOPBACK, "port": node.host_port} for node in topology.nodes},
+            "natMap": _nat_map(topology),
             "connectionEnv": _connection_env(first_sentinel.address.host, first_sentinel.address.port, settings),
             "hostConnectionEnv": _connection_env(LOOPBACK, first_sentinel.host_port, settings),
         }
         if settings.dev_exporters:
             outputs["metricsEndpoints"] = {
-                node.name: f"http://{LOOPBACK}:{_exporter_host_port(settings, topology, node)}/metrics"
-                for node in topology.nodes
+                node.name: f"http://{LOOPBACK}:{node.exporter_host_port}/metrics" for node in topology.nodes
             }
         if settings.debug_ui:
             outputs["debugUiUrl"] = f"http://{LOOPBACK}:{settings.debug_ui_port}"
@@ -215,7 +213,7 @@ class DockerPlatform(Platform):
             ports=[
                 docker.ContainerPortArgs(
                     internal=EXPORTER_PORT,
-                    external=_exporter_host_port(self.settings, self.topology, node),
+                    external=node.exporter_host_port,
                     ip=LOOPBACK,
                 )
             ],
@@ -318,9 +316,9 @@ def _conf_upload(file: str, text: str) -> docker.ContainerUploadArgs:
     )
 
 
-def _exporter_host_port(settings: Settings, topology, node: Node) -> int:
-    """devExporterPort for the master's exporter, then the replicas', then the Sentinels' (settings.dev_host_ports)."""
-    return settings.dev_exporter_port + [n.name for n in topology.nodes].index(node.name)
+def _nat_map(topology: Topology) -> dict[str, dict]:
+    """ioredis' natMap: a Sentinel-aware client on the host maps every announced address to its published port."""
+    return {str(node.address): {"host": LOOPBACK, "port": node.host_port} for node in topology.nodes}
 
 
 def _exporter_address(settings: Settings, node: Node) -> str:
