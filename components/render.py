@@ -3,19 +3,23 @@
 No pulumi import: the tests render these for loopback addresses and run them on real redis-server,
 redis-sentinel and redis-cli. Passwords are never rendered: the entrypoints read them at boot from
 mounted secret files, so configs and scripts can live in a ConfigMap (docs/development.md#how-it-is-built).
+
+`python -m components.render ROLE SCRIPT` prints a script as a node of ROLE runs it (main).
 """
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
 from components import passwords, tls, users
 from components.checks import invariants
-from components.settings import Settings
-from components.topology import REDIS_PORT, SENTINEL_PORT, Topology
+from components.settings import Settings, SettingsError
+from components.topology import REDIS_PORT, SENTINEL_PORT, Topology, topology_for
 
 # Where things live inside a container or pod (the scripts accept FESTIVAL_*_DIR overrides for tests).
 CONF_DIR = "/etc/festival"
@@ -204,9 +208,16 @@ def script_variables(name: str, settings: Settings, topology: Topology, default_
     }
 
 
+# The first line of every script in components/scripts but lib.sh: how it is assembled. Not rendered.
+SOURCE_HEADER = (
+    "# Rendered by components/render.py, which prepends #!/bin/sh, set -eu, the variables and the lib.sh functions "
+    "used here."
+)
+
+
 def script(name: str, settings: Settings, topology: Topology, default_port: int) -> str:
     """A POSIX sh script: the variables it uses, the lib.sh functions it calls, then the script's own body."""
-    body = _body(name)
+    body = _body(name).removeprefix(SOURCE_HEADER + "\n")
     code = _lib_functions_used_by(body) + body
     variables = script_variables(name, settings, topology, default_port)
     used = _referenced(code, variables)
@@ -290,3 +301,47 @@ def _lib_functions_used_by(body: str) -> str:
                 used.add(name)
                 pending.append(block)
     return "".join(block + "\n" for name, block in functions.items() if name in used)
+
+
+RENDERED_ROLES = ("master", "replica", "sentinel", "check")  # DeploymentFiles.for_role; check: the check Job
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m components.render ROLE SCRIPT [--config KEY=VALUE ...]: print the script as rendered."""
+    parser = argparse.ArgumentParser(
+        prog="python -m components.render",
+        description="Print SCRIPT as a node of ROLE runs it (check: the Kubernetes check Job's), rendered with the "
+        "default settings (the dev stack's) unless --config says otherwise.",
+    )
+    parser.add_argument("role", metavar="ROLE", help=", ".join(RENDERED_ROLES))
+    parser.add_argument("script", metavar="SCRIPT", help="a script's file name, e.g. redis-entrypoint.sh")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a stack setting as in Pulumi.yaml (repeat), e.g. --config platform=kubernetes --config kubeContext=ctx",
+    )
+    args = parser.parse_args(argv)
+    if args.role not in RENDERED_ROLES:
+        parser.error(f"ROLE {args.role!r}: not a role; roles: {', '.join(RENDERED_ROLES)}")
+    values = {}
+    for pair in args.config:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            parser.error(f"--config {pair!r}: expected KEY=VALUE")
+        values[key] = value
+    try:
+        settings = Settings.from_config(values)
+    except SettingsError as error:
+        parser.error(str(error))
+    files = deployment_files(settings, topology_for(settings)).for_role(args.role)
+    scripts = sorted(name for name in files if name.endswith(".sh"))
+    if args.script not in scripts:
+        parser.error(f"SCRIPT {args.script!r}: not a script a {args.role} runs; its scripts: {', '.join(scripts)}")
+    sys.stdout.write(files[args.script])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,3 +1,4 @@
+# Rendered by components/render.py, which prepends #!/bin/sh, set -eu, the variables and the lib.sh functions used here.
 # check-job.sh: the post-deploy replication check, run by the Kubernetes Job after `pulumi up` with only the
 # redis image (sh + redis-cli). Same invariants and names as components/checks. Prints one line per failure,
 #   FAIL <invariant> <node> expected=<...> seen=<...>

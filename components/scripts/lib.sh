@@ -1,5 +1,6 @@
-# Shared by every festival-redis script (rendered in, never sourced at run time). The header above it sets
-# the variables these functions use.
+# Rendered by components/render.py into every script that calls one of these functions, after its variables (which
+# these functions use); never sourced at run time. A function and the comment above it are one block, with no blank
+# line inside: render.py splits this file at blank lines.
 
 log() { printf '%s festival %s: %s\n' "$(date -u +%H:%M:%S)" "$SCRIPT" "$*" >&2; }
 

@@ -1,3 +1,4 @@
+# Rendered by components/render.py, which prepends #!/bin/sh, set -eu, the variables and the lib.sh functions used here.
 # passwords.sh accept|use [FINGERPRINT]: applies the passwords of the mounted secret files to this running node
 # (components/passwords.py runs it on every node: `accept` everywhere, then `use` everywhere).
 # - accept: every user of this server accepts exactly the passwords its files allow (password_hashes);

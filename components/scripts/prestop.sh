@@ -1,3 +1,4 @@
+# Rendered by components/render.py, which prepends #!/bin/sh, set -eu, the variables and the lib.sh functions used here.
 # preStop hook of a Redis node (Kubernetes runs it before sending SIGTERM). A replica just stops. The master
 # hands its role over first: writes are paused (so none is acknowledged and then lost with the old role),
 # a Sentinel is asked to SENTINEL FAILOVER, and once it names the promoted replica this node replicates

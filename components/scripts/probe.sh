@@ -1,3 +1,4 @@
+# Rendered by components/render.py, which prepends #!/bin/sh, set -eu, the variables and the lib.sh functions used here.
 # probe.sh CHECK: exit 0 when the check holds. Used by Docker healthchecks and Kubernetes probes.
 #   redis-alive     the server answers (also while loading or while its master is down)
 #   redis-ready     a master answers; a replica is linked to its master

@@ -1,3 +1,4 @@
+# Rendered by components/render.py, which prepends #!/bin/sh, set -eu, the variables and the lib.sh functions used here.
 # Decides this node's role at boot, then runs redis-server. Roles are decided at run time
 # (docs/development.md#how-it-is-built):
 # - a Sentinel answers: be what the Sentinels say, so a former master comes back as a replica;

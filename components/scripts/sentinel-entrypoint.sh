@@ -1,3 +1,4 @@
+# Rendered by components/render.py, which prepends #!/bin/sh, set -eu, the variables and the lib.sh functions used here.
 # Writes Sentinel's config to its writable data directory (Sentinel rewrites it and refuses a read-only
 # file). It monitors, of the masters its peers follow and the one it last knew (its runtime config), the one with the
 # highest config epoch, as Sentinel itself settles a disagreement (among equals, the one named most often); else the

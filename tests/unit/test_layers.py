@@ -69,6 +69,10 @@ def test_the_checks_cli_computes_the_node_names_without_pulumi():
     assert not set(loaded(code)) & set(PULUMI)
 
 
+def test_rendering_a_script_from_the_command_line_loads_nothing_impure():
+    assert loaded("from components import render\nrender.main(['sentinel', 'probe.sh'])") == []
+
+
 def test_the_probe_sees_an_impure_import():
     """What a failure looks like: the platform base class is a Pulumi ComponentResource."""
     assert "pulumi" in loaded("import components.platform")

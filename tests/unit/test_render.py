@@ -3,6 +3,8 @@
 import dataclasses
 import shutil
 import subprocess
+import sys
+from importlib import resources
 
 import pytest
 
@@ -161,6 +163,52 @@ def test_every_script_passes_shellcheck():
             check=False,
         )
         assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+
+def test_every_script_source_says_how_it_is_rendered_and_the_rendering_leaves_that_line_out():
+    sources = {path.name: path.read_text() for path in resources.files("components").joinpath("scripts").iterdir()}
+    scripts = {name: text for name, text in sources.items() if name.endswith(".sh") and name != "lib.sh"}
+    assert set(scripts) == {name.split(" ")[0].split("/")[1] for name in rendered_scripts()}
+    for name, text in scripts.items():
+        assert text.splitlines()[0] == render.SOURCE_HEADER, name
+    assert sources["lib.sh"].startswith("# Rendered by components/render.py into every script")
+    for name, text in rendered_scripts().items():
+        assert render.SOURCE_HEADER not in text, name
+
+
+def test_the_command_line_prints_the_script_a_node_of_a_role_runs(capsys):
+    assert render.main(["replica", "redis-entrypoint.sh"]) == 0
+    assert capsys.readouterr().out == render.redis_files(SETTINGS, TOPOLOGY)["redis-entrypoint.sh"]
+    prod = Settings(platform="kubernetes", kube_context="ctx", tls="true")
+    options = ["--config", "platform=kubernetes", "--config", "kubeContext=ctx", "--config", "tls=true"]
+    assert render.main(["sentinel", "probe.sh", *options]) == 0
+    assert capsys.readouterr().out == render.sentinel_files(prod, kubernetes_topology(prod))["probe.sh"]
+    result = subprocess.run(
+        [sys.executable, "-m", "components.render", "check", "check-job.sh"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, render.check_files(SETTINGS, TOPOLOGY)["check-job.sh"])
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["witness", "probe.sh"], ["'witness'", "roles: master, replica, sentinel, check"]),
+        (["sentinel", "prestop.sh"], ["'prestop.sh'", "passwords.sh, probe.sh, sentinel-entrypoint.sh"]),
+        (["master", "probe.sh", "--config", "replicaCount=-1"], ["replicaCount", "-1"]),
+        (["master", "probe.sh", "--config", "replicaCount"], ["'replicaCount'", "KEY=VALUE"]),
+    ],
+)
+def test_the_command_line_names_a_bad_value_and_what_it_may_be(argv, named, capsys):
+    with pytest.raises(SystemExit) as exit:
+        render.main(argv)
+    captured = capsys.readouterr()
+    assert exit.value.code == 2 and captured.out == ""
+    for words in named:
+        assert words in captured.err
 
 
 def rendered_redis_users(stack: str, overrides: dict) -> set[str]:
