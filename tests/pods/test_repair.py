@@ -47,9 +47,10 @@ def test_a_replica_crash_looping_on_too_little_memory_is_repaired_by_one_up_with
     # The rollout saw each pod ready; on a loaded host a readiness probe can time out since (failureThreshold of them
     # in a row unready it), and the pod is ready again at its next passing probe. Bound: three probe periods, each
     # with its timeout, doubled.
-    probe = cluster.declared.statefulset(cluster.pods[CRASHING].workload.name).template["spec"]["containers"][0]
-    bound = 2 * 3 * (probe["readinessProbe"]["periodSeconds"] + probe["readinessProbe"]["timeoutSeconds"])
-    wait_until(lambda: all(cluster.pods[pod].ready for pod in cluster.redis_pods()), bound, what="every Redis pod ready")
+    container = cluster.declared.statefulset(cluster.pods[CRASHING].workload.name).template["spec"]["containers"][0]
+    probe = container["readinessProbe"]
+    bound = 2 * 3 * (probe["periodSeconds"] + probe["timeoutSeconds"])
+    wait_until(lambda: all(cluster.pods[p].ready for p in cluster.redis_pods()), bound, what="every Redis pod ready")
     assert cluster.client(cluster.master()).dbsize() >= KEYS
     job = cluster.run_job()
     assert job.exit_code == 0, job.output
