@@ -31,7 +31,8 @@ CONFIG_DIR = "/etc/redis"
 REDIS_UID = 999
 SERVICES = {"redis-master": "redis-master-headless", "redis-replica": "redis-replica-headless"}
 SENTINEL_SERVICE = "redis-sentinel-headless"
-MASTER_POD_HOST = f"redis-master-0.redis-master-headless.{NAMESPACE}.svc.cluster.local"
+MASTER_POD = "redis-master-0"
+MASTER_POD_HOST = f"{MASTER_POD}.redis-master-headless.{NAMESPACE}.svc.cluster.local"
 
 REDIS_CONF = """port 6379
 dir /data
@@ -183,6 +184,17 @@ class SeedCluster(PodCluster):
             username=None,
             sentinel_username=None,
         )
+
+    def settled(self) -> bool:
+        """Whether every Sentinel knows both replicas and both peers (hello every 2 s, replica INFO every 10 s)."""
+        try:
+            for pod in self.sentinel_pods():
+                state = self.client(pod).sentinel_master(MASTER_NAME)
+                if state["num-slaves"] != 2 or state["num-other-sentinels"] != 2:
+                    return False
+            return True
+        except (redis.RedisError, OSError):
+            return False
 
     def connect(self, holder: Any) -> None:
         """Attach a pod of another cluster (its holder, which owns its network) to this one's network: the path a

@@ -40,19 +40,8 @@ def old_cluster(pod_engine):
         assert seed.leftovers() == []
 
 
-def settled(seed: SeedCluster) -> bool:
-    try:
-        for pod in seed.sentinel_pods():
-            state = seed.client(pod).sentinel_master(MASTER_NAME)
-            if state["num-slaves"] != 2 or state["num-other-sentinels"] != 2:
-                return False
-        return True
-    except (redis.RedisError, OSError):
-        return False
-
-
 def test_the_old_cluster_moves_to_the_prod_stack_in_another_namespace_with_its_data(old_cluster):
-    wait_until(lambda: settled(old_cluster), SETTLE, interval=0.5, what="the old Sentinels to know every node")
+    wait_until(old_cluster.settled, SETTLE, interval=0.5, what="the old Sentinels to know every node")
     old_master = old_cluster.client("redis-master-0")
     write_dataset(old_master, sessions=1000, cache=500)
     before = dataset(old_master)
