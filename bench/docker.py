@@ -29,7 +29,7 @@ from bench import results
 from components import users
 from harness.docker_runner import DockerDeployment
 from harness.local import wait_until
-from tests.program.pulumi_program import run_program
+from harness.program import run_program
 
 DEFAULT_TIMINGS = {"downAfterMilliseconds": 5000, "failoverTimeout": 60000}
 VALUE = b"x" * 1024

@@ -24,9 +24,9 @@ from bench import results
 from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 from harness.pod_runner import PodCluster
+from harness.program import run_program
 from harness.repair import ORIGINAL, crash_loop_then_repair
 from harness.writer import OUTAGE_GAP
-from tests.program.pulumi_program import run_program
 
 TARGET_GAP = 1.5  # seconds, median: bench/failover.py's TARGET_PLANNED_GAP
 

@@ -1,5 +1,5 @@
 """What pulumi-tls does for components/certificates.py (PrivateKey, SelfSignedCert, CertRequest, LocallySignedCert),
-done with `cryptography` from the same inputs: the Pulumi mocks (tests/program/pulumi_program.py) answer the
+done with `cryptography` from the same inputs: the Pulumi mocks (harness/program.py) answer the
 program's TLS resources with it, and the tests that run TLS-only nodes for real make their certificates with it
 (Authority), so both get what `pulumi up` would make."""
 

@@ -1,6 +1,6 @@
 """Runs what the dev stack's program declares on the local Docker engine, for the tests in tests/docker and bench/.
 
-`__main__.py` runs under Pulumi mocks (tests/program/pulumi_program.py) with the real Pulumi.dev.yaml plus
+`__main__.py` runs under Pulumi mocks (harness/program.py) with the real Pulumi.dev.yaml plus
 overrides; every declared `docker:` resource is then created with the Docker SDK, input by input, the way
 pulumi-docker creates it. A declared input this runner does not translate is an error naming it, so a field
 added to the program later is never silently dropped. The post-deploy ReplicationCheck runs through the dynamic
@@ -37,8 +37,8 @@ from components.checks.observe import Target, check_deployment, nat_addresses
 from components.render import SECRETS_DIR
 from harness.engine import LABEL, REDIS_IMAGE, keep_logs, leftovers, remove_labelled
 from harness.local import wait_until
+from harness.program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
 from harness.writer import NatSentinel, Writer, sentinel_client
-from tests.program.pulumi_program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"

@@ -56,8 +56,8 @@ from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
 from harness.docker_runner import POD_PORTS, free_port_run
 from harness.engine import EXPORTER_IMAGE, LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.local import wait_until
+from harness.program import Program, as_ints, run_program
 from harness.writer import NatSentinel, Writer, sentinel_client
-from tests.program.pulumi_program import Program, as_ints, run_program
 
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 DYNAMIC = "pulumi-python:dynamic:Resource"

@@ -1,7 +1,7 @@
 """The preview stand-in: the step `pulumi preview` / `pulumi up` takes for every resource, from the stack as deployed
 to the same stack changed (or destroyed), decided as the Pulumi engine and each provider decide.
 
-A deployment's state is built from a mocked run of the program (tests/program/pulumi_program.py): each resource's
+A deployment's state is built from a mocked run of the program (harness/program.py): each resource's
 URN, type, inputs, the outputs the mocks answered, its explicit provider and its options. `plan(deployed, changed)`
 then gives each resource one step (same, update, replace delete-first or create-first, create, delete) and the
 errors the engine would raise, with its own messages. Every rule below is traced to the source it follows, read at:
@@ -41,7 +41,7 @@ from typing import Any
 import pulumi
 
 from components import tls
-from tests.program.pulumi_program import Program, renewed, reveal, run_program
+from harness.program import Program, renewed, reveal, run_program
 
 
 class StandInError(Exception):

@@ -12,7 +12,7 @@ import pytest
 from components import users
 from harness.docker_runner import LABEL, REDIS_IMAGE, NotOurs, UntranslatedInput, translate
 from harness.local import wait_until
-from tests.program.pulumi_program import Secret, run_program
+from harness.program import Secret, run_program
 
 pytestmark = pytest.mark.docker
 

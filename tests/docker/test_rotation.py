@@ -10,8 +10,8 @@ import time
 import pytest
 
 from components import users
+from harness.program import MOCK_PASSWORD_PREFIX, run_program
 from tests.live.test_rotation import refused
-from tests.program.pulumi_program import MOCK_PASSWORD_PREFIX, run_program
 
 pytestmark = pytest.mark.docker
 

@@ -18,7 +18,7 @@ from components.render import SENTINEL_RESET_SPACING_SECONDS, sentinel_reset_cyc
 from harness.docker_runner import free_port_run
 from harness.engine import LABEL
 from harness.local import reset_events, wait_until
-from tests.program.pulumi_program import run_program
+from harness.program import run_program
 
 pytestmark = pytest.mark.docker
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from components import checks
+from harness.program import run_program
 from tests.docker.test_upgrade import MasterSampler
-from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.docker
 

@@ -19,7 +19,7 @@ import pytest
 
 from components import checks
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
-from tests.program.pulumi_program import run_program
+from harness.program import run_program
 
 pytestmark = pytest.mark.docker
 

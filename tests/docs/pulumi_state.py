@@ -1,5 +1,5 @@
 """What the Pulumi backend holds for a stack once `pulumi up` has run the program, built from a mocked run
-(tests/program/pulumi_program.py run_program): the state in the shape of `pulumi stack export --show-secrets` and
+(harness/program.py run_program): the state in the shape of `pulumi stack export --show-secrets` and
 the config in the shape of `pulumi config --json --show-secrets`. tests/docs/pulumi_cli.py, the stand-in `pulumi`,
 answers from it.
 
@@ -25,7 +25,7 @@ Traced to pulumi/pulumi (the CLI of .pulumi-version):
 
 Not modelled: default providers and their references, dependencies, timestamps, the outputs of components (what
 they register_outputs: the mocks drop it) and what a provider adds to its outputs beyond what the mocks compute
-(pulumi_program.RecordingMocks).
+(harness.program.RecordingMocks).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ import datetime
 import hashlib
 import os
 
+from harness.program import PROJECT, ROOT, Program, Secret, as_ints
 from tests.docs.pulumi_cli import ROOT_STACK_TYPE, SECRET_SIG, SIG_KEY, go_json
-from tests.program.pulumi_program import PROJECT, ROOT, Program, Secret, as_ints
 
 DEPLOYMENT_VERSION = 3  # sdk/go/common/apitype/core.go DeploymentSchemaVersionCurrent
 

@@ -17,10 +17,10 @@ from components import users
 from components.checks.cli import UsageError, port_forwards, target_from_outputs
 from components.kubernetes.names import NODES_SECRET_NAME
 from components.settings import Settings
+from harness.program import run_program
 from tests.docs import pulumi_cli
 from tests.docs.markdown import ROOT
 from tests.docs.pulumi_state import stack_record
-from tests.program.pulumi_program import run_program
 
 PROD = Settings(platform="kubernetes", kube_context="festival-prod")
 ADMIN_PASSWORDS = {users.ADMIN.key: "r", users.SENTINEL_ADMIN.key: "s"}

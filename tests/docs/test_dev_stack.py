@@ -10,8 +10,8 @@ import pytest
 
 from components.kubernetes import names as k8s_names
 from components.settings import Settings, to_config_key
+from harness.program import Secret, run_program
 from tests.docs.markdown import ROOT
-from tests.program.pulumi_program import Secret, run_program
 
 VOLUME = "docker:index/volume:Volume"
 CONTAINER = "docker:index/container:Container"

@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from harness.pod_runner import JOB_SPEC, STATEFULSET_SPEC, Declared, UnimplementedField, check_fields, expand
-from tests.program.pulumi_program import run_program
+from harness.program import run_program
 
 pytestmark = pytest.mark.pods
 

@@ -20,8 +20,8 @@ from components import tls
 from components.checks import CERTIFICATE_DAYS_LEFT, HEALTHY, UNHEALTHY
 from components.checks.observe import check_deployment, observe_certificate
 from harness.preview import due_for_renewal, plan, snapshot
+from harness.program import renewed, run_program
 from tests.pods.conftest import FIGURES, running_cluster
-from tests.program.pulumi_program import renewed, run_program
 
 pytestmark = pytest.mark.pods
 

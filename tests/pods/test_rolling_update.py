@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from harness.program import run_program
 from tests.pods.conftest import FIGURES, HANDED_OVER, HANDOVER_BOUND, TARGET_GAP
-from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.pods
 

@@ -12,9 +12,9 @@ import time
 import pytest
 
 from components import users
+from harness.program import run_program
 from tests.live.test_rotation import refused
 from tests.pods.conftest import FIGURES
-from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.pods
 

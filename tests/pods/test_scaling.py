@@ -11,8 +11,8 @@ import time
 import pytest
 
 from components.checks import HEALTHY
+from harness.program import run_program
 from tests.pods.conftest import FIGURES, assert_healthy, running_cluster
-from tests.program.pulumi_program import run_program
 
 pytestmark = pytest.mark.pods
 

@@ -26,8 +26,8 @@ from components.docker import topology as docker_topology
 from components.docker.platform import DockerPlatform
 from components.redis_ha import NodeGroupArgs, RedisMaster, RedisReplicaSet, SentinelQuorum
 from components.settings import CONFIG_KEYS, Settings, SettingsError, to_config_key
-from tests.program import pulumi_program
-from tests.program.pulumi_program import (
+from harness import program as pulumi_program
+from harness.program import (
     MOCK_IMAGE_ID_PREFIX,
     MOCK_PASSWORD_PREFIX,
     PROJECT,

@@ -16,7 +16,7 @@ from components.contract import CONTRACT
 from components.kubernetes import names
 from components.settings import Settings
 from harness.netpol import Address, Cluster, Pod, Port
-from tests.program.pulumi_program import as_ints, run_program
+from harness.program import as_ints, run_program
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CLIENT_LABEL = yaml.safe_load(CONTRACT.read_text())["clientPodLabel"]  # what application stacks put on their pods

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from components import passwords, users
-from tests.program.pulumi_program import MOCK_PASSWORD_PREFIX, Secret, run_program
+from harness.program import MOCK_PASSWORD_PREFIX, Secret, run_program
 
 RANDOM = "random:index/randomPassword:RandomPassword"
 DYNAMIC = "pulumi-python:dynamic:Resource"

@@ -19,7 +19,7 @@ from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
 from components.settings import Settings
 from harness import netpol
-from tests.program.pulumi_program import (
+from harness.program import (
     MOCK_PASSWORD_PREFIX,
     ROOT,
     Secret,

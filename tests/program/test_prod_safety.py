@@ -9,7 +9,7 @@ from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests
 from components.kubernetes.storage_guard import StorageGuardProvider
 from components.settings import Settings
-from tests.program.pulumi_program import run_program
+from harness.program import run_program
 
 PROTECTED = {
     "festival-kubernetes-namespace",

@@ -18,7 +18,7 @@ import dill
 import pytest
 from pulumi.dynamic import ResourceProvider
 
-from tests.program.pulumi_program import Secret, run_program
+from harness.program import Secret, run_program
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
 # What deployed stacks' states may refer to. Never remove an entry: keep each module and class importable (at a move,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from tests.program.pulumi_program import run_program
+from harness.program import run_program
 
 URNS = Path(__file__).parent / "urns"
 

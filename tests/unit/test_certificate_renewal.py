@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from components import tls
-from tests.program.pulumi_program import ROOT, run_program
+from harness.program import ROOT, run_program
 from tools.certificate_renewal import CA_NOTICE_DAYS, NODE_DUE_DAYS, problems
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.UTC)

@@ -15,9 +15,9 @@ from components.checks.cli import UsageError, target_from_outputs
 from components.kubernetes.names import NODES_SECRET_NAME
 from components.render import SECRETS_DIR
 from components.settings import Settings
+from harness.program import ROOT, run_program
 from tests.docs import pulumi_cli
 from tests.docs.pulumi_state import stack_record
-from tests.program.pulumi_program import ROOT, run_program
 
 
 def test_target_from_dev_stack_outputs():

@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
+from harness.program import MOCK_PASSWORD_PREFIX, run_program
 from tests.docs import pulumi_cli
 from tests.docs.pulumi_cli import ROOT_STACK_TYPE, SECRET_SIG, SIG_KEY, NotModelled, answer
 from tests.docs.pulumi_state import stack_record
-from tests.program.pulumi_program import MOCK_PASSWORD_PREFIX, run_program
 
 # pkg/cmd/pulumi/stack/stack_output_test.go: a stack whose outputs are bucketName and the secret password "hunter2",
 # stored as the engine stores them (pkg/resource/stack/deployment.go SerializePropertyValue, with --show-secrets).

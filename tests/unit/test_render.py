@@ -214,7 +214,7 @@ def test_the_command_line_names_a_bad_value_and_what_it_may_be(argv, named, caps
 def rendered_redis_users(stack: str, overrides: dict) -> set[str]:
     """The users file of every Redis node the stack's program declares (dev: container uploads; prod: the
     ConfigMap), found by its first line."""
-    from tests.program.pulumi_program import run_program, strings
+    from harness.program import run_program, strings
 
     program = run_program(stack, overrides)
     return {text for resource in program.resources for text, _ in strings(resource.inputs) if text.startswith("app ")}

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from harness.pod_runner import Declared, PodCluster, RunnerPods
-from tests.program.pulumi_program import run_program
+from harness.program import run_program
 
 REDIS = ["redis-master-0", "redis-replica-0", "redis-replica-1"]
 

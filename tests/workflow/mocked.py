@@ -1,4 +1,4 @@
-"""The workflow tests' only door to the program's mock runner (tests/program/pulumi_program.py).
+"""The workflow tests' only door to the program's mock runner (harness/program.py).
 
 `run()` runs __main__.py under the runner's mocks and also keeps what each mocked provider returned, so the tests
 can build what the engine would hand a policy pack: a resource's inputs (resource policies) and its outputs,
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from tests.program.pulumi_program import (  # noqa: F401  (re-exported for the workflow tests)
+from harness.program import (  # noqa: F401  (re-exported for the workflow tests)
     MOCK_PASSWORD_PREFIX,
     SECRET_SIG,
     Program,

@@ -20,7 +20,7 @@ import yaml
 
 from harness import certs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "festival-redis"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 MOCK_PASSWORD_PREFIX = "mock-password-"
