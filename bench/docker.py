@@ -28,8 +28,8 @@ import redis
 from bench import results
 from components import users
 from harness.docker_runner import DockerDeployment
-from harness.local import wait_until
 from harness.program import run_program
+from harness.runtime import wait_until
 
 DEFAULT_TIMINGS = {"downAfterMilliseconds": 5000, "failoverTimeout": 60000}
 VALUE = b"x" * 1024

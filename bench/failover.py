@@ -45,7 +45,8 @@ import redis
 from bench import results
 from components.render import redis_files
 from components.settings import Settings
-from harness.local import LocalDeployment, free_ports, require_binaries, wait_until
+from harness.local import LocalDeployment, free_ports, require_binaries
+from harness.runtime import wait_until
 from harness.writer import Writer
 
 TARGET_SIGKILL_GAP = 6.0  # seconds, median at down-after 5000
@@ -131,7 +132,7 @@ def finish_writer(writer: Writer) -> tuple[int, int, int, int]:
 def current_master(deployment: LocalDeployment) -> str | None:
     """The node every Sentinel names master; None while they disagree."""
     answers = set(deployment.sentinel_masters().values())
-    return deployment.node_at(answers.pop()) if len(answers) == 1 and None not in answers else None
+    return answers.pop() if len(answers) == 1 and None not in answers else None
 
 
 def failing_over(deployment: LocalDeployment) -> bool:

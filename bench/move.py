@@ -26,8 +26,8 @@ import redis
 
 from bench import results
 from harness.docker_runner import DockerDeployment
-from harness.local import wait_until
 from harness.pod_runner import PodCluster
+from harness.runtime import wait_until
 from harness.seed_cluster import MASTER_POD as SEED_MASTER_POD
 from harness.seed_cluster import MASTER_POD_HOST, SeedCluster
 from harness.seed_setup import MASTER, SeedSetup, write_dataset

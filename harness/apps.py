@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from harness.local import wait_until
+from harness.runtime import wait_until
 from harness.writer import Writer
 
 ROOT = Path(__file__).resolve().parents[1]

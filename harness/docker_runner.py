@@ -36,8 +36,8 @@ from components.checks import HEALTHY, Report
 from components.checks.observe import Target, check_deployment, nat_addresses
 from components.render import SECRETS_DIR
 from harness.engine import LABEL, REDIS_IMAGE, keep_logs, leftovers, remove_labelled
-from harness.local import wait_until
 from harness.program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
+from harness.runtime import Observer, wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 
 CONTAINER = "docker:index/container:Container"
@@ -146,7 +146,7 @@ def _dev_config() -> dict[str, Any]:
     return {key.split(":", 1)[1]: value for key, value in stack_config("dev").items()}
 
 
-class DockerDeployment:
+class DockerDeployment(Observer):
     """The dev stack's declaration, on the engine. Not started until deploy()."""
 
     def __init__(self, **overrides: Any):
@@ -569,35 +569,12 @@ class DockerDeployment:
         ca = self.outputs.get("tlsCaCert")
         return tls.client_options(ca) if ca else {}
 
-    def role(self, name: str) -> str:
-        return self.client(name).info("replication")["role"]
+    @property
+    def master_name(self) -> str:
+        return self.outputs["masterName"]
 
-    def sentinel_masters(self) -> dict[str, str | None]:
-        """What each answering Sentinel names master (the node's container name), by Sentinel name."""
-        answers = {}
-        for name in self.sentinel_names():
-            try:
-                addr = self.client(name).execute_command(
-                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.outputs["masterName"]
-                )
-                answers[name] = addr[0] if addr else None
-            except (redis.RedisError, OSError, KeyError):  # KeyError: removed by a scale-down meanwhile
-                answers[name] = None
-        return answers
-
-    def master(self) -> str:
-        """The container every answering Sentinel names master."""
-        answers = {a for a in self.sentinel_masters().values() if a}
-        if len(answers) != 1:
-            raise RuntimeError(f"the Sentinels do not agree on a master: {self.sentinel_masters()}")
-        return answers.pop()
-
-    def wait_for_new_master(self, old: str, timeout: float = 30) -> str:
-        def agreed_new_master():
-            answers = {a for a in self.sentinel_masters().values() if a}
-            return answers.pop() if len(answers) == 1 and old not in answers else None
-
-        return wait_until(agreed_new_master, timeout, interval=0.2, what=f"the Sentinels to fail over from {old}")
+    def node_of(self, host: str, port: int) -> str:
+        return host  # the container's name: what each node announces
 
     def _sentinels(self) -> list[tuple[str, int]]:
         return [(h, int(p)) for h, p in (e.rsplit(":", 1) for e in self.outputs["sentinelHostEndpoints"])]

@@ -34,6 +34,7 @@ from components.render import CLI_TIMEOUT_SECONDS, deployment_files
 from components.settings import Settings
 from components.topology import Endpoint, Node, Topology
 from harness.certs import Authority
+from harness.runtime import Observer
 from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
@@ -108,21 +109,6 @@ def reset_events(log: str) -> list[float]:
     return [datetime.strptime(when, "%d %b %Y %H:%M:%S.%f").timestamp() for when in RESET_EVENT.findall(log)]
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Poll predicate() until it returns a truthy value; raise with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (redis.RedisError, OSError) as error:
-            last_error = error
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
-
-
 def loopback_topology(settings: Settings, redis_ports: list[int], sentinel_ports: list[int]) -> Topology:
     """Every node on 127.0.0.1 with its own port."""
     if len(redis_ports) != settings.replica_count + 1 or len(sentinel_ports) != settings.sentinel_count:
@@ -183,7 +169,7 @@ class _LocalScripts:
 
 
 @dataclass
-class LocalDeployment:
+class LocalDeployment(Observer):
     """A deployment on loopback: one directory per node with conf/, secrets/ and data/."""
 
     settings: Settings
@@ -465,28 +451,27 @@ class LocalDeployment:
             tls=self.tls_options,
         )
 
-    def sentinel_masters(self) -> dict[str, str | None]:
-        """What each running Sentinel says the master is (host:port), by Sentinel name."""
-        answers = {}
-        for node in self.topology.sentinels:
-            try:
-                addr = self.client(node.name).execute_command(
-                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.topology.master_name
-                )
-                answers[node.name] = f"{addr[0]}:{addr[1]}" if addr else None
-            except (redis.RedisError, OSError):
-                answers[node.name] = None
-        return answers
+    @property
+    def master_name(self) -> str:
+        return self.topology.master_name
 
-    def node_at(self, address: str) -> str:
-        """The node name behind a host:port address."""
+    def redis_names(self) -> list[str]:
+        return [node.name for node in self.topology.redis_nodes]
+
+    def sentinel_names(self) -> list[str]:
+        return [node.name for node in self.topology.sentinels]
+
+    def node_of(self, host: str, port: int) -> str:
         for node in self.topology.redis_nodes:
-            if str(node.address) == address:
+            if str(node.address) == f"{host}:{port}":
                 return node.name
-        raise KeyError(address)
+        raise KeyError(f"{host}:{port}")
 
-    def role(self, name: str) -> str:
-        return self.client(name).info("replication")["role"]
+    def failover_seconds(self) -> float:
+        """How long a failover may take once its fault happened: down-after, then a second election if the first
+        one failed (Sentinel retries after twice the failover-timeout), and a 5 s margin for the promotion and for
+        every Sentinel to hear of it (hello messages every 2 s)."""
+        return (self.settings.down_after_milliseconds + 2 * self.settings.failover_timeout) / 1000 + 5
 
     def target(self, **overrides) -> Target:
         """What the replication checks need to verify this deployment."""
@@ -505,23 +490,3 @@ class LocalDeployment:
         if report.status != HEALTHY:
             raise TimeoutError(f"not healthy after {timeout}s: {report.summary()}\n{self.logs()}")
         return report
-
-
-def failover_seconds(deployment: LocalDeployment) -> float:
-    """How long a failover may take once its fault happened: down-after, then a second election if the first one
-    failed (Sentinel retries after twice the failover-timeout), and a 5 s margin for the promotion and for every
-    Sentinel to hear of it (hello messages every 2 s)."""
-    settings = deployment.settings
-    return (settings.down_after_milliseconds + 2 * settings.failover_timeout) / 1000 + 5
-
-
-def wait_for_new_master(deployment: LocalDeployment, old: str, timeout: float | None = None) -> str:
-    """The node every answering Sentinel names master, once it is no longer `old` (by default within
-    failover_seconds)."""
-    timeout = failover_seconds(deployment) if timeout is None else timeout
-
-    def agreed_new_master():
-        answers = {a for a in deployment.sentinel_masters().values() if a is not None}
-        return answers.pop() if len(answers) == 1 and old not in answers else None
-
-    return deployment.node_at(wait_until(agreed_new_master, timeout, what=f"a failover away from {old}"))

@@ -55,8 +55,8 @@ from components.kubernetes import rollout as redis_rollout
 from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
 from harness.docker_runner import POD_PORTS, free_port_run
 from harness.engine import EXPORTER_IMAGE, LABEL, REDIS_IMAGE, leftovers, remove_labelled
-from harness.local import wait_until
 from harness.program import Program, as_ints, run_program
+from harness.runtime import Observer, wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -68,6 +68,7 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
 SERVICE = "kubernetes:core/v1:Service"
 BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
+CHECK_SCRIPT = "check-job.sh"  # the check Job's script in its ConfigMap
 NO_RETRY = Retry(NoBackoff(), 0)
 DEFAULT_GRACE = 30  # terminationGracePeriodSeconds when a spec has none
 IMAGE_VOLUMES_OF_HOLDER = ("/data",)  # the Redis image's VOLUME, covered by a tmpfs in holders and helpers
@@ -756,7 +757,7 @@ def default_overrides(**overrides: Any) -> dict[str, Any]:
     }
 
 
-class PodCluster:
+class PodCluster(Observer):
     """The prod stack's pods on the local Docker engine: one node, the StatefulSet controller's and the kubelet's
     behaviour as far as tests need it."""
 
@@ -951,17 +952,17 @@ class PodCluster:
     def outputs(self) -> dict[str, Any]:
         return self.program.outputs
 
-    def redis_pods(self) -> list[str]:
+    def redis_names(self) -> list[str]:
         return [p for w in self.declared.statefulsets if w.labels.get("app") == "redis" for p in self.pod_names(w)]
 
-    def sentinel_pods(self) -> list[str]:
+    def sentinel_names(self) -> list[str]:
         return [p for w in self.declared.statefulsets if w.labels.get("app") != "redis" for p in self.pod_names(w)]
 
     def host_port(self, pod: str, port: int) -> int:
         return self.host_ports[pod][port]
 
     def client(self, pod: str, **kwargs) -> redis.Redis:
-        sentinel = pod in self.sentinel_pods()
+        sentinel = pod in self.sentinel_names()
         port = 26379 if sentinel else 6379
         options = dict(
             username=users.ADMIN.name,
@@ -979,58 +980,37 @@ class PodCluster:
         ca = self.outputs.get("tlsCaCert")
         return tls.client_options(ca) if ca else {}
 
-    def role(self, pod: str) -> dict:
-        return self.client(pod).info("replication")
+    @property
+    def master_name(self) -> str:
+        return self.outputs["masterName"]
 
-    def pod_of(self, host: str) -> str:
-        return host.split(".", 1)[0]
+    def node_of(self, host: str, port: int) -> str:
+        return host.split(".", 1)[0]  # the pod's name: each node announces <pod>.<service>.<namespace>...
 
-    def sentinel_masters(self) -> dict[str, str | None]:
-        answers = {}
-        for pod in self.sentinel_pods():
-            try:
-                addr = self.client(pod).execute_command(
-                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.outputs["masterName"]
-                )
-                answers[pod] = self.pod_of(addr[0]) if addr else None
-            except (redis.RedisError, OSError, KeyError):
-                answers[pod] = None
-        return answers
+    def max_lag_seconds(self) -> int:
+        """minReplicasMaxLag as the program hands it to the check Job (check-job.sh's MAX_LAG_SECONDS)."""
+        (script,) = [data[CHECK_SCRIPT] for data in self.declared.config_maps.values() if CHECK_SCRIPT in data]
+        (value,) = re.findall(r"^MAX_LAG_SECONDS='(\d+)'$", script, re.M)
+        return int(value)
 
-    def config_epoch(self) -> int:
-        """The Sentinels' config epoch of the master: one more after each failover."""
-        epochs = set()
-        for pod in self.sentinel_pods():
-            state = self.client(pod).execute_command("SENTINEL", "MASTER", self.outputs["masterName"])
-            state = dict(zip(state[::2], state[1::2])) if isinstance(state, list) else state
-            epochs.add(int(state["config-epoch"]))
-        if len(epochs) != 1:
-            raise RuntimeError(f"the Sentinels disagree on the config epoch: {epochs}")
-        return epochs.pop()
-
-    def master(self) -> str:
-        answers = set(self.sentinel_masters().values()) - {None}
-        if len(answers) != 1:
-            raise RuntimeError(f"the Sentinels do not agree on a master: {self.sentinel_masters()}")
-        return answers.pop()
-
-    def target(self) -> Target:
-        return Target(
+    def target(self, **overrides: Any) -> Target:
+        values = dict(
             master_name=self.outputs["masterName"],
             redis_nodes=tuple(self.outputs["redisEndpoints"]),
             sentinels=tuple(self.outputs["sentinelEndpoints"]),
             redis_password=self.admin_password(sentinel=False),
             sentinel_password=self.admin_password(sentinel=True),
-            max_lag_seconds=10,
+            max_lag_seconds=self.max_lag_seconds(),
             nat_map=nat_addresses(self.nat_map),
             tls_ca_cert=self.outputs.get("tlsCaCert", ""),
         )
+        return Target(**{**values, **overrides})
 
     def check(self, settle_seconds: float = 0) -> Report:
         return check_deployment(self.target(), settle_seconds=settle_seconds)
 
     def _sentinels(self) -> list[tuple[str, int]]:
-        return [("127.0.0.1", self.host_port(p, 26379)) for p in self.sentinel_pods()]
+        return [("127.0.0.1", self.host_port(p, 26379)) for p in self.sentinel_names()]
 
     def nat_sentinel(self) -> NatSentinel:
         # self.nat_map by reference: a recreated pod's entries are seen at once

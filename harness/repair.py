@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 
 from components.checks import Report
-from harness.local import wait_until
 from harness.pod_runner import Declared, PodCluster
 from harness.program import run_program
+from harness.runtime import wait_until
 
 ORIGINAL, TOO_SMALL, FIXED = "128mb", "1mb", "192mb"  # memory limits 320 MiB, 66 MiB, 448 MiB
 VALUE = b"x" * 100_000

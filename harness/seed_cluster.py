@@ -163,7 +163,7 @@ class SeedCluster(PodCluster):
 
     def client(self, pod: str, **kwargs) -> redis.Redis:
         """A node or Sentinel through its published port: the one password on the nodes, none on the Sentinels."""
-        sentinel = pod in self.sentinel_pods()
+        sentinel = pod in self.sentinel_names()
         options = dict(
             password=None if sentinel else self.password,
             socket_timeout=2,
@@ -188,7 +188,7 @@ class SeedCluster(PodCluster):
     def settled(self) -> bool:
         """Whether every Sentinel knows both replicas and both peers (hello every 2 s, replica INFO every 10 s)."""
         try:
-            for pod in self.sentinel_pods():
+            for pod in self.sentinel_names():
                 state = self.client(pod).sentinel_master(MASTER_NAME)
                 if state["num-slaves"] != 2 or state["num-other-sentinels"] != 2:
                     return False

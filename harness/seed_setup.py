@@ -27,7 +27,7 @@ from docker.errors import NotFound
 
 from harness.docker_runner import NotOurs, _archive, free_port_run
 from harness.engine import LABEL, REDIS_IMAGE, leftovers, remove_labelled
-from harness.local import wait_until
+from harness.runtime import wait_until
 
 NETWORK = "redis_default"
 MASTER = "festival-redis-master"

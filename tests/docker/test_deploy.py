@@ -11,8 +11,8 @@ import pytest
 
 from components import users
 from harness.docker_runner import LABEL, REDIS_IMAGE, NotOurs, UntranslatedInput, translate
-from harness.local import wait_until
 from harness.program import Secret, run_program
+from harness.runtime import wait_until
 
 pytestmark = pytest.mark.docker
 

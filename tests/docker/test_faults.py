@@ -15,7 +15,7 @@ import time
 import pytest
 
 from components import checks
-from harness.local import wait_until
+from harness.runtime import wait_until
 from harness.writer import CRASH_WINDOW
 
 pytestmark = pytest.mark.docker

@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from components.settings import Settings
-from harness.local import wait_until
+from harness.runtime import wait_until
 from harness.seed_setup import MASTER, MASTER_NAME, SeedSetup, dataset, write_dataset
 from harness.writer import Writer
 from tests.docs import pulumi_cli

@@ -8,7 +8,6 @@ properties.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -17,8 +16,9 @@ from components import checks
 from components.render import SENTINEL_RESET_SPACING_SECONDS, sentinel_reset_cycle_seconds
 from harness.docker_runner import free_port_run
 from harness.engine import LABEL
-from harness.local import reset_events, wait_until
+from harness.local import reset_events
 from harness.program import run_program
+from harness.runtime import MasterSampler, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -29,31 +29,6 @@ STEPS = [
     {"sentinelCount": 5, "quorum": 3},
     {"sentinelCount": 3, "quorum": 2},
 ]
-
-
-class MasterWatch:
-    """Counts master changes (failovers and hand-overs) as the Sentinels a majority of which answer name them."""
-
-    def __init__(self, deployment):
-        self.deployment, self.changes, self.master = deployment, 0, None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.wait(0.25):
-            answers = [a for a in self.deployment.sentinel_masters().values() if a]
-            named = max(set(answers), key=answers.count) if answers else None
-            if named and named != self.master:
-                self.changes += self.master is not None
-                self.master = named
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        self._stop.set()
-        self._thread.join()
 
 
 def running_names(deployment) -> set[str]:
@@ -68,7 +43,7 @@ def test_replicas_and_sentinels_scale_up_and_down_without_losing_a_write(deploym
     writer = deployment.writer(wait_replicas=1).start()
     writer.wait_for_writes(20)
     config, figures = {}, []
-    with MasterWatch(deployment) as watch:
+    with MasterSampler(deployment) as watch:
         for step in STEPS:
             config.update(step)
             program = run_program("dev", {**deployment.overrides, **config})

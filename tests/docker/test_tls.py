@@ -17,7 +17,7 @@ from components.render import PRESTOP_MAX_SECONDS
 from harness import apps
 from harness.docker_runner import free_port_run
 from harness.engine import EXPORTER_IMAGE, ensure_images
-from harness.local import wait_until
+from harness.runtime import wait_until
 from tests.workflow.app_stack import declared_container, run_app
 
 pytestmark = pytest.mark.docker

@@ -10,7 +10,7 @@ import pytest
 
 from components import checks
 from harness.program import run_program
-from tests.docker.test_upgrade import MasterSampler
+from harness.runtime import MasterSampler
 
 pytestmark = pytest.mark.docker
 

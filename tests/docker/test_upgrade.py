@@ -11,15 +11,14 @@ the replicas logged about their syncs is printed; on a failure, every new contai
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import Counter
 
 import pytest
 
 from components import checks
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 from harness.program import run_program
+from harness.runtime import MasterSampler
 
 pytestmark = pytest.mark.docker
 
@@ -53,53 +52,13 @@ def timeline(deployment) -> str:
     return "\n".join(parts)
 
 
-def config_epoch(deployment) -> int:
-    """The Sentinels' config epoch of the master: one more per failover."""
-    epochs = set()
-    for name in deployment.sentinel_names():
-        state = deployment.client(name).execute_command("SENTINEL", "MASTER", deployment.outputs["masterName"])
-        state = dict(zip(state[::2], state[1::2])) if isinstance(state, list) else state
-        epochs.add(int(state["config-epoch"]))
-    assert len(epochs) == 1, f"Sentinels disagree on the config epoch: {epochs}"
-    return epochs.pop()
-
-
-class MasterSampler:
-    """The master most answering Sentinels name, sampled every 0.2 s: the sequence of masters seen (failovers are
-    its changes). The Sentinels' config epoch cannot count them here: a replaced Sentinel starts from epoch 0
-    (sentinel-entrypoint.sh keeps its myid and known peers, not its epochs)."""
-
-    def __init__(self, deployment):
-        self.deployment, self.seen, self.done = deployment, [], threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self.done.wait(0.2):
-            try:
-                answers = Counter(a for a in self.deployment.sentinel_masters().values() if a)
-            except Exception:  # a Sentinel being replaced
-                continue
-            if answers:
-                master = answers.most_common(1)[0][0]
-                if not self.seen or self.seen[-1] != master:
-                    self.seen.append(master)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.done.set()
-        self.thread.join(5)
-
-
 def test_upgrading_from_redis_7_0_to_8_0_replaces_every_node_and_keeps_every_write(deployments, record_property):
     deployment = deployments.new(redisImage=OLD_REDIS_IMAGE)
     before = versions(deployment)
     assert set(before.values()) == {"7.0.15"}, before
     writer = deployment.writer(wait_replicas=1).start()
     writer.wait_for_writes(20)
-    master_before, epoch_before = deployment.master(), config_epoch(deployment)
+    master_before, epoch_before = deployment.master(), deployment.config_epoch()
     changed = run_program("dev", {**deployment.overrides, "redisImage": REDIS_IMAGE})
     fault_at = time.monotonic()
     try:
@@ -120,7 +79,7 @@ def test_upgrading_from_redis_7_0_to_8_0_replaces_every_node_and_keeps_every_wri
 
     after = versions(deployment)
     roles = {name: deployment.client(name).info("replication") for name in deployment.redis_names()}
-    master_after, epoch_after = deployment.master(), config_epoch(deployment)
+    master_after, epoch_after = deployment.master(), deployment.config_epoch()
     sync_log = {
         name: [
             line
@@ -134,7 +93,7 @@ def test_upgrading_from_redis_7_0_to_8_0_replaces_every_node_and_keeps_every_wri
         "outage_s": round(writer.longest_gap(fault_at), 2),
         "wait_outage_s": round(writer.longest_replicated_gap(fault_at), 2),
         "apply_s": round(applied_s, 1),
-        "failovers": len(masters.seen) - 1,
+        "failovers": masters.changes,
         "masters": masters.seen,
         "config_epoch_delta": epoch_after - epoch_before,  # not failovers: replaced Sentinels restart at epoch 0
         "master": f"{master_before} -> {master_after}",

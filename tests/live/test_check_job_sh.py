@@ -11,7 +11,8 @@ import redis
 
 from components import render, users
 from components.checks.observe import check_deployment
-from harness.local import LocalDeployment, wait_until
+from harness.local import LocalDeployment
+from harness.runtime import wait_until
 
 pytestmark = pytest.mark.integration
 

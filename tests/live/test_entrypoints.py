@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from components import render, users
-from harness.local import wait_for_new_master, wait_until
+from harness.runtime import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ def test_rendered_topology_replicates_and_sentinels_agree(deployment):
         assert f"{info['master_host']}:{info['master_port']}" == master
         assert info["master_link_status"] == "up"
     assert deployment.client("redis-master").info("replication")["connected_slaves"] == 2
-    assert deployment.sentinel_masters() == {node.name: master for node in topology.sentinels}
+    assert deployment.sentinel_masters() == {node.name: "redis-master" for node in topology.sentinels}
     for node in topology.sentinels:  # the entrypoint's faster replica INFO refresh took effect
         debug = deployment.client(node.name).execute_command("SENTINEL", "DEBUG")
         assert int(debug["INFO-PERIOD"]) == 1000
@@ -116,7 +116,8 @@ def test_a_node_that_boots_as_master_follows_the_master_the_sentinels_name(make_
     old = deployment.address("redis-master")
     deployment.kill("redis-master")  # gone without a hand-over
 
-    new = deployment.address(wait_for_new_master(deployment, old))
+    new_master = deployment.wait_for_new_master("redis-master")
+    new = deployment.address(new_master)
     for sentinel in sentinels:
         deployment.stop(sentinel)
     deployment.start("redis-master")
@@ -125,7 +126,9 @@ def test_a_node_that_boots_as_master_follows_the_master_the_sentinels_name(make_
     wait_until(lambda: deployment.role("redis-master") == "master", 30, what="redis-master to serve")
     for sentinel in sentinels:
         deployment.start(sentinel)
-    wait_until(lambda: set(deployment.sentinel_masters().values()) == {new}, 30, what="the Sentinels to name " + new)
+    wait_until(
+        lambda: set(deployment.sentinel_masters().values()) == {new_master}, 30, what="the Sentinels to name " + new
+    )
     # None of them knows the returning node: each knows the new master's replicas only.
     for sentinel in sentinels:
         known = deployment.client(sentinel).execute_command("SENTINEL", "REPLICAS", name)
@@ -166,9 +169,9 @@ def test_a_sentinel_that_boots_on_a_stale_master_takes_the_newer_one_from_its_pe
     deployment.start_all()
     name = deployment.settings.master_name
     sentinels = [node.name for node in deployment.topology.sentinels]
-    old = deployment.address("redis-master")
+    old = "redis-master"
     assert deployment.client(sentinels[0]).execute_command("SENTINEL", "FAILOVER", name)
-    new = deployment.address(wait_for_new_master(deployment, old))
+    new = deployment.wait_for_new_master(old)
     epoch = int(deployment.client(sentinels[0]).sentinel_master(name)["config-epoch"])
     assert epoch > 0
     for sentinel in sentinels:  # each restarted from its peers' answer (and its own runtime config)

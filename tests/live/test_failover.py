@@ -14,7 +14,8 @@ import pytest
 
 from components import checks, render
 from components.checks.observe import check_deployment
-from harness.local import LocalDeployment, wait_for_new_master, wait_until
+from harness.local import LocalDeployment
+from harness.runtime import wait_until
 from harness.writer import CRASH_WINDOW, Writer
 
 pytestmark = pytest.mark.integration
@@ -67,10 +68,10 @@ def test_master_sigkill_fails_over_and_the_old_master_rejoins_as_replica(stable_
     during the rejoin (a full resync to the old master) passes for a crash."""
     deployment = stable_deployment
     writer = start_writer(deployment)
-    old = deployment.address("redis-master")
+    old = "redis-master"
     killed = time.monotonic()
     deployment.kill("redis-master")
-    new_master = wait_for_new_master(deployment, old)
+    new_master = deployment.wait_for_new_master(old)
     writer.wait_for_writes(20)  # a Sentinel-aware client writes again
     outage = writer.longest_gap(after=killed)
 
@@ -90,10 +91,10 @@ def test_master_paused_past_down_after_loses_nothing_and_costs_no_more_than_the_
     instead of Sentinel doing so a fixed 8 s later. STABLE: the promoted replica must stay master."""
     deployment = stable_deployment
     writer = start_writer(deployment)
-    old = deployment.address("redis-master")
+    old = "redis-master"
     paused = time.monotonic()
     deployment.pause("redis-master")
-    new_master = wait_for_new_master(deployment, old)
+    new_master = deployment.wait_for_new_master(old)
     writer.wait_for_writes(20)
     resumed = time.monotonic()
     deployment.resume("redis-master")
@@ -135,14 +136,14 @@ def test_master_restarted_empty_before_down_after_loses_nothing(stable_deploymen
     writer = start_writer(deployment)
     writer.wait_for_writes(200)
     acknowledged_before = len(writer.acknowledged)
-    old = deployment.address("redis-master")
+    old = "redis-master"
 
     killed = time.monotonic()
     deployment.kill("redis-master")
     deployment.wipe("redis-master")  # its volume is gone
     deployment.start("redis-master")  # back well before down-after-milliseconds
 
-    new_master = wait_for_new_master(deployment, old)
+    new_master = deployment.wait_for_new_master(old)
     assert new_master != "redis-master"
     writer.wait_for_writes(20)
     outage = writer.longest_gap(after=killed)
@@ -164,10 +165,10 @@ def test_one_sentinel_down_still_fails_over(deployment, finish):
     assert report.failed() == {("sentinel-reachable", deployment.address("sentinel-1"))}
 
     writer = start_writer(deployment)
-    old = deployment.address("redis-master")
+    old = "redis-master"
     killed = time.monotonic()
     deployment.kill("redis-master")
-    wait_for_new_master(deployment, old)
+    deployment.wait_for_new_master(old)
     writer.wait_for_writes(20)
     finish(writer, crashed_at=killed, outage_s=round(writer.longest_gap(after=killed), 2))
 
@@ -182,7 +183,7 @@ def test_master_killed_and_restarted_at_once_with_its_data_loses_nothing(stable_
     reboot_period = max(deployment.settings.down_after_milliseconds, render.REBOOT_FLOOR_MS) / 1000
     writer = start_writer(deployment)
     writer.wait_for_writes(200)
-    old = deployment.address("redis-master")
+    old = "redis-master"
     killed = time.monotonic()
     deployment.kill("redis-master")
     deployment.start("redis-master")
@@ -203,7 +204,7 @@ def test_two_sentinels_down_no_failover_and_the_checks_report_lost_quorum(deploy
     writer = start_writer(deployment)
     deployment.kill("sentinel-1")
     deployment.kill("sentinel-2")
-    old = deployment.address("redis-master")
+    old = "redis-master"
     killed = time.monotonic()
     deployment.kill("redis-master")
     time.sleep(deployment.settings.down_after_milliseconds / 1000 * 4)
@@ -255,9 +256,9 @@ def test_wrong_password_is_a_clear_authentication_error(deployment, finish):
 def test_full_restart_keeps_data_and_one_master(stable_deployment, finish):
     """STABLE: the promoted node must still be the master after every node restarted at once."""
     deployment = stable_deployment
-    old = deployment.address("redis-master")
+    old = "redis-master"
     deployment.kill("redis-master")
-    new_master = wait_for_new_master(deployment, old)  # the master is no longer the bootstrap one
+    new_master = deployment.wait_for_new_master(old)  # the master is no longer the bootstrap one
     deployment.start("redis-master")
     deployment.wait_healthy()
 
@@ -291,9 +292,9 @@ def test_sentinel_config_is_rewritten_and_the_new_master_survives_a_sentinel_res
     """STABLE: the promoted node must still be the master after the Sentinels and the old master restarted."""
     deployment = stable_deployment
     writer = start_writer(deployment)
-    old = deployment.address("redis-master")
+    old = "redis-master"
     deployment.kill("redis-master")
-    new_master = wait_for_new_master(deployment, old)
+    new_master = deployment.wait_for_new_master(old)
     new_address = deployment.address(new_master)
 
     def rewritten():
@@ -308,9 +309,7 @@ def test_sentinel_config_is_rewritten_and_the_new_master_survives_a_sentinel_res
         deployment.stop(sentinel.name)
     for sentinel in deployment.topology.sentinels:
         deployment.start(sentinel.name)
-    wait_until(
-        lambda: set(deployment.sentinel_masters().values()) == {new_address}, 20, what="Sentinels to agree again"
-    )
+    wait_until(lambda: set(deployment.sentinel_masters().values()) == {new_master}, 20, what="Sentinels to agree again")
     deployment.start("redis-master")
     assert deployment.wait_healthy().status == checks.HEALTHY
     assert deployment.role(new_master) == "master"

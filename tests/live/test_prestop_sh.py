@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from components import render
-from harness.local import wait_for_new_master, wait_until
+from harness.runtime import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def test_prestop_hands_the_master_role_over_before_the_pod_stops_and_the_pod_ret
         # Before Kubernetes sends SIGTERM: this node is a replica and a Sentinel names another master.
         assert deployment.role("redis-master") == "slave"
         answers = set(deployment.sentinel_masters().values())
-        assert answers - {old}, answers
+        assert answers - {"redis-master"}, answers
         with pytest.raises(redis.ReadOnlyError):
             deployment.client("redis-master").set("after-handover", "1")
         deployment.stop("redis-master")  # SIGTERM, as after the hook
@@ -44,16 +44,15 @@ def test_prestop_hands_the_master_role_over_before_the_pod_stops_and_the_pod_ret
 
 
 def test_prestop_on_a_replica_stops_without_failover(deployment):
-    master = deployment.address("redis-master")
     hook = deployment.run_script("redis-replica-1/prestop.sh")
     assert hook.returncode == 0 and hook.stderr == ""
-    assert set(deployment.sentinel_masters().values()) == {master}
+    assert set(deployment.sentinel_masters().values()) == {"redis-master"}
 
 
 def test_a_master_whose_replicas_are_down_waits_for_one_to_link_then_hands_over(deployment):
     """On Docker a change replaces the replicas just before the master: the master's stop waits for a replica that is
     linked again, within PRESTOP_WAIT_SECONDS, instead of stopping without a hand-over."""
-    old = deployment.address("redis-master")
+    old = "redis-master"
     deployment.kill("redis-replica-1")
     deployment.kill("redis-replica-2")
     wait_until(lambda: deployment.client("redis-master").info("replication")["connected_slaves"] == 0, 10)
@@ -63,7 +62,7 @@ def test_a_master_whose_replicas_are_down_waits_for_one_to_link_then_hands_over(
     assert "handed the master role over to" in hook.stderr, hook.stderr
     # The Sentinel prestop.sh asked names the new master at once, the others from its hello messages (every 2 s):
     # polled, not asserted at once (CI once saw one Sentinel still naming the old master).
-    assert wait_for_new_master(deployment, old) == "redis-replica-1"
+    assert deployment.wait_for_new_master(old) == "redis-replica-1"
     assert deployment.role("redis-master") == "slave"
     deployment.start("redis-replica-2")
     deployment.wait_healthy(30)
@@ -104,12 +103,12 @@ def test_a_stopped_master_hands_its_role_over_before_its_server_stops(deployment
     writer = deployment.writer().start()
     try:
         writer.wait_for_writes(50)
-        old = deployment.address("redis-master")
+        old = "redis-master"
         started = time.monotonic()
         assert deployment.terminate("redis-master") == 0  # redis-server saved and exited cleanly
         # prestop.sh waited for the Sentinel it asked to name the new master; the others learn it from that one's
         # hello messages (every 2 s), so they are polled, not asserted at once.
-        wait_for_new_master(deployment, old)
+        deployment.wait_for_new_master(old)
         writer.wait_for_writes(50)
     finally:
         writer.stop()
@@ -129,11 +128,10 @@ def test_a_handed_over_master_boots_as_replica_when_no_sentinel_answers(make_dep
     answers, it keeps its last role, a replica of the new master, instead of booting as a second master."""
     deployment = make_deployment(role_wait_seconds=2)
     deployment.start_all()
-    old = deployment.address("redis-master")
     hook = deployment.run_script("redis-master/prestop.sh", timeout=render.PRESTOP_WAIT_SECONDS + 10)
     assert hook.returncode == 0, hook.stderr
     # The Sentinel prestop.sh asked names the new master at once, the others from its hello messages (every 2 s).
-    new = deployment.address(wait_for_new_master(deployment, old))
+    new = deployment.address(deployment.wait_for_new_master("redis-master"))
     deployment.stop("redis-master")
     for sentinel in deployment.topology.sentinels:
         deployment.stop(sentinel.name)

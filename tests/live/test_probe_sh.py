@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.local import wait_until
+from harness.runtime import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_probes(deployment):
 def test_a_replica_is_ready_only_while_linked_to_a_master(deployment):
     assert deployment.probe("redis-replica-1", "redis-ready") == 0
     assert deployment.probe("redis-master", "redis-ready") == 0
-    old = deployment.address("redis-master")
+    old = "redis-master"
     deployment.kill("redis-master")
     wait_until(lambda: deployment.probe("redis-replica-1", "redis-ready") == 1, 5, what="replica unready")
     assert deployment.probe("redis-replica-1", "redis-alive") == 0  # alive: not restarted for its master

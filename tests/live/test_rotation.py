@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from components import passwords, users
-from harness.local import LocalDeployment, wait_until
+from harness.local import LocalDeployment
+from harness.runtime import wait_until
 from tests.live.conftest import STABLE
 
 pytestmark = pytest.mark.integration
@@ -49,14 +50,6 @@ def refused(deployment, name: str, user: users.User, password: str) -> bool:
 
 def full_syncs(deployment: LocalDeployment, master: str) -> int:
     return int(deployment.client(master).info("stats")["sync_full"])
-
-
-def config_epochs(deployment: LocalDeployment) -> set[int]:
-    name = deployment.topology.master_name
-    return {
-        int(deployment.client(node.name).execute_command("SENTINEL", "MASTER", name)["config-epoch"])
-        for node in deployment.topology.sentinels
-    }
 
 
 def every_sentinel_sees_everyone(deployment: LocalDeployment) -> dict[str, list[str]]:
@@ -116,12 +109,12 @@ def rotate_under_load(deployment: LocalDeployment, user: users.User) -> None:
     is printed and asserted (module docstring). The deployment has conftest.STABLE timings: no failover is part of
     the claim, so no stall of a loaded machine may pass for a dead master."""
     old, new = deployment.passwords[user.key], f"rotated-{user.key}-gen2"
-    master = deployment.node_at(deployment.sentinel_masters()["sentinel-1"])
+    master = deployment.sentinel_masters()["sentinel-1"]
     writer = deployment.writer(wait_replicas=1).start()
     reader = writer.reader().start()
     try:
         writer.wait_for_writes(50)
-        epochs = config_epochs(deployment)
+        epochs = deployment.config_epochs()
 
         # Step 1 (KEY=1+2): every node accepts both; a Redis node and a Sentinel restart between accept and use.
         deployment.change_passwords({user.key: new}, {user.key: old})
@@ -170,8 +163,8 @@ def rotate_under_load(deployment: LocalDeployment, user: users.User) -> None:
     assert writer.errors == [] and writer.waiting.errors == []
     assert not_from_a_restart(reader.errors, restarts) == [], reader.errors
     assert counts["lost"] == 0 and counts["wait_lost"] == 0
-    assert config_epochs(deployment) == epochs, "a failover happened"
-    assert deployment.node_at(deployment.sentinel_masters()["sentinel-1"]) == master
+    assert deployment.config_epochs() == epochs, "a failover happened"
+    assert deployment.sentinel_masters()["sentinel-1"] == master
     assert "+switch-master" not in deployment.logs()
     ckquorum = deployment.client("sentinel-1").execute_command("SENTINEL", "CKQUORUM", deployment.topology.master_name)
     assert str(ckquorum).startswith("OK"), ckquorum

@@ -14,7 +14,7 @@ from cryptography import x509
 
 from components import tls, users
 from harness.certs import Authority
-from harness.local import wait_for_new_master, wait_until
+from harness.runtime import wait_until
 from harness.writer import master_client, sentinel_client
 from tests.live.conftest import STABLE
 from tests.live.test_checks import cli_args, passwords
@@ -139,9 +139,8 @@ def test_failover_over_tls_loses_no_acknowledged_write(make_deployment):
     deployment.start_all()
     writer = deployment.writer(wait_replicas=1).start()
     writer.wait_for_writes(20)
-    old = deployment.address("redis-master")
     deployment.terminate("redis-master")  # a stop: the master hands over (prestop.sh over TLS)
-    new_master = wait_for_new_master(deployment, old)
+    new_master = deployment.wait_for_new_master("redis-master")
     writer.wait_for_writes(20)
     deployment.start("redis-master")
     deployment.wait_healthy(timeout=40)
@@ -153,9 +152,8 @@ def test_failover_over_tls_loses_no_acknowledged_write(make_deployment):
     assert deployment.role(new_master) == "master"
 
     # A crash: Sentinels agree over TLS, and the crashed node rejoins as a replica.
-    old = deployment.address(new_master)
     deployment.kill(new_master)
-    newer = wait_for_new_master(deployment, old)
+    newer = deployment.wait_for_new_master(new_master)
     deployment.start(new_master)
     deployment.wait_healthy(timeout=40)
     assert deployment.role(new_master) == "slave" and deployment.role(newer) == "master"
@@ -226,9 +224,8 @@ def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients
     reissue("redis-replica-2")  # the roll goes on
     deployment.restart("redis-replica-2")
     deployment.wait_healthy()
-    old_master = deployment.address("redis-master")
     deployment.terminate("redis-master")  # its turn: it hands over to a replica of CA 2
-    promoted = wait_for_new_master(deployment, old_master)
+    promoted = deployment.wait_for_new_master("redis-master")
     assert issued_by_new(promoted)
     writer.wait_for_writes(20)
     # Back with its certificate of CA 1 (a pod restarted before its turn keeps its certificate): it replicates from
@@ -245,7 +242,7 @@ def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients
     # 2) and elect one of them (a majority of the three) to fail over.
     deployment.stop("sentinel-3")
     deployment.kill(promoted)
-    newer = wait_for_new_master(deployment, deployment.address(promoted))
+    newer = deployment.wait_for_new_master(promoted)
     deployment.start(promoted)
     deployment.start("sentinel-3")
     deployment.wait_healthy()

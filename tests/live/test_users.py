@@ -9,7 +9,8 @@ import redis
 from redis.exceptions import NoPermissionError
 
 from components import users
-from harness.local import NO_RETRY, wait_until
+from harness.local import NO_RETRY
+from harness.runtime import wait_until
 from harness.writer import master_client, sentinel_client
 
 pytestmark = pytest.mark.integration
@@ -85,7 +86,7 @@ def test_internal_users_reach_no_data(deployment):
 
 
 def test_a_failover_completes_with_exactly_the_sentinel_users_rights(deployment):
-    old = deployment.address("redis-master")
+    old = "redis-master"
     admin = login(deployment, "sentinel-1", users.SENTINEL_ADMIN)
     admin.execute_command("SENTINEL", "FAILOVER", deployment.topology.master_name)
     wait_until(lambda: set(deployment.sentinel_masters().values()) - {old, None}, 30, what="a new master")

@@ -66,7 +66,7 @@ def test_deleting_the_master_pod_hands_over_and_it_rejoins_as_a_replica(healthy)
     assert gap <= HANDOVER_BOUND, f"write gap {gap:.2f}s; errors: {writer.errors[-5:]}"
     new = cluster.master()
     assert new != old
-    info = cluster.role(old)
+    info = cluster.client(old).info("replication")
     assert info["role"] == "slave"
     assert info["master_host"].split(".")[0] == new and info["master_link_status"] == "up"
     run(cluster, old, "redis", "test -f /data/festival-volume-marker")  # the same claim, not a fresh volume

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from components.settings import Settings
-from harness.local import wait_until
+from harness.runtime import wait_until
 from harness.seed_cluster import MASTER_NAME, MASTER_POD_HOST, SeedCluster
 from harness.seed_setup import dataset, write_dataset
 from harness.writer import Writer
@@ -80,7 +80,7 @@ def test_the_old_cluster_moves_to_the_prod_stack_in_another_namespace_with_its_d
             assert moved == before, f"keys missing or different: {sorted(set(before) ^ set(moved))[:10]}"
             assert new.master() == new_master
             assert new.client(new_master).config_get("tls-replication")["tls-replication"] == "yes"
-            for sentinel in new.sentinel_pods():  # the old Sentinels' hellos never reached the new Sentinels
+            for sentinel in new.sentinel_names():  # the old Sentinels' hellos never reached the new Sentinels
                 assert new.client(sentinel).sentinel_master(MASTER_NAME)["num-other-sentinels"] == 2
     finally:
         writer.stop()

@@ -99,7 +99,7 @@ def test_short_lived_certificates_are_renewed_by_a_rollout_with_one_failover_and
         "lost": len(lost),
     }
 
-    assert sorted(rollout.pods) == sorted([*cluster.sentinel_pods(), *cluster.redis_pods()])
+    assert sorted(rollout.pods) == sorted([*cluster.sentinel_names(), *cluster.redis_names()])
     assert cluster.config_epoch() - epoch_before == 1
     assert lost == []
     after = served(cluster)

@@ -34,14 +34,14 @@ def test_a_replica_crash_looping_on_too_little_memory_is_repaired_by_one_up_with
         "lost": len(repaired.lost),
     }
     assert not repaired.broken_ready and repaired.master_before != CRASHING
-    redis_order = [pod for pod in repaired.replaced if pod in cluster.redis_pods()]
+    redis_order = [pod for pod in repaired.replaced if pod in cluster.redis_names()]
     assert redis_order[0] == CRASHING, redis_order
-    assert sorted(redis_order) == sorted(cluster.redis_pods()), redis_order
+    assert sorted(redis_order) == sorted(cluster.redis_names()), redis_order
     assert redis_order[-1] == repaired.master_before, redis_order
     assert repaired.failovers <= 1
     assert repaired.report.status == HEALTHY, repaired.report.summary()
     assert repaired.lost == []
-    for pod in cluster.redis_pods():
+    for pod in cluster.redis_names():
         assert cluster.pods[pod].template == cluster.declared.statefulset(cluster.pods[pod].workload.name).template, pod
         assert cluster.client(pod).config_get("maxmemory") == {"maxmemory": str(192 * 1024**2)}, pod
     # The rollout saw each pod ready; on a loaded host a readiness probe can time out since (failureThreshold of them
@@ -50,7 +50,7 @@ def test_a_replica_crash_looping_on_too_little_memory_is_repaired_by_one_up_with
     container = cluster.declared.statefulset(cluster.pods[CRASHING].workload.name).template["spec"]["containers"][0]
     probe = container["readinessProbe"]
     bound = 2 * 3 * (probe["periodSeconds"] + probe["timeoutSeconds"])
-    wait_until(lambda: all(cluster.pods[p].ready for p in cluster.redis_pods()), bound, what="every Redis pod ready")
+    wait_until(lambda: all(cluster.pods[p].ready for p in cluster.redis_names()), bound, what="every Redis pod ready")
     assert cluster.client(cluster.master()).dbsize() >= KEYS
     job = cluster.run_job()
     assert job.exit_code == 0, job.output

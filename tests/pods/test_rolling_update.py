@@ -32,7 +32,7 @@ def being_replaced(cluster, seen_ready: set[str]) -> tuple[int, int]:
             replacing += pod is None or pod.holder_id not in seen_ready
         return replacing
 
-    return count(cluster.redis_pods()), count(cluster.sentinel_pods())
+    return count(cluster.redis_names()), count(cluster.sentinel_names())
 
 
 def test_a_config_change_rolls_every_pod_one_at_a_time_with_one_failover_and_loses_no_write(healthy):
@@ -75,18 +75,18 @@ def test_a_config_change_rolls_every_pod_one_at_a_time_with_one_failover_and_los
         "lost": len(lost),
     }
 
-    assert sorted(rollout.pods[:3]) == sorted(cluster.sentinel_pods())
+    assert sorted(rollout.pods[:3]) == sorted(cluster.sentinel_names())
     redis_order = rollout.pods[3:]
-    assert sorted(redis_order) == sorted(cluster.redis_pods()) and redis_order[-1] == master_before, redis_order
+    assert sorted(redis_order) == sorted(cluster.redis_names()) and redis_order[-1] == master_before, redis_order
     assert epoch_after - epoch_before == 1 and master_after != master_before
     code, output, _ = [pod for pod in cluster.deleted if pod.name == master_before][-1].prestop["redis"]
     assert code == 0 and HANDED_OVER in output, output  # the failover was the hand-over
     assert samples and max(r + s for r, s in samples) == 1, samples  # one pod at a time, and one was replaced
     assert lost == []
     assert max(outages, default=0) <= HANDOVER_BOUND, f"outages {outages}; errors: {writer.errors[-5:]}"
-    for pod in cluster.redis_pods():
+    for pod in cluster.redis_names():
         assert cluster.client(pod).config_get("maxclients") == {"maxclients": "9000"}, pod
-    for pod in cluster.sentinel_pods():
+    for pod in cluster.sentinel_names():
         state = cluster.client(pod).execute_command("SENTINEL", "MASTER", cluster.outputs["masterName"])
         state = dict(zip(state[::2], state[1::2])) if isinstance(state, list) else state
         assert state["parallel-syncs"] == "2", pod

@@ -26,8 +26,8 @@ def test_passwords_are_replaced_on_running_pods_without_a_failed_request(healthy
     cluster = healthy
     master, epoch = cluster.master(), cluster.config_epoch()
     syncs = int(cluster.client(master).info("stats")["sync_full"])
-    replica = next(p for p in cluster.redis_pods() if p != master)
-    late = [replica, cluster.sentinel_pods()[-1]]
+    replica = next(p for p in cluster.redis_names() if p != master)
+    late = [replica, cluster.sentinel_names()[-1]]
     generations = dict(pair.split("=") for pair in cluster.overrides.get("passwordGenerations", "").split(",") if pair)
     writer = cluster.writer(wait_replicas=1)
     reader = writer.reader()
@@ -42,13 +42,13 @@ def test_passwords_are_replaced_on_running_pods_without_a_failed_request(healthy
                 cluster.overrides["passwordGenerations"] = ",".join(f"{k}={v}" for k, v in generations.items())
                 program = run_program("prod", cluster.overrides)
                 applied = cluster.update_passwords(program, late=late, delay=LATE_SECONDS)
-                assert len(applied) == 2 * len(cluster.redis_pods() + cluster.sentinel_pods()), applied
+                assert len(applied) == 2 * len(cluster.redis_names() + cluster.sentinel_names()), applied
                 if step == "1+2":  # applications restart with the new redis-secret between the two steps
                     writer.use_passwords(cluster.redis_password, cluster.sentinel_password)
                 writer.wait_for_writes(50)
             new = cluster.declared.secrets["redis-users"][user.key]
             assert new != old
-            for pod in cluster.redis_pods():
+            for pod in cluster.redis_names():
                 assert refused(cluster, pod, user, old) and not refused(cluster, pod, user, new), pod
                 cluster.client(pod).execute_command("CLIENT", "KILL", "USER", user.name)
             assert cluster.check(settle_seconds=30).status == "healthy"

@@ -46,7 +46,7 @@ def test_replicas_and_sentinels_scale_up_and_down_with_the_checks_green_and_no_w
             cluster.overrides.update(step)
             report = cluster.check(settle_seconds=90)
             job = cluster.run_job()
-            views = {pod: sentinel_view(cluster, pod) for pod in cluster.sentinel_pods()}
+            views = {pod: sentinel_view(cluster, pod) for pod in cluster.sentinel_names()}
             figures[f"replicas {step['replicaCount']}, sentinels {step['sentinelCount']}"] = {
                 "seconds": round(time.monotonic() - started, 1),
                 "added": rollout.added,
@@ -56,8 +56,8 @@ def test_replicas_and_sentinels_scale_up_and_down_with_the_checks_green_and_no_w
             assert report.status == HEALTHY, report.summary()
             assert job.exit_code == 0, job.output
             expected = (step["replicaCount"], step["sentinelCount"] - 1)
-            assert views == {pod: expected for pod in cluster.sentinel_pods()}, views
-            assert len(cluster.redis_pods()) == step["replicaCount"] + 1
+            assert views == {pod: expected for pod in cluster.sentinel_names()}, views
+            assert len(cluster.redis_names()) == step["replicaCount"] + 1
             writer.wait_for_writes(100)
     finally:
         writer.stop()

@@ -28,7 +28,7 @@ def old_cluster(pod_engine):
 
 
 def versions(cluster) -> dict[str, str]:
-    pods = [*cluster.redis_pods(), *cluster.sentinel_pods()]
+    pods = [*cluster.redis_names(), *cluster.sentinel_names()]
     return {pod: cluster.client(pod).info("server")["redis_version"] for pod in pods}
 
 
