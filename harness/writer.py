@@ -407,6 +407,17 @@ class Writer:
             result |= {"wait_acknowledged": len(self.replicated), "wait_lost": len(self.lost_replicated())}
         return result
 
+    def assert_nothing_lost(self, counts: dict | None = None, crashed_at: float | None = None) -> None:
+        """No acknowledged write lost, with or without WAIT (`counts`: counts() as already taken, with any figures);
+        after a crash at `crashed_at`, none but those of its last instant (CRASH_WINDOW)."""
+        if crashed_at is None:
+            counts = self.counts() if counts is None else counts
+            assert counts["lost"] == 0, f"acknowledged writes lost without WAIT: {counts}"
+            assert counts.get("wait_lost", 0) == 0, f"WAIT-confirmed writes lost: {counts}"
+        else:
+            older = self.lost_before(crashed_at - CRASH_WINDOW)
+            assert not any(older.values()), f"writes acknowledged before the crash's last instant lost: {older}"
+
     def delete_keys(self) -> None:
         """Delete every key the streams wrote (so the next writer starts clean)."""
         client = self.client()
@@ -414,3 +425,10 @@ class Writer:
             keys = list(client.scan_iter(match=f"{stream.prefix}*", count=1000))
             for start in range(0, len(keys), 1000):
                 client.delete(*keys[start : start + 1000])
+
+
+def start_writer(runtime, wait_replicas: int = 1) -> Writer:
+    """The runtime's writer (harness.runtime.Runtime), started, once it has 20 acknowledged writes."""
+    writer = runtime.writer(wait_replicas=wait_replicas).start()
+    writer.wait_for_writes(20)
+    return writer

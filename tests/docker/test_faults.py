@@ -16,7 +16,7 @@ import pytest
 
 from components import checks
 from harness.runtime import wait_until
-from harness.writer import CRASH_WINDOW
+from harness.writer import start_writer
 
 pytestmark = pytest.mark.docker
 
@@ -39,12 +39,6 @@ def deployment(deployments, shared):
     return shared["current"]
 
 
-def start_writer(deployment):
-    writer = deployment.writer(wait_replicas=1).start()
-    writer.wait_for_writes(20)
-    return writer
-
-
 def finish(writer, record_property, name: str, fault_at: float, crash: bool = False) -> dict:
     """Stop the writer; assert nothing acknowledged was lost (after a crash, nothing but its last instant's writes:
     harness.writer.CRASH_WINDOW); report the figures."""
@@ -54,11 +48,7 @@ def finish(writer, record_property, name: str, fault_at: float, crash: bool = Fa
     figures["wait_gap_s"] = round(writer.longest_replicated_gap(fault_at), 2)
     print(f"\n{name}: {figures}")
     record_property(name, figures)
-    if crash:
-        older = writer.lost_before(fault_at - CRASH_WINDOW)
-        assert not any(older.values()), f"writes acknowledged before the crash's last instant lost: {older}"
-    else:
-        assert figures["lost"] == 0 and figures.get("wait_lost", 0) == 0, figures
+    writer.assert_nothing_lost(figures, crashed_at=fault_at if crash else None)
     return figures
 
 

@@ -19,6 +19,7 @@ from harness.engine import LABEL
 from harness.local import reset_events
 from harness.program import run_program
 from harness.runtime import MasterSampler, wait_until
+from harness.writer import start_writer
 
 pytestmark = pytest.mark.docker
 
@@ -40,8 +41,7 @@ def test_replicas_and_sentinels_scale_up_and_down_without_losing_a_write(deploym
     redis_port = free_port_run(4)  # host ports for up to 3 replicas and 5 Sentinels
     sentinel_port = free_port_run(5, avoid=set(range(redis_port, redis_port + 10)))
     deployment = deployments.new(devRedisPort=redis_port, devSentinelPort=sentinel_port)
-    writer = deployment.writer(wait_replicas=1).start()
-    writer.wait_for_writes(20)
+    writer = start_writer(deployment)
     config, figures = {}, []
     with MasterSampler(deployment) as watch:
         for step in STEPS:

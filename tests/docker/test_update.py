@@ -11,13 +11,13 @@ import pytest
 from components import checks
 from harness.program import run_program
 from harness.runtime import MasterSampler
+from harness.writer import start_writer
 
 pytestmark = pytest.mark.docker
 
 
 def test_a_maxmemory_change_replaces_the_redis_nodes_and_keeps_every_write(deployment, record_property):
-    writer = deployment.writer(wait_replicas=1).start()
-    writer.wait_for_writes(20)
+    writer = start_writer(deployment)
     changed = run_program("dev", {**deployment.overrides, "maxmemory": "256mb"})
     fault_at = time.monotonic()
     with MasterSampler(deployment) as masters:

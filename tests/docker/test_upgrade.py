@@ -19,6 +19,7 @@ from components import checks
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
 from harness.program import run_program
 from harness.runtime import MasterSampler
+from harness.writer import start_writer
 
 pytestmark = pytest.mark.docker
 
@@ -56,8 +57,7 @@ def test_upgrading_from_redis_7_0_to_8_0_replaces_every_node_and_keeps_every_wri
     deployment = deployments.new(redisImage=OLD_REDIS_IMAGE)
     before = versions(deployment)
     assert set(before.values()) == {"7.0.15"}, before
-    writer = deployment.writer(wait_replicas=1).start()
-    writer.wait_for_writes(20)
+    writer = start_writer(deployment)
     master_before, epoch_before = deployment.master(), deployment.config_epoch()
     changed = run_program("dev", {**deployment.overrides, "redisImage": REDIS_IMAGE})
     fault_at = time.monotonic()

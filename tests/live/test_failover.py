@@ -14,9 +14,8 @@ import pytest
 
 from components import checks, render
 from components.checks.observe import check_deployment
-from harness.local import LocalDeployment
 from harness.runtime import wait_until
-from harness.writer import CRASH_WINDOW, Writer
+from harness.writer import Writer, start_writer
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +24,6 @@ pytestmark = pytest.mark.integration
 SENTINEL_DEMOTION_SECONDS = 8
 # The watcher's check of a master: every 0.5 s, ROLE and one question to each Sentinel, each a redis-cli process.
 WATCHER_MASTER_PERIOD = 0.5
-
-
-def start_writer(deployment: LocalDeployment, wait_replicas: int = 1) -> Writer:
-    writer = deployment.writer(wait_replicas=wait_replicas).start()
-    writer.wait_for_writes(20)
-    return writer
 
 
 @pytest.fixture
@@ -45,12 +38,7 @@ def finish(request, record_property):
         for key, value in counts.items():
             record_property(key, value)
         print(f"\n{request.node.name}: {counts}")
-        if crashed_at is None:
-            assert counts["lost"] == 0, f"acknowledged writes lost without WAIT: {counts}"
-            assert counts.get("wait_lost", 0) == 0, f"WAIT-confirmed writes lost: {counts}"
-        else:
-            older = writer.lost_before(crashed_at - CRASH_WINDOW)
-            assert not any(older.values()), f"writes acknowledged before the crash's last instant lost: {older}"
+        writer.assert_nothing_lost(counts, crashed_at)
         return counts
 
     return finish

@@ -15,7 +15,7 @@ from cryptography import x509
 from components import tls, users
 from harness.certs import Authority
 from harness.runtime import wait_until
-from harness.writer import master_client, sentinel_client
+from harness.writer import master_client, sentinel_client, start_writer
 from tests.live.conftest import STABLE
 from tests.live.test_checks import cli_args, passwords
 from tests.unit.test_checks_cli import run_cli
@@ -137,8 +137,7 @@ def test_failover_over_tls_loses_no_acknowledged_write(make_deployment):
     """STABLE timings: each promoted node must still be master after the old one rejoined (conftest.STABLE)."""
     deployment = make_deployment(tls="true", **STABLE)
     deployment.start_all()
-    writer = deployment.writer(wait_replicas=1).start()
-    writer.wait_for_writes(20)
+    writer = start_writer(deployment)
     deployment.terminate("redis-master")  # a stop: the master hands over (prestop.sh over TLS)
     new_master = deployment.wait_for_new_master("redis-master")
     writer.wait_for_writes(20)
@@ -218,8 +217,7 @@ def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients
             return True
 
     assert {name for name in deployment.nodes if issued_by_new(name)} == {"redis-replica-1", "sentinel-1"}
-    writer = deployment.writer(wait_replicas=1).start()
-    writer.wait_for_writes(20)
+    writer = start_writer(deployment)
 
     reissue("redis-replica-2")  # the roll goes on
     deployment.restart("redis-replica-2")
