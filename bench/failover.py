@@ -47,10 +47,9 @@ from components.render import redis_files
 from components.settings import Settings
 from harness.local import LocalDeployment, free_ports, require_binaries
 from harness.runtime import wait_until
-from harness.writer import Writer
+from harness.writer import TARGET_PLANNED_GAP, Writer
 
 TARGET_SIGKILL_GAP = 6.0  # seconds, median at down-after 5000
-TARGET_PLANNED_GAP = 1.5  # seconds, median
 TARGET_RATIO = 0.85  # project master / bare redis-server, SET and GET
 # Sentinel events in failover order; each run reports when the first Sentinel logged each, after the fault.
 EVENTS = (

@@ -50,6 +50,15 @@ RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 # CLI_TIMEOUT_SECONDS redis-cli ...` (its own process group) or `sleep 1` in flight when its shell ended. Margin: 3 s.
 HELPER_GRACE_SECONDS = CLI_TIMEOUT_SECONDS + 3
 
+# Fast Sentinel timings for the real-process tests; the default 5000 ms is measured by bench/failover.
+FAST = dict(down_after_milliseconds=1000, failover_timeout=5000)
+# For a test whose claim includes that no failover happens (none at all, or no second one after the failover it
+# causes), or that a node restarted at once is back before down-after: a down-after that a stalled process on a loaded
+# machine cannot reach. With one of the two cores taken by a CPU hog a node can go without an answer for over a second
+# (CI saw a second failover at 1000 ms); 3000 ms is three times that, and longer than the 2 s stall after which
+# Sentinel distrusts its own clock (TILT) and acts on nothing. A failover costs 2 s more than with FAST.
+STABLE = dict(FAST, down_after_milliseconds=3000)
+
 
 def leftover_processes(prefix: str = "") -> dict[int, str]:
     """pid -> command line of every live process of this run whose tag starts with RUN_ID:`prefix`."""

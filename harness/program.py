@@ -18,6 +18,7 @@ from unittest import mock
 import pulumi
 import yaml
 
+from components.settings import Settings
 from harness import certs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,3 +274,9 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
     for resource in program.resources:
         resource.urn = urns[resource.type, resource.name]
     return program
+
+
+def settings_of(stack: str, **overrides) -> Settings:
+    """The Settings a stack's config (Pulumi.yaml defaults, Pulumi.<stack>.yaml) makes, with `overrides`."""
+    values = {key.partition(":")[2]: value for key, value in stack_config(stack).items()}
+    return Settings.from_config({**values, **overrides})

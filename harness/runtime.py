@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import redis
 
+from components import users
 from components.checks import Target
 
 
@@ -157,3 +158,12 @@ class MasterSampler:
     def __exit__(self, *exc) -> None:
         self.done.set()
         self.thread.join(5)
+
+
+def refused(runtime: Runtime, name: str, user: users.User, password: str) -> bool:
+    """Whether `user` with `password` is refused on node `name` of a runtime."""
+    try:
+        runtime.client(name, username=user.name, password=password).ping()
+    except redis.AuthenticationError:
+        return True
+    return False

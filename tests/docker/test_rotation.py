@@ -11,7 +11,7 @@ import pytest
 
 from components import users
 from harness.program import MOCK_PASSWORD_PREFIX, run_program
-from tests.live.test_rotation import refused
+from harness.runtime import refused
 
 pytestmark = pytest.mark.docker
 

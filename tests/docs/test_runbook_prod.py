@@ -39,7 +39,7 @@ READY_SECONDS = 180  # a recreated pod's boot allowance under load (tests/pods/c
 def pods():
     from harness.engine import engine_or_skip, ensure_images
     from harness.pod_runner import EXPORTER_IMAGE, REDIS_IMAGE
-    from tests.pods.conftest import running_cluster
+    from harness.pod_session import running_cluster
 
     ensure_images(engine_or_skip("pods tests"), {REDIS_IMAGE: "redis", EXPORTER_IMAGE: "exporter"})
     with running_cluster() as cluster:

@@ -1,16 +1,7 @@
 import pytest
 
 from components.settings import Settings
-from harness.local import LocalDeployment, require_binaries
-
-# Fast Sentinel timings for the real-process tests; the default 5000 ms is measured by bench/failover.
-FAST = dict(down_after_milliseconds=1000, failover_timeout=5000)
-# For a test whose claim includes that no failover happens (none at all, or no second one after the failover it
-# causes), or that a node restarted at once is back before down-after: a down-after that a stalled process on a loaded
-# machine cannot reach. With one of the two cores taken by a CPU hog a node can go without an answer for over a second
-# (CI saw a second failover at 1000 ms); 3000 ms is three times that, and longer than the 2 s stall after which
-# Sentinel distrusts its own clock (TILT) and acts on nothing. A failover costs 2 s more than with FAST.
-STABLE = dict(FAST, down_after_milliseconds=3000)
+from harness.local import FAST, STABLE, LocalDeployment, require_binaries
 
 
 @pytest.fixture

@@ -3,42 +3,18 @@ compared with the Python checks' (same invariants, nodes and parameters)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import redis
 
-from components import render, users
+from components import users
 from components.checks.observe import check_deployment
+from harness.check_runs import reported, run_check
 from harness.local import LocalDeployment
 from harness.runtime import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def run_check(
-    deployment: LocalDeployment, settle: float = 0, secrets: Path | None = None, node: str = "redis-master"
-) -> subprocess.CompletedProcess:
-    """check-job.sh as the Job runs it, here with one node's environment and its rendered node lists.
-
-    FESTIVAL_CHECK_REDIS_NODES / FESTIVAL_CHECK_SENTINELS would override the lists (space-separated host:port).
-    """
-    local = deployment.nodes[node]
-    script = local.root / "conf" / "check-job.sh"
-    script.write_text(render.check_files(deployment.settings, deployment.topology)["check-job.sh"])
-    env = {**deployment.env(local), "FESTIVAL_CHECK_SETTLE_SECONDS": str(settle)}
-    if secrets:
-        env["FESTIVAL_SECRETS_DIR"] = str(secrets)
-    return subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=settle + 60)
-
-
-def reported(result: subprocess.CompletedProcess) -> set[tuple[str, str]]:
-    """(invariant, node) of every FAIL line."""
-    lines = [line.split() for line in result.stdout.splitlines() if line.startswith("FAIL ")]
-    for words in lines:
-        assert len(words) == 5 and words[3].startswith("expected=") and words[4].startswith("seen="), words
-    return {(words[1], words[2]) for words in lines}
 
 
 def python_verdict(deployment: LocalDeployment, **overrides) -> set[tuple[str, str]]:

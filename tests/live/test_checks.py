@@ -7,33 +7,19 @@ import pytest
 
 from components.checks.observe import check_deployment
 from components.checks.resource import ReplicationCheckProvider
-from tests.unit.test_checks_cli import run_cli
+from harness.check_runs import cli_args, cli_passwords, run_cli
 
 pytestmark = pytest.mark.integration
 
 
-def cli_args(deployment) -> list[str]:
-    args = ["--master-name", deployment.topology.master_name, "--timeout", "0.5"]
-    for node in deployment.topology.redis_nodes:
-        args += ["--redis", str(node.address)]
-    for node in deployment.topology.sentinels:
-        args += ["--sentinel", str(node.address)]
-    return args
-
-
-def passwords(deployment) -> dict:
-    """The admin users' passwords, as the CLI takes them."""
-    return {"REDIS_PASSWORD": deployment.redis_admin_password, "SENTINEL_PASSWORD": deployment.sentinel_admin_password}
-
-
 def test_cli_healthy_degraded_and_unreachable(deployment):
-    healthy = run_cli(*cli_args(deployment), env=passwords(deployment))
+    healthy = run_cli(*cli_args(deployment), env=cli_passwords(deployment))
     assert healthy.returncode == 0, healthy.stdout
     assert healthy.stdout.strip().endswith("HEALTHY")
     assert deployment.redis_admin_password not in healthy.stdout + healthy.stderr
 
     deployment.kill("redis-replica-1")
-    degraded = run_cli(*cli_args(deployment), "--json", env=passwords(deployment))
+    degraded = run_cli(*cli_args(deployment), "--json", env=cli_passwords(deployment))
     assert degraded.returncode == 1
     report = json.loads(degraded.stdout)
     replica = str(deployment.nodes["redis-replica-1"].node.address)
@@ -43,7 +29,7 @@ def test_cli_healthy_degraded_and_unreachable(deployment):
     ]
 
     deployment.stop_all()
-    unreachable = run_cli(*cli_args(deployment), env=passwords(deployment))
+    unreachable = run_cli(*cli_args(deployment), env=cli_passwords(deployment))
     assert unreachable.returncode == 2
     assert unreachable.stdout.strip().endswith("UNREACHABLE")
 

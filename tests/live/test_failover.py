@@ -4,8 +4,8 @@ Every scenario runs harness.writer.Writer: redis-py's Sentinel client configured
 several writes in flight, a write acknowledged when the server answered OK (no WAIT), and beside it a stream of
 writes confirmed by `WAIT 1`. Each scenario reports both counts (printed and recorded as properties), asserts that
 neither lost an acknowledged write, and asserts the replication checks' verdict. Sentinel timings are shortened
-(conftest.FAST) to keep the suite fast; a scenario whose claim includes that no (further) failover happens, or that
-a node is back before down-after, uses conftest.STABLE, whose down-after a stall of a loaded machine cannot reach.
+(harness.local.FAST) to keep the suite fast; a scenario whose claim includes that no (further) failover happens, or that
+a node is back before down-after, uses harness.local.STABLE, whose down-after a stall of a loaded machine cannot reach.
 """
 
 import time

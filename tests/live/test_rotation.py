@@ -9,12 +9,10 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 
 from components import passwords, users
-from harness.local import LocalDeployment
-from harness.runtime import wait_until
-from tests.live.conftest import STABLE
+from harness.local import STABLE, LocalDeployment
+from harness.runtime import refused, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +34,6 @@ ROTATED = (
 def servers(deployment: LocalDeployment, user: users.User) -> list[str]:
     nodes = deployment.topology.sentinels if user.server == "sentinel" else deployment.topology.redis_nodes
     return [node.name for node in nodes]
-
-
-def refused(deployment, name: str, user: users.User, password: str) -> bool:
-    """Whether `user` with `password` is refused on node `name` of a deployment (loopback, Docker or pods: anything
-    with `client(name, **options)`)."""
-    try:
-        deployment.client(name, username=user.name, password=password).ping()
-    except redis.AuthenticationError:
-        return True
-    return False
 
 
 def full_syncs(deployment: LocalDeployment, master: str) -> int:
@@ -106,7 +94,7 @@ def test_the_replication_password_is_replaced_the_same_way_over_tls(make_deploym
 
 def rotate_under_load(deployment: LocalDeployment, user: users.User) -> None:
     """Both steps of a rotation of `user`'s password under a writer and a reader, with restarts; what is measured
-    is printed and asserted (module docstring). The deployment has conftest.STABLE timings: no failover is part of
+    is printed and asserted (module docstring). The deployment has harness.local.STABLE timings: no failover is part of
     the claim, so no stall of a loaded machine may pass for a dead master."""
     old, new = deployment.passwords[user.key], f"rotated-{user.key}-gen2"
     master = deployment.sentinel_masters()["sentinel-1"]

@@ -17,9 +17,9 @@ import pytest
 
 from components import checks
 from components.render import deployment_files, sentinel_reset_cycle_seconds
+from harness.check_runs import reported, run_check
 from harness.local import loopback_topology, reset_events
 from harness.runtime import wait_until
-from tests.live.test_check_job_sh import reported, run_check
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,10 @@ from cryptography import x509
 
 from components import tls, users
 from harness.certs import Authority
+from harness.check_runs import cli_args, cli_passwords, run_cli
+from harness.local import STABLE
 from harness.runtime import wait_until
 from harness.writer import master_client, sentinel_client, start_writer
-from tests.live.conftest import STABLE
-from tests.live.test_checks import cli_args, passwords
-from tests.unit.test_checks_cli import run_cli
 
 
 @pytest.fixture
@@ -77,9 +76,9 @@ def test_tls_only_deployment_replicates_agrees_and_refuses_plaintext_and_strange
     # The checks' command line: healthy with the CA; without it, every node is unreachable (exit 2).
     (tmp_path / "ca.crt").write_text(deployment.tls_ca_cert)
     args = [*cli_args(deployment), "--tls-ca-cert", str(tmp_path / "ca.crt")]
-    healthy = run_cli(*args, env=passwords(deployment))
+    healthy = run_cli(*args, env=cli_passwords(deployment))
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    plain = run_cli(*cli_args(deployment), env=passwords(deployment))
+    plain = run_cli(*cli_args(deployment), env=cli_passwords(deployment))
     assert plain.returncode == 2, plain.stdout
 
 
@@ -134,7 +133,7 @@ def test_a_host_name_checking_client_reaches_every_node_through_what_sentinel_an
 
 
 def test_failover_over_tls_loses_no_acknowledged_write(make_deployment):
-    """STABLE timings: each promoted node must still be master after the old one rejoined (conftest.STABLE)."""
+    """STABLE timings: each promoted node must still be master after the old one rejoined (harness.local.STABLE)."""
     deployment = make_deployment(tls="true", **STABLE)
     deployment.start_all()
     writer = start_writer(deployment)
@@ -192,7 +191,7 @@ def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients
     CA 2 and not yet the others'. Nodes of both CAs replicate with each other, the Sentinels of both see every node
     and peer and fail over among them (a hand-over, then a crash, which needs the vote of a Sentinel of each CA), a
     writer with the bundle loses no acknowledged write, the checks pass with the bundle, and a client trusting CA 1
-    alone is refused by a node of CA 2. STABLE timings: no failover but the two the test causes (conftest.STABLE)."""
+    alone is refused by a node of CA 2. harness.local.STABLE timings: no failover but the two the test causes."""
     deployment = make_deployment(tls="true", **STABLE)
     old = deployment.authority
     new = Authority(tls.ca_common_name(deployment.settings.name_prefix, 2))
@@ -249,5 +248,7 @@ def test_mid_ca_rotation_nodes_of_both_cas_replicate_fail_over_and_serve_clients
         assert deployment.client(name).ping()
     # So do the checks' command line and its certificate check, given the bundle (tlsCaCert).
     (tmp_path / "bundle.crt").write_text(deployment.tls_ca_cert)
-    checked = run_cli(*cli_args(deployment), "--tls-ca-cert", str(tmp_path / "bundle.crt"), env=passwords(deployment))
+    checked = run_cli(
+        *cli_args(deployment), "--tls-ca-cert", str(tmp_path / "bundle.crt"), env=cli_passwords(deployment)
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr

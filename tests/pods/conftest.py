@@ -10,22 +10,10 @@ when its fixture ends, also after a failing test, and the teardown is checked to
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
-from components import render
 from harness.engine import engine_or_skip, ensure_images
-
-FIGURES: dict[str, object] = {}  # measured figures, printed at the end of the session
-
-TARGET_GAP = 1.5  # seconds: bench/failover.py's TARGET_PLANNED_GAP (a median over runs, on an idle machine)
-# A hand-over is shown by prestop.sh's own report (HANDED_OVER). The write pause it causes is bounded by the hook's
-# own limit: once preStop returns the master is gone and clients find the new one (1.1-2.4 s measured on 2 busy
-# cores at load 4-5, 3.5-5.7 s at load 20-25). The measured gap is printed beside the bench target, which bench/
-# measures.
-HANDED_OVER = "handed the master role over"
-HANDOVER_BOUND = render.PRESTOP_MAX_SECONDS
+from harness.pod_session import assert_healthy, running_cluster
 
 
 @pytest.fixture(scope="session")
@@ -38,38 +26,11 @@ def pod_engine():
     return engine
 
 
-@contextlib.contextmanager
-def running_cluster(**overrides):
-    """The prod stack's pods (with these config overrides), deployed and ready; torn down on exit, also after a
-    failing test, and the teardown checked to have left nothing."""
-    from harness.pod_runner import PodCluster
-
-    made = PodCluster(**overrides)
-    try:
-        FIGURES["pod start to ready (s)"] = {pod: round(s, 1) for pod, s in made.deploy(timeout=120).items()}
-        yield made
-    finally:
-        try:
-            made.teardown()
-        finally:
-            left = made.leftovers()
-            print("\nfigures:", FIGURES)
-            assert left == [], f"teardown left {left}"
-
-
 @pytest.fixture(scope="session")
 def cluster(pod_engine):
     """The session's cluster, shared by the modules that do not change its pod set."""
     with running_cluster() as made:
         yield made
-
-
-def assert_healthy(cluster):
-    from components.checks import HEALTHY
-
-    report = cluster.check(settle_seconds=30)
-    assert report.status == HEALTHY, f"{report.summary()}\n{cluster.logs()}"
-    return cluster
 
 
 @pytest.fixture

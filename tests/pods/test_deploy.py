@@ -9,7 +9,7 @@ import re
 import pytest
 
 from components.kubernetes.names import NODES_SECRET_NAME
-from tests.pods.conftest import FIGURES
+from harness.pod_session import FIGURES
 
 pytestmark = pytest.mark.pods
 

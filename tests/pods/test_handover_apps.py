@@ -11,7 +11,7 @@ import pytest
 from components import connection
 from components.checks import HEALTHY
 from harness import apps
-from tests.pods.conftest import FIGURES, HANDED_OVER, HANDOVER_BOUND
+from harness.pod_session import FIGURES, HANDED_OVER, HANDOVER_BOUND
 from tests.workflow.app_stack import declared_container, run_app
 
 pytestmark = pytest.mark.pods

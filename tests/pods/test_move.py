@@ -13,11 +13,11 @@ import pytest
 import redis
 
 from components.settings import Settings
+from harness.pod_session import running_cluster
 from harness.runtime import wait_until
 from harness.seed_cluster import MASTER_NAME, MASTER_POD_HOST, SeedCluster
 from harness.seed_setup import dataset, write_dataset
 from harness.writer import Writer
-from tests.pods.conftest import running_cluster
 from tools.move import Move, Source, preflight_problems
 
 pytestmark = pytest.mark.pods

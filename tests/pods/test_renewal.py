@@ -19,9 +19,9 @@ import pytest
 from components import tls
 from components.checks import CERTIFICATE_DAYS_LEFT, HEALTHY, UNHEALTHY
 from components.checks.observe import check_deployment, observe_certificate
+from harness.pod_session import FIGURES, running_cluster
 from harness.preview import due_for_renewal, plan, snapshot
 from harness.program import renewed, run_program
-from tests.pods.conftest import FIGURES, running_cluster
 
 pytestmark = pytest.mark.pods
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from components.checks import HEALTHY
-from harness.local import wait_until
+from harness.pod_session import FIGURES, running_cluster
 from harness.repair import CRASHING, KEYS, ORIGINAL, crash_loop_then_repair
-from tests.pods.conftest import FIGURES, running_cluster
+from harness.runtime import wait_until
 
 pytestmark = pytest.mark.pods
 

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
+from harness.pod_session import FIGURES, HANDED_OVER, HANDOVER_BOUND
 from harness.program import run_program
-from tests.pods.conftest import FIGURES, HANDED_OVER, HANDOVER_BOUND, TARGET_GAP
+from harness.writer import TARGET_PLANNED_GAP
 
 pytestmark = pytest.mark.pods
 
@@ -70,7 +71,7 @@ def test_a_config_change_rolls_every_pod_one_at_a_time_with_one_failover_and_los
         "write outages > 0.3 s": outages,
         "total outage (s)": round(sum(outages), 2),
         "failovers": epoch_after - epoch_before,
-        "bench target per hand-over (s)": TARGET_GAP,
+        "bench target per hand-over (s)": TARGET_PLANNED_GAP,
         "acknowledged": len(writer.acknowledged),
         "lost": len(lost),
     }

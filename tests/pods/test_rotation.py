@@ -12,9 +12,9 @@ import time
 import pytest
 
 from components import users
+from harness.pod_session import FIGURES
 from harness.program import run_program
-from tests.live.test_rotation import refused
-from tests.pods.conftest import FIGURES
+from harness.runtime import refused
 
 pytestmark = pytest.mark.pods
 

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from components.checks import HEALTHY
+from harness.pod_session import FIGURES, assert_healthy, running_cluster
 from harness.program import run_program
-from tests.pods.conftest import FIGURES, assert_healthy, running_cluster
 
 pytestmark = pytest.mark.pods
 

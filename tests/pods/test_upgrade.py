@@ -12,8 +12,8 @@ import pytest
 
 from components.checks import HEALTHY
 from harness.engine import OLD_REDIS_IMAGE, REDIS_IMAGE
+from harness.pod_session import FIGURES, running_cluster
 from harness.program import run_program
-from tests.pods.conftest import FIGURES, running_cluster
 
 pytestmark = pytest.mark.pods
 

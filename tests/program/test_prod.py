@@ -17,7 +17,6 @@ from components import render, tls, users
 from components.checks.invariants import SETTLE_SECONDS
 from components.kubernetes import manifests, names
 from components.kubernetes import topology as kubernetes_topology
-from components.settings import Settings
 from harness import netpol
 from harness.program import (
     MOCK_PASSWORD_PREFIX,
@@ -27,7 +26,7 @@ from harness.program import (
     renewed,
     reveal,
     run_program,
-    stack_config,
+    settings_of,
 )
 
 PROVIDER = "pulumi:providers:kubernetes"
@@ -45,11 +44,6 @@ NEWER_THAN_1_21 = {
     "resizePolicy", "restartPolicyRules", "schedulingGates", "resourceClaims", "trafficDistribution",
 }  # fmt: skip
 API_VERSIONS_IN_1_21 = {"v1", "apps/v1", "batch/v1", "policy/v1", "networking.k8s.io/v1"}
-
-
-def settings_of(stack: str, **overrides) -> Settings:
-    values = {key.partition(":")[2]: value for key, value in stack_config(stack).items()}
-    return Settings.from_config({**values, **overrides})
 
 
 class Cluster:

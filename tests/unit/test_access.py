@@ -24,9 +24,8 @@ from components.kubernetes.storage_guard import StorageGuardProvider
 from components.passwords_resource import RedisPasswordsProvider
 from components.settings import IN_CLUSTER, SettingsError
 from harness.apiserver import SERVER, FakeApiServer, kubeconfig
-from harness.program import ROOT, run_program
+from harness.program import ROOT, run_program, settings_of
 from harness.rbac import BASIC_USER, Rbac, Request, pulumi_kubernetes_requests, request_of
-from tests.program.test_prod import settings_of
 
 ROLE = ROOT / access.ROLE_FILE
 NAMESPACE_ROLE = ROOT / "rbac/deployer-namespace-role.yaml"

@@ -2,9 +2,6 @@
 refusing bad usage (no Redis needed)."""
 
 import json
-import os
-import subprocess
-import sys
 from contextlib import contextmanager
 
 import pytest
@@ -15,7 +12,8 @@ from components.checks.cli import UsageError, target_from_outputs
 from components.kubernetes.names import NODES_SECRET_NAME
 from components.render import SECRETS_DIR
 from components.settings import Settings
-from harness.program import ROOT, run_program
+from harness.check_runs import run_cli
+from harness.program import run_program
 from tests.docs import pulumi_cli
 from tests.docs.pulumi_state import stack_record
 
@@ -53,18 +51,6 @@ def test_a_tls_stacks_target_checks_the_served_certificates_against_its_threshol
 def test_the_cli_refuses_a_kubernetes_stack_with_what_to_do_instead():
     with pytest.raises(UsageError, match="check Job"):
         target_from_outputs({}, {}, Settings(platform="kubernetes", kube_context="prod"), timeout=1.0)
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "components.checks", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**{k: v for k, v in os.environ.items() if not k.endswith("_PASSWORD")}, **(env or {})},
-    )
 
 
 @pytest.mark.parametrize(
