@@ -13,6 +13,7 @@ the same name without that label is never touched.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import re
 import secrets
@@ -621,6 +622,39 @@ class DockerDeployment(Observer):
                 text = "(no container)"
             parts.append(f"--- {name} ---\n{text}")
         return "\n".join(parts)
+
+
+class Deployments:
+    """Deployments made for a test, a module or a session; all torn down by close(), which checks that nothing
+    was left."""
+
+    def __init__(self):
+        self.made = []
+
+    def new(self, **overrides):
+        deployment = DockerDeployment(**overrides)
+        self.made.append(deployment)
+        deployment.deploy()
+        return deployment
+
+    def close(self):
+        left = []
+        for deployment in self.made:
+            try:
+                deployment.teardown()
+            finally:
+                left += deployment.leftovers()
+        assert left == [], f"teardown left {left}"
+
+
+@contextlib.contextmanager
+def made_deployments():
+    """Deployments, closed on exit (also after a failing test)."""
+    made = Deployments()
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 def in_engine_order(program: Program, steps: dict[str, Callable[[], None]]) -> None:

@@ -52,6 +52,14 @@ def ensure_images(engine: docker.DockerClient, images: dict[str, str]) -> None:
         subprocess.run([str(IMAGES_BUILD), *missing], check=True, timeout=1800)
 
 
+def dev_stack_engine() -> docker.DockerClient:
+    """The engine of the tests that deploy the dev stack, with the Redis images present (built by images/build,
+    never pulled): the current one, and the previous default the upgrade test starts from."""
+    engine = engine_or_skip("docker tests")
+    ensure_images(engine, {REDIS_IMAGE: "redis", OLD_REDIS_IMAGE: "redis-7.0"})
+    return engine
+
+
 def _labelled(engine: docker.DockerClient, value: str) -> list[tuple[str, object]]:
     only_ours = {"label": f"{LABEL}={value}"}
     return [

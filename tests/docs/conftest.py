@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine import EXPORTER_IMAGE, ensure_images
-from tests.docker.conftest import Deployments, docker_engine  # noqa: F401  (the session fixture, reused)
+from harness.docker_runner import made_deployments
+from harness.engine import EXPORTER_IMAGE, dev_stack_engine, ensure_images
 
 
 @pytest.fixture(scope="session")
-def docs_deployments(docker_engine):  # noqa: F811
+def docker_engine():
+    return dev_stack_engine()
+
+
+@pytest.fixture(scope="session")
+def docs_deployments(docker_engine):
     ensure_images(docker_engine, {EXPORTER_IMAGE: "exporter"})
-    made = Deployments()
-    try:
+    with made_deployments() as made:
         yield made
-    finally:
-        made.close()
 
 
 @pytest.fixture(scope="session")
