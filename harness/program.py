@@ -280,3 +280,32 @@ def settings_of(stack: str, **overrides) -> Settings:
     """The Settings a stack's config (Pulumi.yaml defaults, Pulumi.<stack>.yaml) makes, with `overrides`."""
     values = {key.partition(":")[2]: value for key, value in stack_config(stack).items()}
     return Settings.from_config({**values, **overrides})
+
+
+class KubernetesObjects:
+    """What one run of the prod stack (with `overrides`) would send to the API server."""
+
+    def __init__(self, overrides: dict | None = None):
+        self.program = run_program("prod", overrides)
+        self.settings = settings_of("prod", **(overrides or {}))
+        self.resources = [r for r in self.program.resources if r.type.startswith("kubernetes:")]
+        self.objects = [as_ints(r.plain) for r in self.resources]
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    def named(self, kind: str, name: str) -> dict:
+        (found,) = [o for o in self.of_kind(kind) if o["metadata"]["name"] == name]
+        return found
+
+    def workloads(self) -> dict[str, dict]:
+        """Pod templates by workload name (StatefulSets and the check Job)."""
+        return {o["metadata"]["name"]: o["spec"]["template"] for o in self.of_kind("StatefulSet") + self.of_kind("Job")}
+
+    def statefulset_pods(self) -> list[tuple[str, dict]]:
+        """(pod name, pod template) of every pod the StatefulSets will create."""
+        return [
+            (f"{sts['metadata']['name']}-{ordinal}", sts["spec"]["template"])
+            for sts in self.of_kind("StatefulSet")
+            for ordinal in range(sts["spec"]["replicas"])
+        ]

@@ -27,7 +27,7 @@ from components.checks import HEALTHY
 from harness.docker_runner import free_port_run
 from tests.docs import kubectl_cli
 from tests.docs.markdown import blocks
-from tests.docs.test_runbook import HOST_PORT, NOT_RUN, OPERATIONS, PROD_PAGES, run_block, tagged
+from tests.docs.runbook import HOST_PORT, NOT_RUN, OPERATIONS, PROD_PAGES, run_block, tagged
 
 pytestmark = pytest.mark.pods
 

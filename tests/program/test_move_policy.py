@@ -12,8 +12,8 @@ import textwrap
 import yaml
 
 from harness.netpol import Pod, Port
+from harness.prod_network import deploy
 from tests.docs.markdown import ROOT
-from tests.program.test_network_policy import deploy
 
 # The settings docs/migration.md gives the prod stack beside the old setup: its own namespace, the applications
 # staying in the old one.

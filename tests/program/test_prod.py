@@ -21,8 +21,8 @@ from harness import netpol
 from harness.program import (
     MOCK_PASSWORD_PREFIX,
     ROOT,
+    KubernetesObjects,
     Secret,
-    as_ints,
     renewed,
     reveal,
     run_program,
@@ -46,38 +46,9 @@ NEWER_THAN_1_21 = {
 API_VERSIONS_IN_1_21 = {"v1", "apps/v1", "batch/v1", "policy/v1", "networking.k8s.io/v1"}
 
 
-class Cluster:
-    """What one run of the program would send to the API server."""
-
-    def __init__(self, overrides: dict | None = None):
-        self.program = run_program("prod", overrides)
-        self.settings = settings_of("prod", **(overrides or {}))
-        self.resources = [r for r in self.program.resources if r.type.startswith("kubernetes:")]
-        self.objects = [as_ints(r.plain) for r in self.resources]
-
-    def of_kind(self, kind: str) -> list[dict]:
-        return [o for o in self.objects if o["kind"] == kind]
-
-    def named(self, kind: str, name: str) -> dict:
-        (found,) = [o for o in self.of_kind(kind) if o["metadata"]["name"] == name]
-        return found
-
-    def workloads(self) -> dict[str, dict]:
-        """Pod templates by workload name (StatefulSets and the check Job)."""
-        return {o["metadata"]["name"]: o["spec"]["template"] for o in self.of_kind("StatefulSet") + self.of_kind("Job")}
-
-    def statefulset_pods(self) -> list[tuple[str, dict]]:
-        """(pod name, pod template) of every pod the StatefulSets will create."""
-        return [
-            (f"{sts['metadata']['name']}-{ordinal}", sts["spec"]["template"])
-            for sts in self.of_kind("StatefulSet")
-            for ordinal in range(sts["spec"]["replicas"])
-        ]
-
-
 @pytest.fixture(scope="module")
-def prod() -> Cluster:
-    return Cluster()
+def prod() -> KubernetesObjects:
+    return KubernetesObjects()
 
 
 def matches(selector: dict, labels: dict) -> bool:
@@ -106,7 +77,7 @@ def walk(value, path=()):
 # --- schemas -----------------------------------------------------------------------------------------
 def test_every_object_is_valid_for_the_configured_and_the_oldest_available_kubernetes(prod):
     """`kubernetesVersion` is the cluster's: the objects of each are valid for it."""
-    oldest = Cluster({"kubernetesVersion": OLDEST_SCHEMA.rsplit(".", 1)[0]})
+    oldest = KubernetesObjects({"kubernetesVersion": OLDEST_SCHEMA.rsplit(".", 1)[0]})
     validated = 0
     for cluster in (prod, oldest):
         for obj in cluster.objects:
@@ -128,7 +99,7 @@ def test_strict_validation_rejects_an_unknown_field(prod):
 
 
 def test_nothing_a_1_21_cluster_would_not_know():
-    old = Cluster({"kubernetesVersion": "1.21"})
+    old = KubernetesObjects({"kubernetesVersion": "1.21"})
     for obj in old.objects:
         if obj["kind"] not in CUSTOM_KINDS:
             assert obj["apiVersion"] in API_VERSIONS_IN_1_21, obj["kind"]
@@ -181,7 +152,7 @@ def test_a_probe_has_the_blackbox_exporter_read_every_nodes_served_certificate(p
     assert rules["RedisCertificateExpiresSoon"].endswith("/ 86400 < 21")
     assert 'job="festival-redis-tls"' in rules["RedisCertificateExpiresSoon"]
     # without TLS there is no certificate: no Probe, no certificate alert
-    plain = Cluster({"tls": False})
+    plain = KubernetesObjects({"tls": False})
     assert not [o for o in plain.objects if o["kind"] == "Probe"]
     plain_rules = plain.named("PrometheusRule", "redis")["spec"]["groups"][0]["rules"]
     assert not [r for r in plain_rules if "Certificate" in r["alert"]]
@@ -216,7 +187,7 @@ def test_alerts_cover_the_original_alert_table_and_the_sentinel_view(prod):
 
 
 def test_without_the_prometheus_operator_no_custom_resources():
-    cluster = Cluster({"prometheusOperator": False})
+    cluster = KubernetesObjects({"prometheusOperator": False})
     assert not [o for o in cluster.objects if o["kind"] in CUSTOM_KINDS]
     assert cluster.of_kind("StatefulSet")  # the exporters still run, for any scraper
 
@@ -278,7 +249,7 @@ def test_every_namespaced_object_names_the_namespace(prod):
 
 
 def test_an_existing_namespace_is_adopted_not_created():
-    cluster = Cluster({"createNamespace": False, "namespace": "payments"})
+    cluster = KubernetesObjects({"createNamespace": False, "namespace": "payments"})
     assert cluster.of_kind("Namespace") == []
     assert {o["metadata"]["namespace"] for o in cluster.objects if o["kind"] in NAMESPACED} == {"payments"}
     assert cluster.program.outputs["sentinelHost"] == "redis-sentinel.payments.svc.cluster.local"
@@ -291,7 +262,7 @@ def test_an_existing_namespace_is_adopted_not_created():
 
 def test_the_cluster_dns_domain_is_a_setting_used_in_every_name_the_nodes_are_reached_by():
     """clusterDomain: a cluster whose kubelets run with another --cluster-domain resolves no *.cluster.local name."""
-    cluster = Cluster({"clusterDomain": "k8s.example.internal"})
+    cluster = KubernetesObjects({"clusterDomain": "k8s.example.internal"})
     everything = repr(cluster.objects) + repr(cluster.program.outputs)
     assert "cluster.local" not in everything
     assert cluster.program.outputs["sentinelHost"] == "redis-sentinel.festival.svc.k8s.example.internal"
@@ -507,7 +478,7 @@ def test_sentinels_start_in_parallel_and_every_node_keeps_a_volume(prod):
 def test_disruption_budgets_let_an_unready_pod_be_evicted_where_the_cluster_knows_the_policy(prod):
     """So RedisRollout can evict a crash-looping pod also while another is down (kubernetesVersion 1.27 or newer)."""
     assert {b["spec"].get("unhealthyPodEvictionPolicy") for b in prod.of_kind("PodDisruptionBudget")} == {"AlwaysAllow"}
-    older = Cluster({"kubernetesVersion": "1.26"})
+    older = KubernetesObjects({"kubernetesVersion": "1.26"})
     assert all("unhealthyPodEvictionPolicy" not in b["spec"] for b in older.of_kind("PodDisruptionBudget"))
 
 
@@ -526,7 +497,7 @@ def test_the_statefulset_await_waits_for_every_pod_only_while_the_template_is_th
 def test_disruption_budgets_keep_quorum_and_one_redis_node_down_at_most(prod):
     budgets = {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in prod.of_kind("PodDisruptionBudget")}
     assert budgets == {"redis": 1, "redis-sentinel": 1}
-    five = Cluster({"sentinelCount": 5, "quorum": 3})
+    five = KubernetesObjects({"sentinelCount": 5, "quorum": 3})
     assert {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in five.of_kind("PodDisruptionBudget")} == {
         "redis": 1,
         "redis-sentinel": 2,
@@ -537,14 +508,14 @@ def test_disruption_budgets_keep_quorum_and_one_redis_node_down_at_most(prod):
 def test_a_quorum_of_every_sentinel_still_lets_one_sentinel_be_evicted_at_a_time(sentinels, quorum):
     """maxUnavailable 0 refuses every eviction: `kubectl drain` of a node with a Sentinel (every node, with required
     anti-affinity and three nodes) would wait for ever, and node upgrades stall."""
-    cluster = Cluster({"sentinelCount": sentinels, "quorum": quorum})
+    cluster = KubernetesObjects({"sentinelCount": sentinels, "quorum": quorum})
     budgets = {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in cluster.of_kind("PodDisruptionBudget")}
     assert budgets == {"redis": 1, "redis-sentinel": 1}
 
 
 def test_the_redis_and_sentinel_pods_get_the_priority_class_named_and_none_by_default(prod):
     assert all("priorityClassName" not in t["spec"] for t in prod.workloads().values())
-    cluster = Cluster({"priorityClassName": "festival-redis"})
+    cluster = KubernetesObjects({"priorityClassName": "festival-redis"})
     classes = {name: t["spec"].get("priorityClassName") for name, t in cluster.workloads().items()}
     check_job = [name for name in classes if name.startswith(names.CHECK_APP)]
     assert classes == {
@@ -571,7 +542,7 @@ def test_one_redis_pod_and_one_sentinel_per_node_required_zones_preferred(prod):
 
 
 def test_small_clusters_may_prefer_instead_of_require_one_pod_per_node():
-    cluster = Cluster({"antiAffinity": "preferred"})
+    cluster = KubernetesObjects({"antiAffinity": "preferred"})
     for _pod, template in cluster.statefulset_pods():
         anti = template["spec"]["affinity"]["podAntiAffinity"]
         assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti
@@ -614,7 +585,7 @@ def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
         ],
         "ports": server_ports,
     }
-    assert len(Cluster({"tls": False}).named("NetworkPolicy", "redis")["spec"]["ingress"]) == 3
+    assert len(KubernetesObjects({"tls": False}).named("NetworkPolicy", "redis")["spec"]["ingress"]) == 3
     # the check Job as a peer, whatever clientNamespaces says (tests/program/test_network_policy.py: every connection)
     job_pod = prod.of_kind("Job")[0]["spec"]["template"]["metadata"]["labels"]
     assert matches(peers["from"][0]["podSelector"], job_pod)
@@ -626,7 +597,7 @@ def test_network_policy_admits_labelled_clients_peers_and_prometheus_only(prod):
     assert {(port["port"], port["protocol"]) for port in to_dns["ports"]} == {
         (53, "UDP"), (53, "TCP"), (5353, "UDP"), (5353, "TCP")
     }  # fmt: skip
-    other = Cluster({"clientNamespaces": "apps,web", "monitoringNamespace": "observability"})
+    other = KubernetesObjects({"clientNamespaces": "apps,web", "monitoringNamespace": "observability"})
     other_policy = other.named("NetworkPolicy", "redis")["spec"]
     assert other_policy["ingress"][0]["from"][0]["namespaceSelector"] == namespaces("apps", "web")
     assert other_policy["ingress"][2]["from"][0]["namespaceSelector"] == namespaces("observability")
@@ -720,7 +691,7 @@ def test_while_the_ca_is_rotated_everything_trusts_both_cas_and_the_first_listed
     exporters and of applications (redis-secret, tlsCaCert) is the bundle of both CAs, oldest first in both steps;
     every node's certificate is issued by the first listed; tlsCertificateExpiry calls that one `ca`, the other
     `ca-gen<N>`."""
-    rotating = Cluster({"tlsCaGenerations": generations})
+    rotating = KubernetesObjects({"tlsCaGenerations": generations})
     bundle = rotating.program.outputs["tlsCaCert"]
     cas = x509.load_pem_x509_certificates(bundle.encode())
     assert [ca.subject.rfc4514_string() for ca in cas] == [
@@ -751,23 +722,23 @@ def test_a_renewed_certificate_rolls_the_pods_and_nothing_else_does(prod):
     """pulumi-tls replaces a certificate EARLY_RENEWAL_HOURS before it expires; its digest is in the pod templates
     and RedisRollout's revision, so the pods (which read certificates at boot) are replaced one at a time."""
 
-    def state(cluster: Cluster) -> tuple[dict, str]:
+    def state(cluster: KubernetesObjects) -> tuple[dict, str]:
         templates = {s["metadata"]["name"]: s["spec"]["template"] for s in cluster.of_kind("StatefulSet")}
         rollout = next(r for r in cluster.program.resources if r.name.endswith("-redis-rollout"))
         return templates, reveal(rollout.inputs)["revision"]
 
     before = state(prod)
-    assert state(Cluster()) == before  # an unchanged certificate: nothing rolls
+    assert state(KubernetesObjects()) == before  # an unchanged certificate: nothing rolls
     with renewed("festival-tls-redis-replica-0"):
-        templates, revision = state(Cluster())
+        templates, revision = state(KubernetesObjects())
     assert revision != before[1]
     assert all(templates[name] != before[0][name] for name in templates)
 
 
 def test_a_config_change_rolls_the_affected_pods_and_reruns_the_check(prod):
-    changed = Cluster({"maxmemory": "1gb"})
+    changed = KubernetesObjects({"maxmemory": "1gb"})
 
-    def state(cluster: Cluster) -> dict:
+    def state(cluster: KubernetesObjects) -> dict:
         return {
             s["metadata"]["name"]: s["spec"]["template"]["metadata"]["annotations"]
             for s in cluster.of_kind("StatefulSet")
@@ -777,7 +748,7 @@ def test_a_config_change_rolls_the_affected_pods_and_reruns_the_check(prod):
     assert before["redis-master"] != after["redis-master"] and before["redis-replica"] != after["redis-replica"]
     assert before["redis-sentinel"] == after["redis-sentinel"]
     assert prod.of_kind("Job")[0]["metadata"]["name"] != changed.of_kind("Job")[0]["metadata"]["name"]
-    unchanged = Cluster()
+    unchanged = KubernetesObjects()
     assert prod.of_kind("Job")[0]["metadata"]["name"] == unchanged.of_kind("Job")[0]["metadata"]["name"]
 
 
@@ -871,7 +842,7 @@ def test_prod_stack_file_sets_the_original_production_values():
 
 
 def test_a_deployment_without_replicas_declares_no_replica_objects_or_replica_alerts():
-    cluster = Cluster({"replicaCount": 0, "minReplicasToWrite": 0, "parallelSyncs": 1})
+    cluster = KubernetesObjects({"replicaCount": 0, "minReplicasToWrite": 0, "parallelSyncs": 1})
     for obj in cluster.objects:
         if obj["kind"] not in CUSTOM_KINDS:
             kubernetes_validate.validate(obj, NEWEST_SCHEMA, strict=True)
