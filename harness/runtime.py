@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import redis
 
 from components import users
-from components.checks import Target
+from components.checks.observe import Target
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
