@@ -29,16 +29,14 @@ import docker
 import redis
 from docker.errors import NotFound
 from pulumi.dynamic import ResourceProvider
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from components import tls, users
+from components import users
 from components.checks import HEALTHY, Report
 from components.checks.observe import Target, check_deployment, nat_addresses
 from components.render import SECRETS_DIR
 from harness.engine import LABEL, REDIS_IMAGE, keep_logs, leftovers, remove_labelled
 from harness.program import MOCK_IMAGE_ID_PREFIX, Program, Recorded, reveal, run_program, stack_config
-from harness.runtime import Observer, wait_until
+from harness.runtime import FromOutputs, wait_until
 from harness.writer import NatSentinel, Writer, sentinel_client
 
 CONTAINER = "docker:index/container:Container"
@@ -48,7 +46,6 @@ IMAGE = "docker:index/remoteImage:RemoteImage"
 DYNAMIC = "pulumi-python:dynamic:Resource"
 PROVIDER_KEY = "__provider"
 CHECK_SUFFIX = "-replication-check"  # the declared ReplicationCheck (the other dynamic resource: RedisPasswords)
-NO_RETRY = Retry(NoBackoff(), 0)
 
 # Every input this runner translates, by resource type and nested block; anything else is an error.
 CONTAINER_INPUTS = {
@@ -147,7 +144,7 @@ def _dev_config() -> dict[str, Any]:
     return {key.split(":", 1)[1]: value for key, value in stack_config("dev").items()}
 
 
-class DockerDeployment(Observer):
+class DockerDeployment(FromOutputs):
     """The dev stack's declaration, on the engine. Not started until deploy()."""
 
     def __init__(self, **overrides: Any):
@@ -554,25 +551,7 @@ class DockerDeployment(Observer):
         is_sentinel = f"{name}:26379" in nat
         mapped = nat[f"{name}:{26379 if is_sentinel else 6379}"]
         password = self.password((users.SENTINEL_ADMIN if is_sentinel else users.ADMIN).key)
-        options = dict(
-            username=users.ADMIN.name,
-            password=password,
-            socket_timeout=2,
-            socket_connect_timeout=2,
-            decode_responses=True,
-            **self.tls_options,
-        )
-        return redis.Redis(host=mapped["host"], port=mapped["port"], retry=NO_RETRY, **{**options, **kwargs})
-
-    @property
-    def tls_options(self) -> dict:
-        """redis-py's TLS options from the tlsCaCert output (none without TLS)."""
-        ca = self.outputs.get("tlsCaCert")
-        return tls.client_options(ca) if ca else {}
-
-    @property
-    def master_name(self) -> str:
-        return self.outputs["masterName"]
+        return self.admin_client(mapped["host"], mapped["port"], password, **kwargs)
 
     def node_of(self, host: str, port: int) -> str:
         return host  # the container's name: what each node announces

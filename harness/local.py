@@ -24,8 +24,6 @@ from datetime import datetime
 from pathlib import Path
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from components import passwords, tls, users
 from components.checks import HEALTHY, Report
@@ -38,7 +36,6 @@ from harness.runtime import Observer
 from harness.writer import Writer
 
 BINARIES = ("redis-server", "redis-sentinel", "redis-cli")
-NO_RETRY = Retry(NoBackoff(), 0)
 # Sentinel's own event when it executes SENTINEL RESET: "<pid>:X 12 Mar 2025 10:00:00.123 # +reset-master master ...".
 RESET_EVENT = re.compile(r"^\d+:X (\d\d? \w{3} \d{4} [\d:]{8}\.\d{3}) [#*] \+reset-master ", re.M)
 
@@ -267,9 +264,9 @@ class LocalDeployment(Observer):
         return self.ca_bundle
 
     @property
-    def tls_options(self) -> dict | None:
-        """redis-py's options for this deployment's TLS, or None without TLS."""
-        return tls.client_options(self.tls_ca_cert) if self.authority else None
+    def tls_options(self) -> dict:
+        """redis-py's options for this deployment's TLS ({} without TLS)."""
+        return tls.client_options(self.tls_ca_cert) if self.authority else {}
 
     @property
     def redis_password(self) -> str:
@@ -435,15 +432,7 @@ class LocalDeployment(Observer):
         """A client of one node as its admin user (Redis or Sentinel); `username`/`password` to log in as another."""
         local = self.nodes[name]
         password = self.sentinel_admin_password if local.is_sentinel else self.redis_admin_password
-        options = dict(
-            username=users.ADMIN.name,
-            password=password,
-            socket_timeout=2,
-            socket_connect_timeout=2,
-            decode_responses=True,
-            **(self.tls_options or {}),
-        )
-        return redis.Redis(host="127.0.0.1", port=local.port, retry=NO_RETRY, **{**options, **kwargs})
+        return self.admin_client("127.0.0.1", local.port, password, **kwargs)
 
     def address(self, name: str) -> str:
         """A node's announced host:port."""

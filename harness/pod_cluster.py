@@ -16,7 +16,7 @@ import docker
 import redis
 from docker.errors import NotFound
 
-from components import passwords, tls, users
+from components import passwords, users
 from components.checks import Report
 from components.checks.observe import Target, check_deployment, nat_addresses
 from components.kubernetes import rollout as redis_rollout
@@ -24,10 +24,10 @@ from components.kubernetes.names import NODES_SECRET_NAME, SECRET_NAME
 from harness.engine import EXPORTER_IMAGE, LABEL, REDIS_IMAGE, leftovers, remove_labelled
 from harness.pod_adapters import RunnerPods, _PodScripts
 from harness.pod_declared import Declared, Workload
-from harness.pod_fields import CHECK_SCRIPT, NO_RETRY, PASSWORDS_SUFFIX, NotOurs, UnimplementedField
+from harness.pod_fields import CHECK_SCRIPT, PASSWORDS_SUFFIX, NotOurs, UnimplementedField
 from harness.pod_kubelet import Pod
 from harness.program import Program, as_ints, run_program
-from harness.runtime import Observer
+from harness.runtime import FromOutputs
 from harness.writer import NatSentinel, Writer, sentinel_client
 
 
@@ -64,7 +64,7 @@ def default_overrides(**overrides: Any) -> dict[str, Any]:
     }
 
 
-class PodCluster(Observer):
+class PodCluster(FromOutputs):
     """The prod stack's pods on the local Docker engine: one node, the StatefulSet controller's and the kubelet's
     behaviour as far as tests need it."""
 
@@ -271,25 +271,7 @@ class PodCluster(Observer):
     def client(self, pod: str, **kwargs) -> redis.Redis:
         sentinel = pod in self.sentinel_names()
         port = 26379 if sentinel else 6379
-        options = dict(
-            username=users.ADMIN.name,
-            password=self.admin_password(sentinel),
-            socket_timeout=2,
-            socket_connect_timeout=2,
-            decode_responses=True,
-            **self.tls_options,
-        )
-        return redis.Redis(host="127.0.0.1", port=self.host_port(pod, port), retry=NO_RETRY, **{**options, **kwargs})
-
-    @property
-    def tls_options(self) -> dict:
-        """redis-py's TLS options from the tlsCaCert output (none without TLS)."""
-        ca = self.outputs.get("tlsCaCert")
-        return tls.client_options(ca) if ca else {}
-
-    @property
-    def master_name(self) -> str:
-        return self.outputs["masterName"]
+        return self.admin_client("127.0.0.1", self.host_port(pod, port), self.admin_password(sentinel), **kwargs)
 
     def node_of(self, host: str, port: int) -> str:
         return host.split(".", 1)[0]  # the pod's name: each node announces <pod>.<service>.<namespace>...

@@ -6,9 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 DYNAMIC = "pulumi-python:dynamic:Resource"
 ROLLOUT_SUFFIX = "-redis-rollout"  # components/kubernetes/platform.py's RedisRollout
@@ -19,7 +16,6 @@ SECRET = "kubernetes:core/v1:Secret"
 SERVICE = "kubernetes:core/v1:Service"
 BUDGET = "kubernetes:policy/v1:PodDisruptionBudget"
 CHECK_SCRIPT = "check-job.sh"  # the check Job's script in its ConfigMap
-NO_RETRY = Retry(NoBackoff(), 0)
 DEFAULT_GRACE = 30  # terminationGracePeriodSeconds when a spec has none
 IMAGE_VOLUMES_OF_HOLDER = ("/data",)  # the Redis image's VOLUME, covered by a tmpfs in holders and helpers
 MIN_GRACE_AFTER_PRESTOP = 2  # the kubelet's minimum for SIGTERM after a preStop hook used the grace period up

@@ -47,7 +47,6 @@ from harness.pod_fields import (
     JOB,
     JOB_SPEC,
     MIN_GRACE_AFTER_PRESTOP,
-    NO_RETRY,
     PASSWORDS_SUFFIX,
     REQUIRED_VALUES,
     ROLLOUT_SUFFIX,
@@ -63,6 +62,7 @@ from harness.pod_fields import (
     quantity_bytes,
 )
 from harness.pod_kubelet import Pod, ProbeResult
+from harness.runtime import NO_RETRY
 
 __all__ = [
     "ANY",

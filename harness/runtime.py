@@ -15,9 +15,13 @@ from collections import Counter
 from typing import Any, Protocol
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from components import users
+from components import tls, users
 from components.checks.observe import Target
+
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
@@ -39,6 +43,10 @@ class Runtime(Protocol):
     @property
     def master_name(self) -> str:
         """The name the Sentinels monitor the master under."""
+
+    @property
+    def tls_options(self) -> dict:
+        """redis-py's TLS options for the nodes ({} without TLS)."""
 
     def client(self, name: str, **kwargs: Any) -> redis.Redis:
         """A client of one node (Redis or Sentinel) as its admin user, reachable from the test."""
@@ -79,8 +87,20 @@ class Runtime(Protocol):
 
 
 class Observer:
-    """Runtime's observations, for a class that has `client`, `sentinel_names`, `master_name` and `node_of`
-    (and `failover_seconds` where 30 s is not the bound)."""
+    """Runtime's observations, for a class that has `client`, `sentinel_names`, `master_name`, `node_of` and
+    `tls_options` (and `failover_seconds` where 30 s is not the bound)."""
+
+    def admin_client(self, host: str, port: int, password: str, **kwargs: Any) -> redis.Redis:
+        """A client of the node at host:port as the admin user; `username`/`password` to log in as another."""
+        options = dict(
+            username=users.ADMIN.name,
+            password=password,
+            socket_timeout=2,
+            socket_connect_timeout=2,
+            decode_responses=True,
+            **self.tls_options,
+        )
+        return redis.Redis(host=host, port=port, retry=NO_RETRY, **{**options, **kwargs})
 
     def role(self, name: str) -> str:
         return self.client(name).info("replication")["role"]
@@ -125,6 +145,20 @@ class Observer:
         if len(epochs) != 1:
             raise RuntimeError(f"the Sentinels disagree on the config epoch: {epochs}")
         return epochs.pop()
+
+
+class FromOutputs(Observer):
+    """Observer of a runtime that runs a mocked program's declaration (Docker, pods): what its outputs say."""
+
+    @property
+    def master_name(self) -> str:
+        return self.outputs["masterName"]
+
+    @property
+    def tls_options(self) -> dict:
+        """redis-py's TLS options from the tlsCaCert output (none without TLS)."""
+        ca = self.outputs.get("tlsCaCert")
+        return tls.client_options(ca) if ca else {}
 
 
 class MasterSampler:

@@ -9,8 +9,7 @@ import redis
 from redis.exceptions import NoPermissionError
 
 from components import users
-from harness.local import NO_RETRY
-from harness.runtime import wait_until
+from harness.runtime import NO_RETRY, wait_until
 from harness.writer import master_client, sentinel_client
 
 pytestmark = pytest.mark.integration
