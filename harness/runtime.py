@@ -90,11 +90,11 @@ class Observer:
     """Runtime's observations, for a class that has `client`, `sentinel_names`, `master_name`, `node_of` and
     `tls_options` (and `failover_seconds` where 30 s is not the bound)."""
 
-    def admin_client(self, host: str, port: int, password: str, **kwargs: Any) -> redis.Redis:
+    def admin_client(self, host: str, port: int, admin_password: str, **kwargs: Any) -> redis.Redis:
         """A client of the node at host:port as the admin user; `username`/`password` to log in as another."""
         options = dict(
             username=users.ADMIN.name,
-            password=password,
+            password=admin_password,
             socket_timeout=2,
             socket_connect_timeout=2,
             decode_responses=True,
