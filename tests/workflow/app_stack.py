@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pulumi
 import yaml
 
+from harness.program import run_mocked
 from tests.workflow.mocked import reveal, unwrap
 
 APP_DIR = Path(__file__).resolve().parents[2] / "examples" / "app-stack"
@@ -70,41 +68,13 @@ def app_config(stack: str, overrides: dict[str, str] | None) -> dict[str, str]:
     return values
 
 
-def _quiet_when_unretrieved(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-    """A run that fails on purpose leaves every declared resource's futures holding its error, and asyncio reports
-    each one collected ("Future exception was never retrieved", with a traceback): thousands of lines in CI's log
-    for one expected error, which reaches the caller anyway (pulumi.runtime.test raises it)."""
-    if not context.get("message", "").endswith("exception was never retrieved"):
-        loop.default_exception_handler(context)
-
-
 def run_app(
     stack: str, redis_outputs: dict, redis_secret_outputs: set[str], overrides: dict[str, str] | None = None
 ) -> AppRun:
     app = AppRun()
-    loop = asyncio.new_event_loop()
-    loop.set_exception_handler(_quiet_when_unretrieved)
-    asyncio.set_event_loop(loop)
     mocks = AppMocks(app, redis_outputs, redis_secret_outputs)
-    pulumi.runtime.set_mocks(mocks, project=APP_PROJECT, stack=stack, preview=False)
-    pulumi.runtime.set_all_config(app_config(stack, overrides))
-    exports: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def run():
-        with mock.patch.object(pulumi, "export", exports.__setitem__):
-            runpy.run_path(str(APP_DIR / "__main__.py"), run_name="__main__")
-
-        async def collect():
-            for key, value in exports.items():
-                output = pulumi.Output.from_input(value)
-                app.outputs[key] = await output.future()
-                if await output.is_secret():
-                    app.secret_outputs.add(key)
-
-        return asyncio.ensure_future(collect())
-
-    run()
+    config = app_config(stack, overrides)
+    run_mocked(APP_DIR / "__main__.py", mocks, APP_PROJECT, stack, config, app.outputs, app.secret_outputs)
     return app
 
 
